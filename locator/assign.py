@@ -1,0 +1,120 @@
+"""Bureau assignment strategies, tried in this order for a point already in a commune:
+
+1. ``area``: an official bureau area contains the point, and that bureau serves the commune;
+2. ``commune``: exactly one bureau serves the commune (a primary's commune → bureau table);
+3. ``nearest_in_commune``: several bureaux serve it and no area says which: the nearest of
+   *them* (never a bureau of another commune), said plainly to the voter;
+4. none: no bureau serves the commune.
+
+Everything is vectorised; the only Python loop is over the (few) multi-bureau communes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from .communes import NO_COMMUNE
+from .models import Bureau
+from .projection import geometry_to_l93, to_l93
+
+NO_BUREAU = -1
+MULTIPLE = -2
+
+METHOD_NONE, METHOD_AREA, METHOD_COMMUNE, METHOD_NEAREST = 0, 1, 2, 3
+METHOD_NAMES = {METHOD_NONE: None, METHOD_AREA: "area", METHOD_COMMUNE: "commune", METHOD_NEAREST: "nearest_in_commune"}
+
+
+class Assigner:
+    def __init__(self, bureaux: list[Bureau], commune_codes: list[str], area_bureau_ids=(), area_geoms_wgs84=()):
+        self.bureaux = list(bureaux)
+        self.ids = np.array([b.id for b in bureaux], dtype=object)
+        self.by_id = {b.id: i for i, b in enumerate(bureaux)}
+        n_communes = len(commune_codes)
+        commune_pos = {c: i for i, c in enumerate(commune_codes)}
+
+        lon = np.array([np.nan if b.lon is None else b.lon for b in bureaux], dtype=float)
+        lat = np.array([np.nan if b.lat is None else b.lat for b in bureaux], dtype=float)
+        self.x, self.y = (np.asarray(a, dtype=float) for a in to_l93(lon, lat))
+        self.has_point = ~np.isnan(self.x)
+
+        # serving[c] = bureau indices serving commune c.
+        self.serving: list[list[int]] = [[] for _ in range(n_communes)]
+        for bi, b in enumerate(bureaux):
+            for code in b.communes_served:
+                ci = commune_pos.get(code)
+                if ci is not None and bi not in self.serving[ci]:
+                    self.serving[ci].append(bi)
+        self.single = np.full(n_communes + 1, NO_BUREAU, dtype=np.int64)  # last slot: no commune
+        for ci, lst in enumerate(self.serving):
+            if len(lst) == 1:
+                self.single[ci] = lst[0]
+            elif len(lst) > 1:
+                self.single[ci] = MULTIPLE
+        n_b = max(len(bureaux), 1)
+        self._n_b = n_b
+        self._served_keys = np.array(sorted(ci * n_b + bi for ci, lst in enumerate(self.serving) for bi in lst),
+                                     dtype=np.int64)
+
+        self.area_bureau = np.array([self.by_id[b] for b in area_bureau_ids], dtype=np.int64)
+        self.area_geoms = geometry_to_l93(np.asarray(list(area_geoms_wgs84), dtype=object))
+        if len(self.area_geoms):
+            shapely.prepare(self.area_geoms)
+            self.area_tree = shapely.STRtree(self.area_geoms)
+        else:
+            self.area_tree = None
+
+    @property
+    def has_areas(self) -> bool:
+        return self.area_tree is not None
+
+    def serves(self, commune_idx, bureau_idx) -> np.ndarray:
+        keys = np.asarray(commune_idx, dtype=np.int64) * self._n_b + np.asarray(bureau_idx, dtype=np.int64)
+        pos = np.searchsorted(self._served_keys, keys)
+        pos = np.minimum(pos, max(len(self._served_keys) - 1, 0))
+        if len(self._served_keys) == 0:
+            return np.zeros(keys.shape, dtype=bool)
+        return self._served_keys[pos] == keys
+
+    def assign(self, x: np.ndarray, y: np.ndarray, commune_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bureau index (``NO_BUREAU`` if none) and method code for each Lambert-93 point."""
+        n = len(x)
+        bureau = np.full(n, NO_BUREAU, dtype=np.int64)
+        method = np.full(n, METHOD_NONE, dtype=np.int8)
+        in_commune = commune_idx != NO_COMMUNE
+        if not in_commune.any():
+            return bureau, method
+
+        if self.area_tree is not None:
+            idx = np.nonzero(in_commune)[0]
+            pts = shapely.points(x[idx], y[idx])
+            p, a = self.area_tree.query(pts, predicate="intersects")
+            cand = self.area_bureau[a]
+            ok = self.serves(commune_idx[idx[p]], cand)
+            # first matching area wins: write in reverse order
+            p, cand = p[ok][::-1], cand[ok][::-1]
+            bureau[idx[p]] = cand
+            method[idx[p]] = METHOD_AREA
+
+        todo = in_commune & (bureau == NO_BUREAU)
+        single = self.single[np.where(todo, commune_idx, len(self.single) - 1)]
+        one = todo & (single >= 0)
+        bureau[one] = single[one]
+        method[one] = METHOD_COMMUNE
+
+        multi = todo & (single == MULTIPLE)
+        if multi.any():
+            for ci in np.unique(commune_idx[multi]):
+                sel = np.nonzero(multi & (commune_idx == ci))[0]
+                cands = np.array([b for b in self.serving[ci] if self.has_point[b]], dtype=np.int64)
+                if len(cands) == 0:
+                    continue  # several bureaux, none placed: the caller lists them as candidates
+                d2 = (x[sel, None] - self.x[cands][None, :]) ** 2 + (y[sel, None] - self.y[cands][None, :]) ** 2
+                bureau[sel] = cands[np.argmin(d2, axis=1)]
+                method[sel] = METHOD_NEAREST
+        return bureau, method
+
+    def distance(self, x: float, y: float, bureau_idx: int) -> float | None:
+        if bureau_idx < 0 or not self.has_point[bureau_idx]:
+            return None
+        return float(np.hypot(self.x[bureau_idx] - x, self.y[bureau_idx] - y))

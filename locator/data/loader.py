@@ -1,0 +1,337 @@
+"""One loader for the communes, bureaux and areas files, used two ways.
+
+* strict (the lookup engine): the first bad record raises ``DataError`` naming the file and
+  the record; nothing is half-loaded.
+* lenient (the validator): every bad record becomes a ``DataProblem`` and loading goes on;
+  bureaux whose *position* is implausible (0,0, out of range, swapped...) are kept as they are
+  so the validator's checks can say what is wrong with them.
+
+Structural problems (not a Feature, missing id, wrong geometry type) drop the record in
+lenient mode; position problems never do.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import shapely
+from shapely.geometry import shape
+
+from ..errors import DataError
+from ..models import LOCATION_SOURCES, Bureau, Commune
+
+
+@dataclass(frozen=True)
+class DataProblem:
+    path: str
+    record: str
+    message: str
+
+    def to_error(self) -> DataError:
+        return DataError(self.message, path=self.path, record=self.record)
+
+    def __str__(self) -> str:
+        return f"{self.path}, record {self.record}: {self.message}"
+
+
+class _Collector:
+    """Either raises at the first problem (strict) or keeps them all."""
+
+    def __init__(self, strict: bool):
+        self.strict = strict
+        self.problems: list[DataProblem] = []
+
+    def add(self, path, record, message):
+        problem = DataProblem(str(path), str(record), message)
+        if self.strict:
+            raise problem.to_error()
+        self.problems.append(problem)
+
+
+class RecordError(ValueError):
+    """A record cannot be used at all (raised inside parsers, turned into a problem)."""
+
+
+def read_feature_collection(path: Path | str) -> list[dict]:
+    """The features of a GeoJSON FeatureCollection; DataError names the file otherwise."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except FileNotFoundError as err:
+        raise DataError("file not found", path=str(path)) from err
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DataError(f"not valid JSON: {err}", path=str(path)) from err
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+        raise DataError("not a GeoJSON FeatureCollection", path=str(path))
+    return doc["features"]
+
+
+def _label(i: int, feat) -> str:
+    key = None
+    if isinstance(feat, dict) and isinstance(feat.get("properties"), dict):
+        props = feat["properties"]
+        key = props.get("id", props.get("code", props.get("bureau_id")))
+    return f"#{i}" + (f" ({key})" if key is not None else "")
+
+
+def _props(feat) -> dict:
+    if not isinstance(feat, dict) or feat.get("type") != "Feature":
+        raise RecordError("not a GeoJSON Feature")
+    props = feat.get("properties")
+    if not isinstance(props, dict):
+        raise RecordError("no properties object")
+    return props
+
+
+def _required_str(props: dict, key: str) -> str:
+    value = props.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError(f"missing or empty property {key!r}")
+    return value.strip()
+
+
+def _optional_str(props: dict, key: str) -> str | None:
+    value = props.get(key)
+    if value is None:
+        return None
+    return str(value)
+
+
+def _optional_float(props: dict, key: str) -> float | None:
+    value = props.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise RecordError(f"property {key!r} is not a number")
+    try:
+        out = float(value)
+    except ValueError as err:
+        raise RecordError(f"property {key!r} is not a number: {value!r}") from err
+    if not math.isfinite(out):
+        raise RecordError(f"property {key!r} is not finite")
+    return out
+
+
+def point_problem(lon: float | None, lat: float | None) -> str | None:
+    """Why a lon/lat pair cannot be a place, or None. Missing (None) is not a problem here."""
+    if lon is None or lat is None:
+        return None
+    if lon == 0 and lat == 0:
+        return "point is (0, 0), a placeholder, not a place"
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return f"point ({lon}, {lat}) is out of the lon/lat range (projected coordinates?)"
+    return None
+
+
+# -- communes -----------------------------------------------------------------------------
+
+@dataclass
+class LoadedCommunes:
+    communes: list[Commune] = field(default_factory=list)
+    geometries: list = field(default_factory=list)  # shapely, WGS84
+    problems: list[DataProblem] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
+
+
+def parse_commune(feat) -> tuple[Commune, object]:
+    props = _props(feat)
+    code = _required_str(props, "code")
+    nom = _required_str(props, "nom")
+    geom = _polygon(feat)
+    mlon = _optional_float(props, "mairie_lon")
+    mlat = _optional_float(props, "mairie_lat")
+    if (mlon is None) != (mlat is None):
+        raise RecordError("mairie_lon and mairie_lat must both be set or both null")
+    bad = point_problem(mlon, mlat)
+    if bad:
+        raise RecordError(f"mairie {bad}")
+    cps = props.get("codes_postaux") or []
+    if not isinstance(cps, list):
+        raise RecordError("codes_postaux is not a list")
+    pop = props.get("population")
+    commune = Commune(
+        code=code,
+        nom=nom,
+        departement=str(props.get("departement") or code[:3 if code.startswith("97") else 2]),
+        codes_postaux=tuple(str(c) for c in cps),
+        population=None if pop is None else int(pop),
+        canton=_optional_str(props, "canton"),
+        mairie_lon=mlon,
+        mairie_lat=mlat,
+        mairie_adresse=_optional_str(props, "mairie_adresse"),
+        mairie_telephone=_optional_str(props, "mairie_telephone"),
+        mairie_email=_optional_str(props, "mairie_email"),
+        mairie_horaires=_optional_str(props, "mairie_horaires"),
+        mairie_accessibilite=_optional_str(props, "mairie_accessibilite"),
+    )
+    return commune, geom
+
+
+def _polygon(feat):
+    raw = feat.get("geometry")
+    if not isinstance(raw, dict) or raw.get("type") not in ("Polygon", "MultiPolygon"):
+        raise RecordError("geometry must be a Polygon or MultiPolygon")
+    try:
+        geom = shape(raw)
+    except Exception as err:  # shapely raises several types for broken coordinates
+        raise RecordError(f"unreadable geometry: {err}") from err
+    if geom.is_empty:
+        raise RecordError("empty geometry")
+    if not geom.is_valid:
+        raise RecordError(f"invalid geometry: {shapely.is_valid_reason(geom)}")
+    minx, miny, maxx, maxy = geom.bounds
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise RecordError("geometry is not in lon/lat degrees (projected coordinates?)")
+    return geom
+
+
+def load_communes(paths, *, strict: bool = True) -> LoadedCommunes:
+    """Read every communes GeoJSON in ``paths`` (codes must be unique across files)."""
+    out = LoadedCommunes()
+    collect = _Collector(strict)
+    seen: dict[str, str] = {}
+    for path in paths:
+        path = Path(path)
+        out.paths.append(path)
+        for i, feat in enumerate(read_feature_collection(path)):
+            label = _label(i, feat)
+            try:
+                commune, geom = parse_commune(feat)
+            except (RecordError, TypeError, ValueError) as err:
+                collect.add(path, label, str(err))
+                continue
+            if commune.code in seen:
+                collect.add(path, label, f"duplicate commune code {commune.code} (also in {seen[commune.code]})")
+                continue
+            seen[commune.code] = str(path)
+            out.communes.append(commune)
+            out.geometries.append(geom)
+    out.problems = collect.problems
+    return out
+
+
+# -- bureaux ------------------------------------------------------------------------------
+
+@dataclass
+class LoadedBureaux:
+    bureaux: list[Bureau] = field(default_factory=list)
+    problems: list[DataProblem] = field(default_factory=list)
+    path: Path | None = None
+
+
+def parse_bureau(feat) -> Bureau:
+    props = _props(feat)
+    bid = _required_str(props, "id")
+    served = props.get("communes_served")
+    if isinstance(served, str):
+        served = [s for s in served.replace(";", ",").split(",") if s.strip()]
+    if not isinstance(served, list) or not all(isinstance(s, (str, int)) for s in served):
+        raise RecordError("communes_served must be a list of INSEE codes")
+    lon = lat = None
+    geom = feat.get("geometry")
+    if geom is not None:
+        if not isinstance(geom, dict) or geom.get("type") != "Point":
+            raise RecordError("geometry must be a Point or null")
+        coords = geom.get("coordinates")
+        if (not isinstance(coords, list) or len(coords) < 2
+                or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords[:2])
+                or not all(math.isfinite(c) for c in coords[:2])):
+            raise RecordError("Point coordinates must be two finite numbers")
+        lon, lat = float(coords[0]), float(coords[1])
+    source = _optional_str(props, "location_source")
+    if source is not None and source not in LOCATION_SOURCES:
+        raise RecordError(f"location_source {source!r} is not one of {', '.join(LOCATION_SOURCES)}")
+    return Bureau(
+        id=bid,
+        name=_optional_str(props, "name") or "",
+        address=_optional_str(props, "address") or "",
+        code_insee=_required_str(props, "code_insee"),
+        communes_served=tuple(str(s).strip() for s in served),
+        lon=lon,
+        lat=lat,
+        location_source=source,
+        geocode_type=_optional_str(props, "geocode_type"),
+        geocode_score=_optional_float(props, "geocode_score"),
+        opening_hours=_optional_str(props, "opening_hours"),
+        accessibility=_optional_str(props, "accessibility"),
+        notes=_optional_str(props, "notes"),
+    )
+
+
+def load_bureaux(path, known_codes=None, *, strict: bool = True) -> LoadedBureaux:
+    """Read the bureaux file. ``known_codes`` (INSEE codes of the loaded communes) enables the
+    unknown-commune checks. In lenient mode, duplicates and unknown codes are reported but
+    the bureaux are kept (the validator reports them as findings)."""
+    path = Path(path)
+    out = LoadedBureaux(path=path)
+    collect = _Collector(strict)
+    seen: set[str] = set()
+    for i, feat in enumerate(read_feature_collection(path)):
+        label = _label(i, feat)
+        try:
+            bureau = parse_bureau(feat)
+        except (RecordError, TypeError, ValueError) as err:
+            collect.add(path, label, str(err))
+            continue
+        if strict:
+            bad = point_problem(bureau.lon, bureau.lat)
+            if bad:
+                collect.add(path, label, bad)
+            if bureau.id in seen:
+                collect.add(path, label, f"duplicate bureau id {bureau.id!r}")
+            if known_codes is not None:
+                if bureau.code_insee not in known_codes:
+                    collect.add(path, label, f"code_insee {bureau.code_insee} is not a commune of the data")
+                unknown = [c for c in bureau.communes_served if c not in known_codes]
+                if unknown:
+                    collect.add(path, label, f"communes_served has unknown INSEE code(s) {', '.join(unknown)}")
+        seen.add(bureau.id)
+        out.bureaux.append(bureau)
+    out.problems = collect.problems
+    return out
+
+
+# -- areas --------------------------------------------------------------------------------
+
+@dataclass
+class LoadedAreas:
+    bureau_ids: list[str] = field(default_factory=list)
+    geometries: list = field(default_factory=list)
+    problems: list[DataProblem] = field(default_factory=list)
+
+
+def load_areas(path, bureau_ids=None, *, strict: bool = True) -> LoadedAreas:
+    """Official bureau areas: polygons with property ``bureau_id``."""
+    path = Path(path)
+    out = LoadedAreas()
+    collect = _Collector(strict)
+    for i, feat in enumerate(read_feature_collection(path)):
+        label = _label(i, feat)
+        try:
+            props = _props(feat)
+            bid = _required_str(props, "bureau_id")
+            geom = _polygon(feat)
+        except (RecordError, TypeError, ValueError) as err:
+            collect.add(path, label, str(err))
+            continue
+        if bureau_ids is not None and bid not in bureau_ids:
+            collect.add(path, label, f"bureau_id {bid!r} is not in the bureaux file")
+            continue
+        out.bureau_ids.append(bid)
+        out.geometries.append(geom)
+    out.problems = collect.problems
+    return out
+
+
+def communes_paths(data_dir: Path | str) -> list[Path]:
+    folder = Path(data_dir) / "communes"
+    paths = sorted(folder.glob("*.geojson"))
+    if not paths:
+        raise DataError("no communes/*.geojson file", path=str(folder))
+    return paths
