@@ -6,13 +6,19 @@ over numpy arrays of coordinates (one GEOS call for a million points).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import shapely
 
+from .grid import BOUNDARY, CellGrid
 from .models import Commune
 from .projection import geometry_to_l93
 
 NO_COMMUNE = -1
+
+#: Below this many points the exact test alone is faster than building the grid once.
+GRID_MIN_POINTS = 20_000
 
 
 class CommuneIndex:
@@ -25,6 +31,8 @@ class CommuneIndex:
         shapely.prepare(self.geoms)
         self.tree = shapely.STRtree(self.geoms)
         self.boundaries = shapely.boundary(self.geoms)
+        self._grid: CellGrid | None = None
+        self._grid_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.communes)
@@ -33,9 +41,26 @@ class CommuneIndex:
         """Index of the commune containing each Lambert-93 point, ``NO_COMMUNE`` if none.
 
         A point exactly on a shared boundary belongs to the first commune in file order.
+        Large batches go through the cell grid first (same answers, see ``locator.grid``).
         """
         x = np.atleast_1d(np.asarray(x, dtype=float))
         y = np.atleast_1d(np.asarray(y, dtype=float))
+        if x.size < GRID_MIN_POINTS or len(self.geoms) == 0:
+            return self._locate_exact(x, y)
+        out = self.grid().lookup(x, y)
+        need = out == BOUNDARY
+        out[need] = self._locate_exact(x[need], y[need])
+        return out
+
+    def grid(self) -> CellGrid:
+        """The cell grid, built on first use (about 0.3 s for a département)."""
+        if self._grid is None:
+            with self._grid_lock:
+                if self._grid is None:
+                    self._grid = CellGrid(self.geoms, self._locate_exact)
+        return self._grid
+
+    def _locate_exact(self, x, y) -> np.ndarray:
         out = np.full(x.shape, NO_COMMUNE, dtype=np.int64)
         points = shapely.points(x, y)
         pt_idx, geom_idx = self.tree.query(points, predicate="intersects")

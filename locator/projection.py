@@ -8,7 +8,7 @@ data builder refuses them rather than measuring metres in the wrong projection.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import shapely
@@ -18,12 +18,12 @@ WGS84 = "EPSG:4326"
 LAMBERT93 = "EPSG:2154"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _to_l93() -> Transformer:
     return Transformer.from_crs(WGS84, LAMBERT93, always_xy=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _to_wgs84() -> Transformer:
     return Transformer.from_crs(LAMBERT93, WGS84, always_xy=True)
 
