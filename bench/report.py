@@ -37,7 +37,7 @@ def machine() -> str:
 
 
 def write_section(name: str, body: str) -> None:
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     section = (f"<!-- bench:{name} -->\n{body.rstrip()}\n\n"
                f"_Machine: {machine()}. Run: {stamp}._\n<!-- /bench:{name} -->")
     text = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else HEADER

@@ -22,7 +22,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import shapely
 
 from ..errors import DataError
