@@ -69,11 +69,11 @@ class Assigner:
         return self.area_tree is not None
 
     def serves(self, commune_idx, bureau_idx) -> np.ndarray:
+        """Whether each bureau serves the matching commune (pairs encoded as sorted int keys)."""
         keys = np.asarray(commune_idx, dtype=np.int64) * self._n_b + np.asarray(bureau_idx, dtype=np.int64)
-        pos = np.searchsorted(self._served_keys, keys)
-        pos = np.minimum(pos, max(len(self._served_keys) - 1, 0))
         if len(self._served_keys) == 0:
             return np.zeros(keys.shape, dtype=bool)
+        pos = np.minimum(np.searchsorted(self._served_keys, keys), len(self._served_keys) - 1)
         return self._served_keys[pos] == keys
 
     def assign(self, x: np.ndarray, y: np.ndarray, commune_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,8 @@ This is an example organisation built from open data, not any party's real list.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import shapely
 
@@ -59,7 +61,7 @@ def build_example(features: list[dict], cantons: list[dict], *, target: int = 95
     by_code = {c["code"]: c for c in communes}
     # Distances between communes are taken between interior points of their polygons, not
     # their mairie points: ~6% of official mairie points are wrong.
-    geoms = geometry_to_l93(shapely.from_geojson([_geojson_str(f["geometry"]) for f in features]))
+    geoms = geometry_to_l93(shapely.from_geojson([json.dumps(f["geometry"]) for f in features]))
     interior = shapely.point_on_surface(geoms)
     xy = shapely.get_coordinates(interior)
     pos = {c["code"]: i for i, c in enumerate(communes)}
@@ -95,12 +97,6 @@ def build_example(features: list[dict], cantons: list[dict], *, target: int = 95
         geometry = {"type": "Point", "coordinates": [c["mairie_lon"], c["mairie_lat"]]}
         out.append(feature(props, geometry))
     return sorted(out, key=lambda f: f["properties"]["id"])
-
-
-def _geojson_str(geom: dict) -> str:
-    import json
-
-    return json.dumps(geom)
 
 
 def dumps(features: list[dict]) -> str:
