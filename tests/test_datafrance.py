@@ -60,6 +60,11 @@ def make_wheel(path: Path) -> Path:
         _commune("3", "57003", "Metz", "0", box(6.16, 49.00, 6.19, 49.03), None, adresse=""),
         _commune("4", "57004", "Ancienne", "1", box(6.16, 49.00, 6.17, 49.01), None, type="COMD"),
         _commune("5", "54001", "Ailleurs", "1", box(5.00, 49.00, 5.03, 49.03), None, dep="54"),
+        _commune("6", "75056", "Paris", "0", box(2.30, 48.80, 2.40, 48.90), None, dep="75"),
+        {**_commune("7", "75101", "Paris 1er Arrondissement", "0", box(2.30, 48.80, 2.35, 48.90),
+                    shapely.Point(2.341, 48.86), type="ARM", dep=NULL), "commune_parent_id": "6"},
+        {**_commune("8", "75102", "Paris 2e Arrondissement", "0", box(2.35, 48.80, 2.40, 48.90), None,
+                    type="ARM", dep=NULL), "commune_parent_id": "6"},
     ]
     cantons = [
         {"id": "1", "code": "5701", "type": "C", "composition": "1", "nom": "Coteaux", "type_nom": "4",
@@ -69,7 +74,8 @@ def make_wheel(path: Path) -> Path:
     ]
     members = {
         "departements": _table([{"id": "57", "code": "57", "nom": "Moselle", "type_nom": "3", "chef_lieu_id": "3", "region_id": "1"},
-                                {"id": "54", "code": "54", "nom": "Meurthe-et-Moselle", "type_nom": "3", "chef_lieu_id": "5", "region_id": "1"}]),
+                                {"id": "54", "code": "54", "nom": "Meurthe-et-Moselle", "type_nom": "3", "chef_lieu_id": "5", "region_id": "1"},
+                                {"id": "75", "code": "75", "nom": "Paris", "type_nom": "0", "chef_lieu_id": "6", "region_id": "2"}]),
         "communes": _table(communes),
         "cantons": _table(cantons),
         "codes_postaux": _table([{"id": "10", "code": "57280"}, {"id": "11", "code": "57000"}, {"id": "12", "code": "57050"}]),
@@ -108,6 +114,14 @@ def test_build_writes_one_feature_per_current_commune_with_the_contract_properti
     assert by["57002"]["population"] == 100
     loaded = load_communes([tmp_path / "out" / "communes" / "57.geojson"], strict=True)
     assert len(loaded.communes) == 3
+
+
+def test_paris_lyon_marseille_are_given_by_arrondissement(wheel, tmp_path):
+    """Electoral lists and bureaux are numbered per arrondissement municipal."""
+    features = build_departement(DataFranceArchive(wheel), "75")
+    assert [f["properties"]["code"] for f in features] == ["75101", "75102"]
+    assert features[0]["properties"]["departement"] == "75"
+    assert features[0]["properties"]["mairie_lon"] == 2.341
 
 
 def test_build_is_byte_for_byte_deterministic(wheel, tmp_path):

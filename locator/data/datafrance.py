@@ -109,8 +109,9 @@ def horaires_text(raw: str | None) -> str | None:
         spans = json.loads(raw)
     except ValueError:
         return None
+    order = {day: i for i, day in enumerate(_DAYS)}
     parts = []
-    for span in spans:
+    for span in sorted(spans, key=lambda sp: order.get(sp[0], 7) if isinstance(sp, list) and sp else 7):
         try:
             first, last, slots = span
         except (TypeError, ValueError):
@@ -170,7 +171,8 @@ def _canton_of(communes_l93, cantons: list[dict]) -> list[str | None]:
 
 
 def build_departement(archive: DataFranceArchive, departement: str) -> list[dict]:
-    """The sorted GeoJSON features of every current commune (type COM) of ``departement``."""
+    """The sorted GeoJSON features of every current commune (type COM) of ``departement``;
+    Paris, Lyon and Marseille are given as their arrondissements municipaux (type ARM)."""
     departement = departement.upper().zfill(2)
     if departement in UNSUPPORTED_DEPARTEMENTS:
         raise DataError(f"département {departement} is overseas: Lambert-93 does not cover it")
@@ -179,7 +181,15 @@ def build_departement(archive: DataFranceArchive, departement: str) -> list[dict
         raise DataError(f"unknown département {departement!r}", path=str(archive.path))
     dep_id = deps[departement]["id"]
 
-    rows = [c for c in archive.table("communes") if c["type"] == "COM" and c["departement_id"] == dep_id]
+    table = archive.table("communes")
+    rows = [c for c in table if c["type"] == "COM" and c["departement_id"] == dep_id]
+    # Paris, Lyon and Marseille vote by arrondissement municipal (electoral lists and bureaux
+    # are numbered per arrondissement), so their arrondissements stand in for the commune.
+    arrondissements: dict[str, list[dict]] = {}
+    for c in table:
+        if c["type"] == "ARM" and c["commune_parent_id"] is not None:
+            arrondissements.setdefault(c["commune_parent_id"], []).append(c)
+    rows = [a for c in rows for a in arrondissements.get(c["id"], [c])]
     rows.sort(key=lambda c: c["code"])
     postcodes = {p["id"]: p["code"] for p in archive.table("codes_postaux")}
     by_commune: dict[str, set[str]] = {}
