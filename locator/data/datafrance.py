@@ -202,7 +202,7 @@ def build_departement(archive: DataFranceArchive, departement: str) -> list[dict
 
     features = []
     for row, geom, canton in zip(rows, geoms, canton_codes, strict=True):
-        geom = _rounded_valid(geom, row["code"], archive.path)
+        geom = rounded_multipolygon(geom, row["code"], archive.path)
         mlon, mlat = _mairie_point(row["mairie_localisation"])
         adresse = _blank_to_none(row["mairie_adresse"])
         props = {
@@ -225,7 +225,7 @@ def build_departement(archive: DataFranceArchive, departement: str) -> list[dict
     return features
 
 
-def _rounded_valid(geom, code: str, path):
+def rounded_multipolygon(geom, code: str, path):
     """Round at 1e-6° as written, and make sure the rounded polygon is still valid."""
     rounded = shapely.set_precision(geom, 1e-6, mode="pointwise")
     geom_json = geometry_to_geojson(rounded)

@@ -55,7 +55,7 @@ from ..errors import DataError
 from .datafrance import (
     MAIRIE_DECIMALS,
     UNSUPPORTED_DEPARTEMENTS,
-    _rounded_valid,
+    rounded_multipolygon,
     horaires_text,
     write_departement,
 )
@@ -474,7 +474,7 @@ def _contour(raw: dict, code: str, url: str):
     if geom.is_empty:
         raise DataError("empty contour", path=url, record=code)
     # Same rounding and validity repair as the builder: MultiPolygon at 1e-6°.
-    return geometry_to_geojson(_rounded_valid(geom, code, url))
+    return geometry_to_geojson(rounded_multipolygon(geom, code, url))
 
 
 def _geo_mairie(raw: dict) -> tuple[float | None, float | None]:
