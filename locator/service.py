@@ -153,6 +153,17 @@ class Locator:
                             distance_m=self.assigner.distance(x, y, bi), method=method_name, geocode=geocode,
                             warnings=tuple(warnings), message=messages.found(commune, bureau, method_name))
 
+    # -- one address ------------------------------------------------------------------------
+    def lookup(self, text) -> LookupResult:
+        """The commune and bureau for an address or a commune name (see ``locator.address_lookup``).
+
+        Invalid input gives ``status: invalid``; ``GeocoderUnavailable`` propagates. Without a
+        geocoder attached, the configured one is attached on first use.
+        """
+        from .address_lookup import lookup_text
+
+        return lookup_text(self, text)
+
     @staticmethod
     def _candidate(bureau: Bureau) -> dict:
         return {"kind": "bureau", **bureau.summary()}

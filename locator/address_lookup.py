@@ -1,0 +1,271 @@
+"""Text → ``LookupResult``: geocode, check the commune, gate on precision, then the engine.
+
+Never confidently wrong:
+
+1. Input that cannot be a query (empty, over 200 characters, only punctuation) is ``invalid``;
+   nothing the geocoder finds (or only matches scoring under ``MIN_SCORE``) is ``not_found``.
+2. When the best answers are close (``TIE_MARGIN``) and would give a different commune or
+   bureau, the result is ``ambiguous`` with the places as candidates: "Rue Principale" exists in
+   a hundred communes.
+3. The geocoder's ``citycode`` (former codes mapped to today's) must agree with the commune
+   polygon containing the point. The polygons are simplified, so within
+   ``Settings.boundary_margin_m`` of the geocoder's commune its citycode wins, with a warning;
+   farther away the polygon wins, and the result says so.
+4. Precision gating: a street-, locality- or municipality-level match in a commune served by
+   several bureaux gives ``ambiguous`` with that commune's bureaux and a request for the house
+   number, never a guess. With a single bureau, the commune is enough: ``ok``, said plainly.
+5. Everything else is the point engine (``Locator.lookup_point``), so a text lookup has the
+   same JSON as a point lookup, with ``geocode`` filled.
+
+``GeocoderUnavailable`` propagates (the web layer answers 503).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from . import messages
+from .assign import METHOD_NAMES, NO_BUREAU
+from .communes import NO_COMMUNE
+from .errors import AddressNotFound, InvalidQuery
+from .geocoding.anciennes import CodeHistory, load_anciennes
+from .geocoding.normalize import normalize_query, validate_query
+from .models import GeocodedPoint, LookupResult, ResultWarning
+from .projection import to_l93
+
+#: Matches scoring under this are noise (addok's own floor is 0.1).
+MIN_SCORE = 0.3
+#: Two answers closer than this in score are equally likely.
+TIE_MARGIN = 0.05
+#: How many answers are asked of the geocoder (candidates shown when ambiguous).
+CANDIDATES = 5
+
+IMPRECISE = ("street", "locality", "municipality")
+_PRECISION_FR = {"street": "de la rue", "locality": "du lieu-dit", "municipality": "de la commune"}
+
+
+# -- sentences ----------------------------------------------------------------------------------
+
+def _msg_not_found() -> str:
+    return AddressNotFound.public_message
+
+
+def _msg_several_places(text: str) -> str:
+    return (f"Plusieurs lieux correspondent à « {text} » : précisez la commune ou le code postal, "
+            "ou choisissez dans la liste.")
+
+
+def _msg_need_housenumber(commune, precision: str) -> str:
+    return (f"Plusieurs bureaux de vote servent {commune.nom} et seule la position {_PRECISION_FR[precision]} "
+            "a été trouvée : indiquez le numéro dans la rue pour connaître votre bureau, "
+            "ou consultez la liste ci-dessous et votre carte électorale.")
+
+
+def _msg_precision_enough(commune, precision: str) -> str:
+    return (f"Adresse reconnue au niveau {_PRECISION_FR[precision]} seulement : cela suffit, "
+            f"un seul bureau de vote sert {commune.nom}.")
+
+
+def _msg_citycode_within_margin(geo_commune, poly_commune, distance_m: float) -> str:
+    return (f"Le géocodage place cette adresse à {geo_commune.nom}, à environ {round(distance_m)} m de la limite "
+            f"avec {poly_commune.nom} : nous retenons {geo_commune.nom}, vérifiez votre commune.")
+
+
+def _msg_polygon_wins(geo_name: str, poly_commune) -> str:
+    return (f"Le géocodage indique {geo_name}, mais ce point est à l'intérieur de {poly_commune.nom} : "
+            f"nous retenons {poly_commune.nom} (limites officielles), vérifiez votre adresse.")
+
+
+def _msg_outside_but_geocoder_commune(geo_name: str) -> str:
+    return (f"Le géocodage indique {geo_name}, mais ce point est hors des communes couvertes : "
+            "vérifiez votre adresse.")
+
+
+# -- the lookup ---------------------------------------------------------------------------------
+
+@lru_cache(maxsize=16)
+def _history(data_dir: str) -> CodeHistory:
+    return CodeHistory(load_anciennes(data_dir))
+
+
+def code_history(locator) -> CodeHistory:
+    embedded = getattr(locator.geocoder, "backend", lambda _name: None)("embedded")
+    if embedded is not None and len(embedded.history):
+        return embedded.history
+    return _history(str(Path(locator.settings.data_dir).resolve()))
+
+
+def lookup_text(locator, text) -> LookupResult:
+    """The voter's commune and bureau for an address or a commune name.
+
+    Raises
+    ------
+    GeocoderUnavailable
+        every configured geocoder failed.
+    """
+    query = text
+    try:
+        validate_query(text)
+    except InvalidQuery as err:
+        return _error(err, query)
+    if locator.geocoder is None:
+        from .geocoding import attach_default_geocoder
+
+        attach_default_geocoder(locator, eager=False)
+    try:
+        points = locator.geocoder.search(text, limit=CANDIDATES)
+    except InvalidQuery as err:
+        return _error(err, query)
+    points = [p for p in points if p.score is None or p.score >= MIN_SCORE]
+    if not points:
+        return LookupResult(status="not_found", query=query, message=_msg_not_found())
+    points = _agreeing_with_postcode(locator, points, text)
+    best = points[0]
+
+    rivals = _rivals(locator, points)
+    if rivals:
+        cands = tuple(_place_candidate(locator, p) for p in [best, *rivals])
+        return LookupResult(status="ambiguous", query=query, geocode=best, candidates=cands,
+                            message=_msg_several_places(text))
+
+    x, y = (float(v) for v in to_l93(best.lon, best.lat))
+    ci, polygon_ci, warnings = _commune_of(locator, best, x, y)
+    if ci == NO_COMMUNE:
+        return locator.lookup_point(best.lon, best.lat, query=query, geocode=best, extra_warnings=warnings)
+
+    commune = locator.index.communes[ci]
+    serving = locator.assigner.serving[ci]
+    if best.type != "housenumber":
+        precision = best.type if best.type in IMPRECISE else "locality"
+        if len(serving) > 1:
+            cands = tuple(_bureau_candidate(locator, b, x, y) for b in serving)
+            cands = tuple(sorted(cands, key=lambda c: (c["distance_m"] is None, c["distance_m"] or 0.0)))
+            return LookupResult(status="ambiguous", query=query, commune=commune, geocode=best, candidates=cands,
+                                warnings=tuple(warnings), mairie=commune.mairie_contact(),
+                                message=_msg_need_housenumber(commune, precision))
+        if len(serving) == 1:
+            warnings.append(ResultWarning("geocode_precision", _msg_precision_enough(commune, precision)))
+
+    if ci == polygon_ci:
+        return locator.lookup_point(best.lon, best.lat, query=query, geocode=best, extra_warnings=warnings)
+    return _answer_in_commune(locator, ci, x, y, query=query, geocode=best, warnings=warnings)
+
+
+def _error(err, query) -> LookupResult:
+    return LookupResult(status=err.code, query=query, message=err.public_message)
+
+
+_POSTCODE_RE = re.compile(r"(?<!\d)(\d{5})(?!\d)")
+
+
+def _agreeing_with_postcode(locator, points: list[GeocodedPoint], text: str) -> list[GeocodedPoint]:
+    """When the voter typed a postcode, the answers in that postcode come first and the others
+    go (if any answer is in it): "Rue de Metz" elsewhere is no rival for "..., 57000 Metz"."""
+    wanted = set(_POSTCODE_RE.findall(normalize_query(text)))
+    if not wanted:
+        return points
+    history = code_history(locator)
+
+    def in_postcode(p: GeocodedPoint) -> bool:
+        if p.postcode in wanted:
+            return True
+        commune = locator.commune(history.today(p.citycode)) if p.citycode else None
+        return commune is not None and bool(wanted.intersection(commune.codes_postaux))
+
+    kept = [p for p in points if in_postcode(p)]
+    return kept or points
+
+
+def _rivals(locator, points: list[GeocodedPoint]) -> list[GeocodedPoint]:
+    """Answers about as likely as the best one that would lead elsewhere (commune or bureau)."""
+    best = points[0]
+    if best.score is None:
+        return []
+    close = [p for p in points[1:] if p.score is not None and best.score - p.score <= TIE_MARGIN]
+    if not close:
+        return []
+    lons = [best.lon] + [p.lon for p in close]
+    lats = [best.lat] + [p.lat for p in close]
+    codes, ids = locator.assign_points(lons, lats)
+    history = code_history(locator)
+    out = []
+    for p, code, bid in zip(close, codes[1:], ids[1:], strict=True):
+        other_city = history.today(p.citycode) != history.today(best.citycode)
+        if other_city or code != codes[0] or (bid != ids[0] and best.type == "housenumber"):
+            out.append(p)
+    return out
+
+
+def _commune_of(locator, point: GeocodedPoint, x: float, y: float) -> tuple[int, int, list[ResultWarning]]:
+    """(commune to answer in, commune of the polygon containing the point, warnings)."""
+    index = locator.index
+    margin = locator.settings.boundary_margin_m
+    polygon_ci = int(index.locate(x, y)[0])
+    code = code_history(locator).today(point.citycode)
+    geo_ci = index.by_code.get(code) if code else None
+    if code is None or geo_ci == polygon_ci:
+        return polygon_ci, polygon_ci, []
+    here = shapely.Point(x, y)
+    if geo_ci is None:
+        # A commune we do not have (another département): near our edge, the address is its.
+        if polygon_ci != NO_COMMUNE and index.distance_to_boundary(x, y, polygon_ci) > margin:
+            poly = index.communes[polygon_ci]
+            return polygon_ci, polygon_ci, [ResultWarning("geocoder_commune_overridden",
+                                                          _msg_polygon_wins(f"la commune {code}", poly))]
+        return NO_COMMUNE, polygon_ci, [ResultWarning("geocoder_commune_not_covered",
+                                                      _msg_outside_but_geocoder_commune(f"la commune {code}"))]
+    geo = index.communes[geo_ci]
+    distance = float(shapely.distance(here, index.geoms[geo_ci]))
+    if distance <= margin:
+        if polygon_ci == NO_COMMUNE:
+            return geo_ci, polygon_ci, [ResultWarning("commune_disagreement", messages.near_edge(geo, distance))]
+        poly = index.communes[polygon_ci]
+        return geo_ci, polygon_ci, [ResultWarning("commune_disagreement",
+                                                  _msg_citycode_within_margin(geo, poly, distance))]
+    if polygon_ci == NO_COMMUNE:
+        return NO_COMMUNE, polygon_ci, [ResultWarning("geocoder_commune_overridden",
+                                                      _msg_outside_but_geocoder_commune(geo.nom))]
+    return polygon_ci, polygon_ci, [ResultWarning("geocoder_commune_overridden",
+                                                  _msg_polygon_wins(geo.nom, index.communes[polygon_ci]))]
+
+
+def _answer_in_commune(locator, ci: int, x: float, y: float, *, query, geocode, warnings) -> LookupResult:
+    """The engine's assignment for a point attributed to commune ``ci`` although its (simplified)
+    polygon is a few metres away: same strategies as ``lookup_point``, in that commune only."""
+    commune = locator.index.communes[ci]
+    bidx, method = locator.assigner.assign(np.array([x]), np.array([y]), np.array([ci]))
+    bi, method_name = int(bidx[0]), METHOD_NAMES[int(method[0])]
+    warnings = list(warnings)
+    if bi == NO_BUREAU:
+        serving = locator.assigner.serving[ci]
+        if serving:
+            cands = tuple(_bureau_candidate(locator, b, x, y) for b in serving)
+            return LookupResult(status="ambiguous", query=query, commune=commune, geocode=geocode, candidates=cands,
+                                warnings=tuple(warnings), mairie=commune.mairie_contact(),
+                                message=messages.several_unplaced(commune))
+        return LookupResult(status="outside_coverage", query=query, commune=commune, geocode=geocode,
+                            warnings=tuple(warnings), mairie=commune.mairie_contact(),
+                            message=messages.commune_not_covered(commune))
+    bureau = locator.bureaux[bi]
+    if method_name == "nearest_in_commune":
+        warnings.append(ResultWarning("nearest_in_commune", messages.nearest_warning(commune)))
+    return LookupResult(status="ok", query=query, commune=commune, bureau=bureau,
+                        distance_m=locator.assigner.distance(x, y, bi), method=method_name, geocode=geocode,
+                        warnings=tuple(warnings), message=messages.found(commune, bureau, method_name))
+
+
+def _bureau_candidate(locator, bi: int, x: float, y: float) -> dict:
+    d = locator.assigner.distance(x, y, bi)
+    return {"kind": "bureau", **locator.bureaux[bi].summary(), "distance_m": None if d is None else round(d, 1)}
+
+
+def _place_candidate(locator, p: GeocodedPoint) -> dict:
+    code = code_history(locator).today(p.citycode)
+    commune = locator.commune(code) if code else None
+    return {"kind": "place", "label": p.label, "type": p.type, "score": p.score, "lon": p.lon, "lat": p.lat,
+            "citycode": code, "commune": None if commune is None else commune.nom}

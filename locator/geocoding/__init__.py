@@ -1,0 +1,23 @@
+"""Geocoding French addresses: embedded addok (offline, default), remote BAN/Géoplateforme.
+
+>>> from locator.geocoding import build_geocoder          # doctest: +SKIP
+>>> with build_geocoder(Settings.from_env()) as g:        # doctest: +SKIP
+...     g.search("12 rue Serpenoise 57000 Metz", limit=1)
+
+``attach_default_geocoder(locator)`` is what the web service calls once at start-up.
+"""
+
+from ..models import GeocodedPoint
+from .chain import GeocoderChain, attach_default_geocoder, build_geocoder
+from .normalize import normalize_query
+from .protocol import GEOCODE_TYPES, Geocoder
+
+__all__ = [
+    "GEOCODE_TYPES",
+    "GeocodedPoint",
+    "Geocoder",
+    "GeocoderChain",
+    "attach_default_geocoder",
+    "build_geocoder",
+    "normalize_query",
+]

@@ -1,0 +1,242 @@
+"""The default geocoder: addok (with addok-france and addok-fr) on an embedded Redis.
+
+Offline, fast (no HTTP, no rate limit) and built from the project's own data, so it answers
+on election day when the national API is saturated. ``LOCATOR_REDIS_URL`` points it at any
+Redis instead of the private ``redis-server`` (a shared index for several web workers).
+
+Lifecycle: ``open()`` starts the server (loading ``<index_dir>/addok.rdb``), checks the index
+fingerprint and (re)builds the index when the data changed or it is missing, under a file lock
+so concurrent processes do not build twice; ``close()`` stops the server by its PID. A
+geocoder used without ``open()`` opens itself on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from ..communes import CommuneIndex
+from ..config import Settings
+from ..data.loader import communes_paths, load_communes
+from ..errors import DataError, GeocoderUnavailable
+from ..models import GeocodedPoint
+from . import addok_config
+from .anciennes import CodeHistory, anciennes_files, load_anciennes
+from .index import IndexSources, build, fingerprint, read_manifest
+from .protocol import GeocoderBase
+from .redis_server import EmbeddedRedis
+
+log = logging.getLogger(__name__)
+
+RDB_NAME = "addok.rdb"
+CONFIG_NAME = "addok_config.py"
+MANIFEST_NAME = "manifest.json"
+
+
+def index_dir_for(settings: Settings) -> Path:
+    """``Settings.index_dir``, else ``<data_dir>/index`` (git-ignored)."""
+    explicit = getattr(settings, "index_dir", None)
+    return Path(explicit) if explicit else Path(settings.data_dir) / "index"
+
+
+class EmbeddedGeocoder(GeocoderBase):
+    """addok search and reverse over the index of ``settings.data_dir``.
+
+    Parameters
+    ----------
+    settings
+        ``data_dir``, ``index_dir``, ``redis_url``, ``boundary_margin_m`` are used.
+    communes
+        the ``CommuneIndex`` (e.g. ``locator.index``) to index when a build is needed; loaded
+        from ``data_dir`` when omitted.
+    ban_files
+        BAN files to index; None keeps the ones the current index was built with.
+    """
+
+    name = "embedded"
+
+    def __init__(self, settings: Settings, *, communes=None, ban_files=None,
+                 progress: Callable[[int], None] | None = None):
+        self.settings = settings
+        self.index_dir = index_dir_for(settings)
+        self._communes = communes
+        self._ban_files = None if ban_files is None else [Path(p) for p in ban_files]
+        self._progress = progress
+        self._server: EmbeddedRedis | None = None
+        self._client: redis.Redis | None = None
+        self._redis_settings: dict | None = None
+        self._open_lock = threading.Lock()
+        self.manifest: dict | None = None
+        self.history = CodeHistory()
+        self.last_build = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None
+
+    def open(self, *, rebuild: bool = False) -> EmbeddedGeocoder:
+        """Start (or connect to) Redis and make sure the index is current.
+
+        Raises
+        ------
+        GeocoderUnavailable
+            Redis cannot be started or reached.
+        DataError
+            the data to index is unreadable.
+        """
+        with self._open_lock:
+            if self._client is not None and not rebuild:
+                return self
+            try:
+                self._open(rebuild)
+            except (OSError, redis.RedisError) as err:
+                self._stop_server()
+                raise GeocoderUnavailable(f"embedded geocoder: {err}") from err
+            except BaseException:
+                self._stop_server()
+                raise
+        return self
+
+    def _open(self, rebuild: bool) -> None:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        if self.settings.redis_url:
+            client = redis.Redis.from_url(self.settings.redis_url)
+            client.ping()
+            self._redis_settings = addok_config.redis_settings(url=self.settings.redis_url)
+        else:
+            if self._server is None or not self._server.running:
+                self._server = EmbeddedRedis(self.index_dir, RDB_NAME).start()
+            client = self._server.client()
+            self._redis_settings = addok_config.redis_settings(unix_socket_path=self._server.socket_path)
+        config_path = addok_config.write(self.index_dir / CONFIG_NAME, self._redis_settings)
+        addok_config.load(config_path)
+        with addok_config.lock():
+            addok_config.bind(client, self._redis_settings)
+        self._client = client
+        anciennes = load_anciennes(self.settings.data_dir)
+        self.history = CodeHistory(anciennes)
+        with self._build_lock():
+            current = read_manifest(client)
+            ban_files = self._ban_files
+            if ban_files is None:
+                ban_files = [Path(s["path"]) for s in (current or {}).get("sources", []) if s["kind"] == "ban"]
+                gone = [p for p in ban_files if not p.is_file()]
+                if gone:
+                    log.warning("BAN file(s) of the index are gone, rebuilding without: %s",
+                                ", ".join(map(str, gone)))
+                    ban_files = [p for p in ban_files if p.is_file()]
+            sources = IndexSources(communes_files=communes_paths(self.settings.data_dir),
+                                   anciennes_files=anciennes_files(self.settings.data_dir), ban_files=ban_files)
+            digest, record = fingerprint(sources)
+            if rebuild or current is None or current.get("fingerprint") != digest:
+                log.info("building the geocoding index in %s", self.index_dir)
+                manifest = {"fingerprint": digest, **record}
+                with addok_config.lock():
+                    addok_config.bind(client, self._redis_settings)
+                    self.last_build = build(client, self._index(), anciennes=anciennes, ban_files=ban_files,
+                                            margin_m=self.settings.boundary_margin_m, manifest=manifest,
+                                            progress=self._progress)
+                if self._server is not None:
+                    self._server.save()
+                current = read_manifest(client)
+                (self.index_dir / MANIFEST_NAME).write_text(json.dumps(current, ensure_ascii=False, indent=1),
+                                                            encoding="utf-8")
+            self.manifest = current
+
+    @contextlib.contextmanager
+    def _build_lock(self):
+        with open(self.index_dir / ".build.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _index(self) -> CommuneIndex:
+        c = self._communes
+        if c is None:
+            loaded = load_communes(communes_paths(self.settings.data_dir), strict=True)
+            c = CommuneIndex(loaded.communes, loaded.geometries)
+        elif not isinstance(c, CommuneIndex) and hasattr(c, "index"):  # a Locator
+            c = c.index
+        if not isinstance(c, CommuneIndex):
+            raise DataError("communes must be a CommuneIndex (locator.index) or a Locator")
+        return c
+
+    def close(self) -> None:
+        with self._open_lock:
+            self._client = None
+            self._stop_server()
+
+    def _stop_server(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    @property
+    def server_pid(self) -> int | None:
+        return None if self._server is None else self._server.pid
+
+    # -- queries ----------------------------------------------------------------------------
+    def _ready(self) -> redis.Redis:
+        if self._client is None:
+            self.open()
+        elif self._server is not None and not self._server.running:
+            log.warning("embedded redis-server died; restarting it")
+            self._client = None
+            self.open()
+        return self._client
+
+    def search(self, text: str, *, citycode=None, postcode=None, limit: int = 5) -> list[GeocodedPoint]:
+        from addok.core import search
+
+        client = self._ready()
+        filters = {}
+        if citycode is not None:
+            filters["citycode"] = self.history.today(str(citycode))
+        if postcode is not None:
+            filters["postcode"] = str(postcode)
+        try:
+            with addok_config.lock():
+                addok_config.bind_if_needed(client, self._redis_settings)
+                results = search(text, limit=limit, autocomplete=False, **filters)
+                return [self._point(r, text) for r in results]
+        except redis.RedisError as err:
+            raise GeocoderUnavailable(f"embedded geocoder: {err}") from err
+        except ValueError as err:  # addok's EntityTooLarge and friends
+            raise GeocoderUnavailable(f"embedded geocoder refused the query: {err}") from err
+
+    def reverse(self, lon: float, lat: float) -> list[GeocodedPoint]:
+        from addok.core import reverse
+
+        client = self._ready()
+        try:
+            with addok_config.lock():
+                addok_config.bind_if_needed(client, self._redis_settings)
+                results = reverse(lat=float(lat), lon=float(lon), limit=1)
+                return [self._point(r, "") for r in results]
+        except redis.RedisError as err:
+            raise GeocoderUnavailable(f"embedded geocoder: {err}") from err
+
+    def _point(self, result, text: str) -> GeocodedPoint:
+        postcodes = [p for p in result._rawattr("postcode") if p]
+        postcode = next((p for p in postcodes if p in text), postcodes[0] if postcodes else None)
+        citycode = result._rawattr("citycode")[0] or None
+        return GeocodedPoint(
+            label=str(result),
+            lon=float(result.lon),
+            lat=float(result.lat),
+            type=str(result.type),
+            score=round(float(result.score), 4),
+            citycode=self.history.today(citycode),
+            postcode=postcode,
+            source=self.name,
+        )

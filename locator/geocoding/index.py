@@ -1,0 +1,515 @@
+"""What the embedded addok index holds, and how it is (re)built.
+
+Documents (addok's format: ``type``, ``name`` (first value is the label, others are aliases),
+``postcode``, ``citycode``, ``city``, ``lon``/``lat``, ``importance``, ``housenumbers``):
+
+* one ``municipality`` per commune of the data, named with and without its article
+  ("Le Ban-Saint-Martin" / "Ban-Saint-Martin"), with its German spelling when it has umlauts,
+  and with the names of its former and delegated communes (``<dep>.anciennes.json``, plus the
+  ``nom_ancienne_commune`` of any BAN file); placed at the official mairie when that point is
+  in the commune, else at a point inside the polygon;
+* one ``street`` per mairie address, the mairie's number as a ``housenumber`` (DILA annuaire);
+* every BAN file given: ``adresses-NN.csv(.gz)`` as published by adresse.data.gouv.fr (one
+  street per run of rows, its numbers as housenumbers) or addok ndjson, streamed.
+
+The index is rebuilt when its inputs change: a fingerprint of the communes files, the side
+files, the BAN files, the addok pipeline and the package versions is stored in the index
+(``locator|manifest``) and next to it (``manifest.json``).
+
+Building is addok's batch pipeline run in-process, in chunks (``prepare_housenumbers``,
+``store_documents``, ``index_documents``, with edge n-grams off), then addok's n-gram step.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from ..errors import DataError
+from ..projection import to_l93, to_wgs84
+from . import addok_config
+from .anciennes import Ancienne
+from .normalize import german_spelling, without_article
+
+log = logging.getLogger(__name__)
+
+#: Bump when the documents or their fields change: every index is then rebuilt.
+INDEX_VERSION = 1
+MANIFEST_KEY = "locator|manifest"
+CHUNK = 1000
+#: Above this size a BAN file is fingerprinted by size and date, not by content.
+HASH_LIMIT = 64 * 1024 * 1024
+
+BAN_COLUMNS = ("numero", "nom_voie", "code_insee", "lon", "lat")
+
+_NUMBER_LINE = re.compile(r"^(?P<num>\d{1,4})\s*(?P<rep>bis|ter|quater|quinquies|[a-z])?\b[\s,]*(?P<street>.+)$",
+                          re.IGNORECASE)
+_POSTCODE_LINE = re.compile(r"^(?P<cp>\d{5})\s+(?P<city>.+)$")
+_NOT_A_STREET = re.compile(r"^(b\.?p\.?|cs|tsa|cedex|mairie|h[ôo]tel de ville)\b", re.IGNORECASE)
+_LOWER_WORDS = {"de", "du", "des", "la", "le", "les", "l", "d", "et", "en", "sur", "sous", "aux", "au", "à", "lès"}
+
+
+# -- sources and fingerprint ----------------------------------------------------------------
+
+@dataclass
+class IndexSources:
+    communes_files: list[Path] = field(default_factory=list)
+    anciennes_files: list[Path] = field(default_factory=list)
+    ban_files: list[Path] = field(default_factory=list)
+
+    def describe(self) -> list[dict]:
+        return [_file_fingerprint(p, kind) for kind, paths in
+                (("communes", self.communes_files), ("anciennes", self.anciennes_files), ("ban", self.ban_files))
+                for p in paths]
+
+
+def _file_fingerprint(path: Path, kind: str) -> dict:
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError as err:
+        raise DataError(f"cannot read index source: {err}", path=str(path)) from err
+    entry = {"kind": kind, "path": str(path.resolve()), "size": st.st_size}
+    if st.st_size <= HASH_LIMIT:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        entry["sha256"] = h.hexdigest()
+    else:
+        entry["mtime_ns"] = st.st_mtime_ns
+    return entry
+
+
+def _versions() -> dict:
+    out = {}
+    for name in ("addok", "addok-fr", "addok-france"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover
+            out[name] = None
+    return out
+
+
+def fingerprint(sources: IndexSources) -> tuple[str, dict]:
+    """A hash of everything the index is made of, and the readable record behind it."""
+    pipeline = addok_config.render(addok_config.redis_settings())  # without the live socket
+    record = {
+        "index_version": INDEX_VERSION,
+        "packages": _versions(),
+        "pipeline_sha256": hashlib.sha256(pipeline.encode()).hexdigest(),
+        "sources": sources.describe(),
+    }
+    # Paths are recorded but not hashed: moving the data folder keeps the index.
+    hashed = {**record, "sources": [{k: v for k, v in s.items() if k != "path"} | {"name": Path(s["path"]).name}
+                                    for s in record["sources"]]}
+    digest = hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()
+    return digest, record
+
+
+# -- positions --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Placed:
+    """Where a commune's municipality document goes (a point inside its polygon), and whether
+    its mairie point can carry the mairie's address."""
+
+    lon: float
+    lat: float
+    mairie_ok: bool
+
+
+def place_communes(index, margin_m: float) -> list[Placed]:
+    """For each commune of a ``CommuneIndex``: the municipality goes at the mairie when that
+    point is inside the commune's polygon, else at a point on the polygon's surface (so a
+    commune-level match always falls in its own commune). The mairie address is indexed when
+    the mairie is in the commune or within ``margin_m`` of it (the polygons are simplified);
+    a mairie published farther out is a data error the validator reports, and indexing it
+    would send voters to the neighbour."""
+    out = []
+    for i, c in enumerate(index.communes):
+        inside = mairie_ok = False
+        if c.has_mairie_point:
+            x, y = to_l93(c.mairie_lon, c.mairie_lat)
+            inside = int(index.locate(x, y)[0]) == i
+            mairie_ok = inside or float(shapely.distance(shapely.Point(x, y), index.geoms[i])) <= margin_m
+            if not mairie_ok:
+                log.info("mairie point of %s %s is outside the commune: its address is not indexed", c.code, c.nom)
+        if inside:
+            out.append(Placed(c.mairie_lon, c.mairie_lat, True))
+            continue
+        p = shapely.point_on_surface(index.geoms[i])
+        lon, lat = to_wgs84(p.x, p.y)
+        out.append(Placed(round(float(lon), 7), round(float(lat), 7), mairie_ok))
+    return out
+
+
+# -- documents --------------------------------------------------------------------------------
+
+def importance(population: int | None) -> float:
+    """0..1 from the population (log scale, 1 at a million), like the BAN's municipalities."""
+    if population is None or population <= 0:
+        return 0.0
+    return round(min(1.0, math.log10(population + 1) / 6.0), 4)
+
+
+def _unique(names: Iterable[str | None]) -> list[str]:
+    seen, out = set(), []
+    for n in names:
+        if n and n.strip() and n.casefold() not in seen:
+            seen.add(n.casefold())
+            out.append(n.strip())
+    return out
+
+
+#: A hyphenated name with one of these is one name ('Val-de-Bride', 'Saint-Avold'), not a merger.
+_LINK_WORDS = {"saint", "sainte", "st", "ste", "sur", "sous", "lès", "les", "lez", "la", "le", "de", "du", "des",
+               "en", "aux", "au", "et", "l", "d"}
+#: Parts too generic to stand for a former commune on their own ('Château-Voué').
+_GENERIC_PARTS = {"château", "chateau", "val", "mont", "grand", "grande", "petit", "petite", "haut", "haute", "bas",
+                  "basse", "vieux", "vieille", "neuf", "neuve", "moselle", "ville"}
+
+
+def merged_parts(nom: str) -> list[str]:
+    """'Manderen-Ritzing' → ['Manderen', 'Ritzing']: the names a commune nouvelle was made of.
+
+    Only for plain proper names joined by hyphens; used for communes that absorbed a commune
+    the COG lists by code only (57585 Ritzing has no name in any table we read).
+
+    >>> merged_parts("Ogy-Montoy-Flanville"), merged_parts("Saint-Avold"), merged_parts("Château-Voué")
+    (['Ogy', 'Montoy', 'Flanville'], [], ['Voué'])
+    """
+    parts = nom.split("-")
+    if len(parts) < 2 or any(not p or not p[0].isupper() or p.casefold() in _LINK_WORDS for p in parts):
+        return []
+    return [p for p in parts if len(p) > 2 and p.casefold() not in _GENERIC_PARTS]
+
+
+def commune_names(nom: str, former: Iterable[str] = (), *, merged: bool = False) -> list[str]:
+    """Label first, then aliases: without article, German spelling, former names, and (for a
+    merged commune) the parts of its name."""
+    names = [nom, without_article(nom), german_spelling(nom)]
+    for old in [*former, *(merged_parts(nom) if merged else ())]:
+        names += [old, without_article(old), german_spelling(old)]
+    return _unique(names)
+
+
+def municipality_docs(index, placed: list[Placed], anciennes: Iterable[Ancienne] = (),
+                      former_names: dict[str, set[str]] | None = None) -> Iterator[dict]:
+    former: dict[str, list[str]] = {}
+    merged: set[str] = set()
+    for a in anciennes:
+        if a.nom:
+            former.setdefault(a.commune, []).append(a.nom)
+        elif a.code != a.commune:
+            merged.add(a.commune)
+    for code, names in (former_names or {}).items():
+        former.setdefault(code, []).extend(sorted(names))
+    for c, p in zip(index.communes, placed, strict=True):
+        yield {
+            "_id": f"mun_{c.code}",
+            "type": "municipality",
+            "name": commune_names(c.nom, former.get(c.code, ()), merged=c.code in merged),
+            "postcode": list(c.codes_postaux),
+            "citycode": c.code,
+            "city": c.nom,
+            "lon": p.lon,
+            "lat": p.lat,
+            "importance": importance(c.population),
+            "source": "communes",
+        }
+
+
+def parse_mairie_address(address: str | None) -> tuple[str | None, str | None, str | None, str | None] | None:
+    """'40 rue Principale, 57920 Aboncourt' → ('40', 'Rue Principale', '57920', 'Aboncourt').
+
+    The number is None for an address without one ('Place de la Mairie, 57515 Alsting').
+    None when no street line can be told apart (PO box only, no postcode line).
+    """
+    if not address:
+        return None
+    parts = [p.strip() for p in address.split(",") if p.strip()]
+    for i in range(len(parts) - 1, 0, -1):
+        m = _POSTCODE_LINE.match(parts[i])
+        if not m:
+            continue
+        for line in reversed(parts[:i]):
+            if _NOT_A_STREET.match(line):
+                continue
+            n = _NUMBER_LINE.match(line)
+            if n:
+                rep = n.group("rep")
+                number = n.group("num") + (f" {rep.lower()}" if rep else "")
+                return number, pretty_street(n.group("street")), m.group("cp"), m.group("city")
+            if re.search(r"[^\W\d_]", line):
+                return None, pretty_street(line), m.group("cp"), m.group("city")
+        return None
+    return None
+
+
+def pretty_street(name: str) -> str:
+    """'grande rue' → 'Grande Rue', 'RUE DE LA GARE' → 'Rue de la Gare'; mixed case is kept."""
+    name = " ".join(name.split())
+    if name != name.lower() and name != name.upper():
+        return name[0].upper() + name[1:]
+    words = re.split(r"(\s+|-|')", name.lower())
+    out = []
+    for i, w in enumerate(words):
+        out.append(w if (w in _LOWER_WORDS and i > 0) or not w.strip(" -'") else w[0].upper() + w[1:])
+    return "".join(out)
+
+
+def mairie_docs(index, placed: list[Placed]) -> Iterator[dict]:
+    """One street document per usable mairie address; its number is a housenumber."""
+    for c, p in zip(index.communes, placed, strict=True):
+        if not p.mairie_ok:
+            continue
+        parsed = parse_mairie_address(c.mairie_adresse)
+        if parsed is None:
+            continue
+        number, street, postcode, _city = parsed
+        doc = {
+            "_id": f"mairie_{c.code}",
+            "type": "street",
+            "name": street,
+            "postcode": postcode if postcode in c.codes_postaux or not c.codes_postaux else c.codes_postaux[0],
+            "citycode": c.code,
+            "city": c.nom,
+            "lon": c.mairie_lon,
+            "lat": c.mairie_lat,
+            "importance": importance(c.population) * 0.5,
+            "source": "mairie",
+        }
+        if number is not None:
+            doc["housenumbers"] = {number: {"lon": c.mairie_lon, "lat": c.mairie_lat, "source": "mairie"}}
+        yield doc
+
+
+def _open_text(path: Path):
+    path = Path(path)
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def ban_csv_docs(path: Path | str, former_names: dict[str, set[str]] | None = None) -> Iterator[dict]:
+    """Street documents from a BAN ``adresses-NN.csv(.gz)``, streamed.
+
+    Rows are grouped while they follow each other with the same commune and street (the
+    published files are sorted by id, i.e. commune, street, number), so memory stays flat.
+    ``former_names`` collects ``nom_ancienne_commune`` per current code for the municipalities.
+    """
+    path = Path(path)
+    with _open_text(path) as fh:
+        reader = csv.DictReader(fh, delimiter=";")
+        missing = [c for c in BAN_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DataError(f"not a BAN adresses CSV: missing column(s) {', '.join(missing)}", path=str(path))
+        group: list[dict] = []
+        key = None
+        for row in reader:
+            row_key = (row["code_insee"], row.get("id_fantoir") or row["nom_voie"])
+            if group and row_key != key:
+                yield _street_doc(group, path)
+                group = []
+            key = row_key
+            group.append(row)
+            old = (row.get("nom_ancienne_commune") or "").strip()
+            if old and former_names is not None:
+                former_names.setdefault(row["code_insee"], set()).add(old)
+        if group:
+            yield _street_doc(group, path)
+
+
+def _street_doc(rows: list[dict], path: Path) -> dict:
+    first = rows[0]
+    housenumbers = {}
+    lons, lats = [], []
+    for r in rows:
+        try:
+            lon, lat = float(r["lon"]), float(r["lat"])
+        except (TypeError, ValueError):
+            continue
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            continue
+        lons.append(lon)
+        lats.append(lat)
+        number = (r.get("numero") or "").strip()
+        if not number or number in ("0", "99999"):  # the BAN's "no number" placeholders
+            continue
+        rep = (r.get("rep") or "").strip().lower()
+        housenumbers[f"{number} {rep}" if rep else number] = {"lon": lon, "lat": lat}
+    if not lons:
+        return {}
+    code = first["code_insee"]
+    ident = first.get("id_fantoir") or hashlib.sha1(first["nom_voie"].encode()).hexdigest()[:10]
+    doc = {
+        "_id": f"ban_{code}_{ident}",
+        "type": "street",
+        "name": first["nom_voie"],
+        "postcode": first.get("code_postal") or None,
+        "citycode": code,
+        "city": first.get("nom_commune") or None,
+        "lon": round(float(np.median(lons)), 7),
+        "lat": round(float(np.median(lats)), 7),
+        "importance": 0.0,
+        "source": "ban",
+    }
+    old = (first.get("nom_ancienne_commune") or "").strip()
+    if old:
+        doc["oldcity"] = old
+    if housenumbers:
+        doc["housenumbers"] = housenumbers
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def ndjson_docs(path: Path | str) -> Iterator[dict]:
+    """addok documents, one JSON object per line (``id`` becomes addok's ``_id``)."""
+    path = Path(path)
+    with _open_text(path) as fh:
+        for n, line in enumerate(fh, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                doc = json.loads(line)
+            except ValueError as err:
+                raise DataError(f"not JSON: {err}", path=str(path), record=str(n)) from err
+            if not isinstance(doc, dict) or "lat" not in doc or "lon" not in doc or not doc.get("name"):
+                raise DataError("an addok document needs name, lon and lat", path=str(path), record=str(n))
+            if "_id" not in doc and "id" in doc:
+                doc["_id"] = str(doc["id"])
+            doc.setdefault("source", "ndjson")
+            yield doc
+
+
+def ban_docs(path: Path | str, former_names: dict[str, set[str]] | None = None) -> Iterator[dict]:
+    """Documents of one BAN file, by its name: ``.csv``/``.csv.gz`` or ``.ndjson``/``.json(.gz)``."""
+    name = Path(path).name.lower().removesuffix(".gz")
+    if name.endswith(".csv"):
+        return ban_csv_docs(path, former_names)
+    if name.endswith((".ndjson", ".json", ".jsonl")):
+        return ndjson_docs(path)
+    raise DataError("unknown BAN file type (expected .csv, .csv.gz, .ndjson or .ndjson.gz)", path=str(path))
+
+
+# -- building -------------------------------------------------------------------------------
+
+@dataclass
+class BuildReport:
+    documents: int = 0
+    municipalities: int = 0
+    mairies: int = 0
+    ban_streets: int = 0
+    mairies_left_out: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    ngram_seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def import_documents(docs: Iterable[dict], *, on_chunk: Callable[[int], None] | None = None) -> int:
+    """Run addok's batch processors on ``docs`` in chunks, in this process; returns the count."""
+    from addok.batch import to_json
+    from addok.config import config
+
+    processors = [p for p in config.BATCH_PROCESSORS if p is not to_json]
+    count = 0
+    chunk: list[dict] = []
+    for doc in docs:
+        if not doc:
+            continue
+        chunk.append(doc)
+        if len(chunk) >= CHUNK:
+            count += _flush(chunk, processors, on_chunk)
+            chunk = []
+    if chunk:
+        count += _flush(chunk, processors, on_chunk)
+    return count
+
+
+def _flush(chunk, processors, on_chunk) -> int:
+    from addok.helpers import iter_pipe
+
+    for _ in iter_pipe(chunk, processors):
+        pass
+    if on_chunk is not None:
+        on_chunk(len(chunk))
+    return len(chunk)
+
+
+def create_ngrams(client) -> None:
+    """addok's n-gram step (``addok ngrams``), in this process: edge n-grams of every token."""
+    from addok.autocomplete import index_ngram_keys
+
+    keys = []
+    for key in client.scan_iter(match="w|*", count=10000):
+        keys.append(key)
+        if len(keys) >= 10000:
+            index_ngram_keys(*keys)
+            keys = []
+    if keys:
+        index_ngram_keys(*keys)
+
+
+def build(client, index, *, anciennes: list[Ancienne], ban_files: list[Path], margin_m: float,
+          manifest: dict, progress: Callable[[int], None] | None = None) -> BuildReport:
+    """Empty the Redis database and index everything into it (addok must be bound to ``client``)."""
+    from addok.config import config
+    from addok.helpers import index as addok_index
+
+    started = time.perf_counter()
+    report = BuildReport()
+    client.flushdb()
+    placed = place_communes(index, margin_m)
+    report.mairies_left_out = [c.code for c, p in zip(index.communes, placed, strict=True)
+                               if c.has_mairie_point and not p.mairie_ok]
+    former_names: dict[str, set[str]] = {}
+    edge = config.INDEX_EDGE_NGRAMS
+    config.INDEX_EDGE_NGRAMS = False  # as `addok batch` does; the n-gram step follows
+    try:
+        for path in ban_files:
+            n = import_documents(ban_docs(path, former_names), on_chunk=progress)
+            report.ban_streets += n
+            log.info("%s: %d streets", path, n)
+        report.mairies = import_documents(mairie_docs(index, placed), on_chunk=progress)
+        known = set(index.by_code)
+        report.municipalities = import_documents(
+            municipality_docs(index, placed, anciennes, {k: v for k, v in former_names.items() if k in known}),
+            on_chunk=progress)
+    finally:
+        config.INDEX_EDGE_NGRAMS = edge
+        addok_index._CACHE.clear()  # addok memoises every indexed string
+    t = time.perf_counter()
+    create_ngrams(client)
+    report.ngram_seconds = time.perf_counter() - t
+    report.documents = report.municipalities + report.mairies + report.ban_streets
+    report.seconds = time.perf_counter() - started
+    client.set(MANIFEST_KEY, json.dumps({**manifest, "report": report.to_dict()}))
+    return report
+
+
+def read_manifest(client) -> dict | None:
+    raw = client.get(MANIFEST_KEY)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
