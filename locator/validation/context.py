@@ -1,0 +1,99 @@
+"""Everything the checks read, computed once per run (projections and point-in-polygon in
+one vectorised pass), so that each check stays a few lines."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from ..communes import NO_COMMUNE, CommuneIndex
+from ..models import Bureau, Commune, GeocodedPoint
+from ..projection import geometry_to_l93, to_l93
+from .reference import Reference
+from .text import names_public_building, says_at_mairie
+from .thresholds import Thresholds
+
+
+@dataclass
+class ValidationContext:
+    bureaux: list[Bureau]
+    index: CommuneIndex
+    thresholds: Thresholds
+    references: dict[str, Reference]
+    #: Official bureau areas in Lambert-93, by bureau id (``--areas``).
+    areas: dict[str, list] = field(default_factory=dict)
+    #: ``--regeocode`` answers by bureau index (None: address not found); None when not run.
+    regeocoded: dict[int, GeocodedPoint | None] | None = None
+
+    def __post_init__(self):
+        b = self.bureaux
+        n = len(b)
+        self.lon = np.array([np.nan if x.lon is None else x.lon for x in b], dtype=float)
+        self.lat = np.array([np.nan if x.lat is None else x.lat for x in b], dtype=float)
+        self.has_point = ~np.isnan(self.lon) & ~np.isnan(self.lat)
+        self.in_range = self.has_point & (np.abs(self.lon) <= 180) & (np.abs(self.lat) <= 90)
+        x, y = to_l93(np.where(self.in_range, self.lon, np.nan), np.where(self.in_range, self.lat, np.nan))
+        self.x = np.where(self.in_range, np.asarray(x, dtype=float), np.nan)
+        self.y = np.where(self.in_range, np.asarray(y, dtype=float), np.nan)
+        self.in_range &= np.isfinite(self.x) & np.isfinite(self.y)
+        self.located = np.full(n, NO_COMMUNE, dtype=np.int64)
+        if self.in_range.any():
+            self.located[self.in_range] = self.index.locate(self.x[self.in_range], self.y[self.in_range])
+        self.declared = np.array([self.index.by_code.get(x.code_insee, NO_COMMUNE) for x in b], dtype=np.int64)
+        self.outside_m = np.full(n, np.nan)
+        known = self.in_range & (self.declared != NO_COMMUNE)
+        self.outside_m[known] = 0.0
+        away = known & (self.located != self.declared)
+        if away.any():
+            pts = shapely.points(self.x[away], self.y[away])
+            self.outside_m[away] = shapely.distance(pts, self.index.geoms[self.declared[away]])
+        self.by_code: dict[str, list[int]] = defaultdict(list)
+        self.serving: dict[str, list[int]] = defaultdict(list)
+        for i, bureau in enumerate(b):
+            self.by_code[bureau.code_insee].append(i)
+            for code in dict.fromkeys(bureau.communes_served):
+                self.serving[code].append(i)
+        self.at_mairie = [says_at_mairie(x.name, x.address) for x in b]
+        self.public_building = [names_public_building(x.name, x.address) for x in b]
+        self.centroids = shapely.get_coordinates(shapely.centroid(self.index.geoms))
+        self.interiors = shapely.get_coordinates(shapely.point_on_surface(self.index.geoms))
+        self.departements = {c.departement for c in self.index.communes}
+        #: Set by the runner: False once a geometry check found the point unusable.
+        self.usable = np.ones(n, dtype=bool)
+
+    # -- small helpers used by the checks ----------------------------------------------------
+    def commune(self, idx: int) -> Commune:
+        return self.index.communes[idx]
+
+    def name(self, idx: int) -> str:
+        c = self.index.communes[idx]
+        return f"{c.nom} ({c.code})"
+
+    def distance(self, i: int, x: float, y: float) -> float:
+        return float(np.hypot(self.x[i] - x, self.y[i] - y))
+
+    def locate_lonlat(self, lon: float, lat: float) -> tuple[int, float, float]:
+        """Commune index (or NO_COMMUNE) of a lon/lat pair, and its Lambert-93 x, y."""
+        x, y = to_l93(lon, lat)
+        if not (np.isfinite(x) and np.isfinite(y)):
+            return NO_COMMUNE, float("nan"), float("nan")
+        return int(self.index.locate(x, y)[0]), float(x), float(y)
+
+    def commune_distance(self, idx: int, x: float, y: float) -> float:
+        return float(shapely.distance(shapely.Point(x, y), self.index.geoms[idx]))
+
+    def reference(self, i: int) -> Reference | None:
+        return self.references.get(self.bureaux[i].code_insee)
+
+
+def project_areas(bureau_ids, geometries_wgs84) -> dict[str, list]:
+    """Area polygons in Lambert-93 grouped by bureau id."""
+    out: dict[str, list] = defaultdict(list)
+    if len(bureau_ids):
+        geoms = geometry_to_l93(np.asarray(list(geometries_wgs84), dtype=object))
+        for bid, geom in zip(bureau_ids, geoms, strict=True):
+            out[bid].append(geom)
+    return dict(out)

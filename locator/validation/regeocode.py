@@ -1,0 +1,105 @@
+"""``--regeocode``: geocode each bureau's declared address (and the mairie addresses the
+references need) through the project geocoder, rate-limited, with a progress bar.
+
+The geocoder is any object with ``search(text, *, citycode=None, postcode=None, limit=5)``
+returning ``GeocodedPoint``s (``locator.geocoding.build_geocoder`` in real runs, a fake in
+tests). Identical queries (bureaux sharing a building) are sent once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+from ..errors import GeocoderUnavailable
+from ..models import Bureau, Commune, GeocodedPoint
+
+log = logging.getLogger(__name__)
+
+#: Default pace. The national address API allows 50 requests/s per IP; a tenth of that
+#: keeps a one-off validation polite. The embedded geocoder does not need it but does not
+#: suffer from it either (a few hundred bureaux take a minute at most).
+DEFAULT_RATE_PER_S = 5.0
+
+
+class RateLimiter:
+    """At most ``per_second`` calls per second (``per_second`` <= 0: no limit)."""
+
+    def __init__(self, per_second: float, *, clock=time.monotonic, sleep=time.sleep):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.clock, self.sleep = clock, sleep
+        self._next = None
+
+    def wait(self) -> None:
+        now = self.clock()
+        if self._next is not None and now < self._next:
+            self.sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval
+
+
+@dataclass
+class RegeocodeResult:
+    #: bureau index → best answer (None: not found); bureaux without address are absent.
+    bureaux: dict[int, GeocodedPoint | None] = field(default_factory=dict)
+    #: INSEE code → best answer for the mairie's postal address.
+    mairies: dict[str, GeocodedPoint | None] = field(default_factory=dict)
+    #: Why geocoding stopped early (the geocoder became unavailable), else None.
+    failure: str | None = None
+    queries: int = 0
+
+
+def bureau_query(bureau: Bureau, commune: Commune | None) -> str:
+    """The text sent for a bureau: its address, plus the commune name when the address has
+    neither a postcode nor that name (a bare "rue de l'École" matches everywhere). The
+    commune is not passed as a filter: a geocoder answer in another commune is a finding."""
+    text = " ".join(bureau.address.split())
+    if commune is not None and not re.search(r"\b\d{5}\b", text) and commune.nom.lower() not in text.lower():
+        text = f"{text}, {commune.nom}"
+    return text
+
+
+def mairie_query(commune: Commune) -> str | None:
+    if not commune.mairie_adresse:
+        return None
+    return " ".join(commune.mairie_adresse.replace("|", ",").split())
+
+
+def regeocode(geocoder, bureaux: list[Bureau], communes_by_code: dict[str, Commune], *,
+              mairie_codes=(), rate_per_s: float = DEFAULT_RATE_PER_S, progress: bool = True,
+              limiter: RateLimiter | None = None) -> RegeocodeResult:
+    """Geocode the bureaux addresses and the mairie addresses of ``mairie_codes``."""
+    limiter = limiter or RateLimiter(rate_per_s)
+    jobs: list[tuple[str, object, str, str | None]] = []  # (kind, key, text, citycode)
+    for i, b in enumerate(bureaux):
+        if b.address.strip():
+            jobs.append(("bureau", i, bureau_query(b, communes_by_code.get(b.code_insee)), None))
+    for code in dict.fromkeys(mairie_codes):
+        commune = communes_by_code.get(code)
+        text = mairie_query(commune) if commune is not None else None
+        if text:
+            jobs.append(("mairie", code, text, code))
+    result = RegeocodeResult()
+    cache: dict[tuple[str, str | None], GeocodedPoint | None] = {}
+    bar = tqdm(jobs, desc="géocodage", unit="adresse", file=sys.stderr, disable=not progress or None, leave=False)
+    for kind, key, text, citycode in bar:
+        qkey = (text.lower(), citycode)
+        if qkey not in cache:
+            limiter.wait()
+            try:
+                answers = geocoder.search(text, citycode=citycode, limit=5)
+            except GeocoderUnavailable as err:
+                result.failure = str(err)
+                log.warning("geocoder unavailable after %d queries: %s", result.queries, err)
+                break
+            result.queries += 1
+            cache[qkey] = answers[0] if answers else None
+        target = result.bureaux if kind == "bureau" else result.mairies
+        target[key] = cache[qkey]
+    bar.close()
+    return result

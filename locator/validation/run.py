@@ -1,0 +1,210 @@
+"""Validation as a whole: load (leniently) → apply corrections → (re-geocode) → choose the
+mairie references → run the checks → a ``ValidationResult`` the reports render."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..communes import CommuneIndex
+from ..config import Settings
+from ..data.loader import DataProblem, communes_paths, load_areas, load_bureaux, load_communes
+from ..errors import DataError
+from ..models import Bureau, Commune, Finding
+from ..projection import to_l93
+from .checks import CHECK_NAMES, CHECKS, run_checks
+from .context import ValidationContext, project_areas
+from .corrections import Applied, Correction, apply_corrections, load_corrections
+from .flag import INFO, SEVERITIES, SEVERITY_RANK, WARNING, metres
+from .reference import Reference, choose_references
+from .regeocode import DEFAULT_RATE_PER_S, RegeocodeResult, regeocode
+from .thresholds import Thresholds
+
+#: Findings made while loading, not by a check of ``CHECKS``.
+LOAD_CHECKS = ("correction_applied", "correction_unknown_bureau", "regeocode_unavailable")
+
+
+@dataclass
+class ValidationResult:
+    findings: list[Finding]
+    bureaux: list[Bureau]
+    communes: list[Commune]
+    commune_geometries: list  # shapely, WGS84, same order as ``communes``
+    references: dict[str, Reference]
+    applied: list[Applied] = field(default_factory=list)
+    inputs: dict = field(default_factory=dict)
+    regeocode: RegeocodeResult | None = None
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def exit_code(self) -> int:
+        """0: no error; 1: errors found (2, unusable input, is raised as ``DataError``)."""
+        return 1 if self.count("error") else 0
+
+    def by_check(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for f in self.findings:
+            out.setdefault(f.check, dict.fromkeys(SEVERITIES, 0))[f.severity] += 1
+        order = {name: k for k, name in enumerate((*CHECK_NAMES, *LOAD_CHECKS))}
+        return dict(sorted(out.items(), key=lambda kv: (order.get(kv[0], -1), kv[0])))
+
+    def summary(self) -> dict:
+        detail = self.by_check()
+        return {
+            "bureaux": len(self.bureaux),
+            "errors": self.count("error"),
+            "warnings": self.count("warning"),
+            "infos": self.count("info"),
+            "by_check": {name: sum(sev.values()) for name, sev in detail.items()},
+            "by_check_severity": detail,
+            "communes": len(self.communes),
+            "references": dict(Counter(self.references[b.code_insee].kind for b in self.bureaux
+                                       if b.code_insee in self.references)),
+            "corrections_applied": len(self.applied),
+        }
+
+    def flagged_ids(self, severities=("error", "warning")) -> set[str]:
+        return {f.bureau_id for f in self.findings if f.bureau_id is not None and f.severity in severities}
+
+
+def validate(bureaux: list[Bureau], communes: list[Commune], commune_geometries: list, *,
+             settings: Settings | None = None, thresholds: Thresholds | None = None,
+             area_bureau_ids=(), area_geometries=(), corrections: list[Correction] = (),
+             geocoder=None, rate_per_s: float = DEFAULT_RATE_PER_S, progress: bool = False,
+             index: CommuneIndex | None = None, checks=CHECKS, inputs: dict | None = None) -> ValidationResult:
+    """Validate bureaux already loaded; never raises for a bad bureau (it becomes a finding).
+
+    Parameters
+    ----------
+    geocoder
+        With ``search(text, *, citycode=None, postcode=None, limit=5)``: re-geocode every
+        bureau address and the mairie addresses (``--regeocode``). None: no geocoding.
+    index
+        A ``CommuneIndex`` of ``communes`` already built (benchmarks, repeated runs).
+    """
+    settings = settings or Settings()
+    thresholds = thresholds or Thresholds.from_settings(settings)
+    fixed, applied, unknown = apply_corrections(list(bureaux), list(corrections))
+    index = index or CommuneIndex(communes, commune_geometries)
+    hosts = [b.code_insee for b in fixed if b.code_insee in index.by_code]
+    reg = None
+    if geocoder is not None:
+        reg = regeocode(geocoder, fixed, {c.code: c for c in index.communes}, mairie_codes=hosts,
+                        rate_per_s=rate_per_s, progress=progress)
+    references, findings = choose_references(index, thresholds, report_codes=hosts,
+                                             geocoded_mairies=reg.mairies if reg else None)
+    ctx = ValidationContext(fixed, index, thresholds, references,
+                            areas=project_areas(list(area_bureau_ids), list(area_geometries)),
+                            regeocoded=reg.bureaux if reg else None)
+    findings += run_checks(ctx, checks)
+    findings += _load_findings(applied, unknown, reg)
+    order = {c.name: k for k, c in enumerate(checks)}
+    findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.bureau_id is None, f.bureau_id or "",
+                                 order.get(f.check, -1), f.message))
+    return ValidationResult(findings, fixed, list(index.communes), list(commune_geometries), references,
+                            applied, dict(inputs or {}), reg)
+
+
+def _load_findings(applied: list[Applied], unknown: list[Correction], reg: RegeocodeResult | None) -> list[Finding]:
+    out = []
+    for a in applied:
+        c = a.correction
+        what = []
+        if c.moves:
+            if a.before.lon is not None and a.before.lat is not None and abs(a.before.lat) <= 90 and abs(a.before.lon) <= 180:
+                (x0, x1), (y0, y1) = to_l93([a.before.lon, c.lon], [a.before.lat, c.lat])
+                what.append(f"point déplacé de {metres(math.hypot(x1 - x0, y1 - y0))}")
+            else:
+                what.append("point remplacé")
+        if c.address is not None:
+            what.append(f"adresse « {c.address} »")
+        when = f", {c.date}" if c.date else ""
+        out.append(Finding(c.bureau_id, "correction_applied", INFO,
+                           f"Correction appliquée ({', '.join(what)}) : {c.reason} ({c.author}{when}).",
+                           lon=a.after.lon, lat=a.after.lat, extra={"correction": c.to_dict()}))
+    for c in unknown:
+        out.append(Finding(None, "correction_unknown_bureau", WARNING,
+                           f"La correction de la ligne {c.line} vise le bureau {c.bureau_id!r}, absent du fichier des "
+                           "bureaux : corrigez l'identifiant ou supprimez la ligne.",
+                           lon=c.lon, lat=c.lat, extra={"correction": c.to_dict()}))
+    if reg is not None and reg.failure:
+        out.append(Finding(None, "regeocode_unavailable", WARNING,
+                           f"Le géocodeur est devenu indisponible après {reg.queries} requêtes ({reg.failure}) : les "
+                           "adresses restantes n'ont pas été recoupées. Relancez plus tard.", extra={}))
+    return out
+
+
+def _raise_problems(problems: list[DataProblem]) -> None:
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise problems[0].to_error()
+    first = problems[0]
+    listing = "\n  ".join(str(p) for p in problems)
+    raise DataError(f"{len(problems)} unusable records:\n  {listing}", path=first.path, record=first.record)
+
+
+def expand_communes_paths(paths) -> list[Path]:
+    """Files as given; folders replaced by their ``*.geojson`` files."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found = sorted(p.glob("*.geojson"))
+            if not found:
+                raise DataError("no *.geojson file in this folder", path=str(p))
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
+def validate_files(bureaux_path: Path | str | None = None, communes: list | None = None, *,
+                   areas_path: Path | str | None = None, corrections_path: Path | str | None = None,
+                   use_default_side_files: bool = True, settings: Settings | None = None,
+                   thresholds: Thresholds | None = None, geocoder=None,
+                   rate_per_s: float = DEFAULT_RATE_PER_S, progress: bool = False) -> ValidationResult:
+    """Load the files and validate them.
+
+    Defaults: ``<data_dir>/bureaux.geojson`` and ``<data_dir>/communes/*.geojson``; the areas
+    (``bureaux_areas.geojson``) and corrections (``corrections.csv``) next to the bureaux
+    file are used when they exist and ``use_default_side_files`` is true.
+
+    Raises
+    ------
+    DataError
+        A file cannot be read, or records are structurally unusable (the message names the
+        file and every bad record). Bad *positions* are not raised: they are findings.
+    """
+    settings = settings or Settings.from_env()
+    data_dir = Path(settings.data_dir)
+    bureaux_path = Path(bureaux_path) if bureaux_path is not None else data_dir / "bureaux.geojson"
+    paths = expand_communes_paths(communes) if communes else communes_paths(data_dir)
+    if use_default_side_files:
+        if areas_path is None and (bureaux_path.parent / "bureaux_areas.geojson").is_file():
+            areas_path = bureaux_path.parent / "bureaux_areas.geojson"
+        if corrections_path is None and (bureaux_path.parent / "corrections.csv").is_file():
+            corrections_path = bureaux_path.parent / "corrections.csv"
+    loaded_communes = load_communes(paths, strict=False)
+    _raise_problems(loaded_communes.problems)
+    if not loaded_communes.communes:
+        raise DataError("no commune loaded", path=str(paths[0]) if paths else None)
+    loaded = load_bureaux(bureaux_path, strict=False)
+    _raise_problems(loaded.problems)
+    area_ids, area_geoms = [], []
+    if areas_path is not None:
+        areas = load_areas(areas_path, None, strict=False)
+        _raise_problems(areas.problems)
+        area_ids, area_geoms = areas.bureau_ids, areas.geometries
+    corrections = load_corrections(corrections_path) if corrections_path is not None else []
+    inputs = {"bureaux": str(bureaux_path), "communes": [str(p) for p in paths],
+              "areas": None if areas_path is None else str(areas_path),
+              "corrections": None if corrections_path is None else str(corrections_path)}
+    return validate(loaded.bureaux, loaded_communes.communes, loaded_communes.geometries, settings=settings,
+                    thresholds=thresholds, area_bureau_ids=area_ids, area_geometries=area_geoms,
+                    corrections=corrections, geocoder=geocoder, rate_per_s=rate_per_s, progress=progress,
+                    inputs=inputs)
