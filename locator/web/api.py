@@ -1,0 +1,149 @@
+"""JSON API v1 (``/api/v1``) and the health probes. Views parse the request, call the core,
+serialise; every error goes through the app's single error handler."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..errors import GeocoderUnavailable, InvalidQuery, LocatorError
+from ..service import error_result
+from . import queries
+from .errors import NotReady
+from .openapi import GEOJSON, openapi_document
+from .sandbox import sandbox_lookup
+from .security import note_query_length
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+health = Blueprint("health", __name__)
+
+AUTOCOMPLETE_MIN_CHARS = 3
+AUTOCOMPLETE_MAX = 10
+
+
+def _data():
+    return current_app.extensions["locator"]
+
+
+def _cached(response, seconds: int):
+    response.headers["Cache-Control"] = f"public, max-age={seconds}"
+    return response
+
+
+def _geojson(document):
+    response = jsonify(document)
+    response.mimetype = GEOJSON
+    return response
+
+
+def _private(response):
+    # A lookup response holds the voter's address: no shared cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api.get("/lookup")
+def lookup():
+    args = request.args
+    result = queries.lookup(_data().locator, q=args.get("q"), lon=args.get("lon"), lat=args.get("lat"),
+                            departement=args.get("departement"))
+    return _private(jsonify(result.to_dict())), queries.http_status(result)
+
+
+@api.get("/sandbox/lookup", endpoint="sandbox_lookup")
+def sandbox_lookup_view():
+    q = request.args.get("q", "")
+    note_query_length(len(q))
+    try:
+        if q.strip():
+            queries.check_text(q)
+        result = sandbox_lookup(q)
+    except InvalidQuery as err:
+        result = error_result(err, None)
+    response = _private(jsonify(result.to_dict()))
+    response.headers["X-Sandbox"] = "fake answers, see /api/v1/openapi.json"
+    return response, queries.http_status(result)
+
+
+@api.get("/autocomplete")
+def autocomplete():
+    """Suggestions from the embedded geocoder while the voter types."""
+    raw = request.args.get("q", "")
+    note_query_length(len(raw))
+    dep = queries.check_departement(request.args.get("departement"))
+    limit = _int_arg("limit", default=5, low=1, high=AUTOCOMPLETE_MAX)
+    text = queries.check_text(raw) if raw.strip() else ""
+    results = []
+    if len(text) >= AUTOCOMPLETE_MIN_CHARS:
+        geocoder = _data().geocoder
+        if geocoder is None:
+            raise GeocoderUnavailable("no geocoder configured")
+        # Ask for more when filtering by département, so the filter does not empty the list.
+        points = geocoder.search(text, limit=limit * 3 if dep else limit)
+        covered = _data().locator.commune
+        for p in points:
+            if p.citycode is not None and covered(p.citycode) is None:
+                continue  # a place this service cannot answer for
+            if dep and not (p.citycode or "").startswith(dep):
+                continue
+            results.append({"label": p.label, "lon": p.lon, "lat": p.lat, "type": p.type,
+                            "citycode": p.citycode, "postcode": p.postcode, "score": p.score})
+            if len(results) >= limit:
+                break
+    return _private(jsonify({"query": text, "results": results}))
+
+
+@api.get("/bureaux")
+def bureaux():
+    commune = request.args.get("commune")
+    return _cached(_geojson(_data().bureaux_collection(commune)), 300)
+
+
+@api.get("/bureaux/<bureau_id>")
+def bureau(bureau_id):
+    return _cached(_geojson(_data().bureau(bureau_id)), 300)
+
+
+@api.get("/communes/<code>")
+def commune(code):
+    return _cached(_geojson(_data().commune_feature(code)), 3600)
+
+
+@api.get("/openapi.json")
+def openapi():
+    return _cached(jsonify(openapi_document()), 3600)
+
+
+@health.get("/healthz")
+def healthz():
+    """Liveness: the process answers."""
+    return _private(jsonify({"status": "ok"}))
+
+
+@health.get("/readyz")
+def readyz():
+    """Readiness: data loaded and the geocoder answers a search."""
+    data = _data()
+    geocoder = data.geocoder
+    if geocoder is None:
+        raise NotReady("no geocoder", public_message="Aucun géocodeur n'est configuré : seules les "
+                                                     "recherches par coordonnées fonctionnent.")
+    try:
+        geocoder.search(data.locator.communes[0].nom, limit=1)
+    except LocatorError as err:
+        raise NotReady(f"geocoder check failed: {type(err).__name__}") from err
+    return _private(jsonify({"status": "ready", "communes": len(data.locator.communes),
+                             "bureaux": len(data.locator.bureaux)}))
+
+
+def _int_arg(name: str, *, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as err:
+        raise InvalidQuery(f"{name} not an integer", public_message=f"Le paramètre {name} doit être un entier.") from err
+    if not low <= value <= high:
+        raise InvalidQuery(f"{name} out of range",
+                           public_message=f"Le paramètre {name} doit être compris entre {low} et {high}.")
+    return value

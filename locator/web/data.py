@@ -1,0 +1,121 @@
+"""What the web serves besides lookups, built once at start-up from the loaded ``Locator``:
+the bureaux as GeoJSON and every commune's outline and mairie contact.
+
+Everything here is immutable after ``WebData`` is built, so gunicorn workers forked from a
+preloading master share it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+
+from ..errors import InvalidQuery
+from ..projection import to_wgs84
+from .errors import UnknownResource
+
+_COMMUNE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_BUREAU_ID = re.compile(r"^[\w.:-]{1,64}$")
+
+
+def bureau_feature(bureau) -> dict:
+    return {
+        "type": "Feature",
+        "id": bureau.id,
+        "geometry": ({"type": "Point", "coordinates": [bureau.lon, bureau.lat]} if bureau.has_point else None),
+        "properties": {
+            "id": bureau.id,
+            "name": bureau.name,
+            "address": bureau.address,
+            "code_insee": bureau.code_insee,
+            "communes_served": list(bureau.communes_served),
+            "location_source": bureau.location_source,
+            "geocode_type": bureau.geocode_type,
+            "opening_hours": bureau.opening_hours,
+            "accessibility": bureau.accessibility,
+            "notes": bureau.notes,
+        },
+    }
+
+
+def mairie_dict(commune) -> dict:
+    return {
+        "adresse": commune.mairie_adresse,
+        "telephone": commune.mairie_telephone,
+        "email": commune.mairie_email,
+        "horaires": commune.mairie_horaires,
+        "accessibilite": commune.mairie_accessibilite,
+        "lon": commune.mairie_lon,
+        "lat": commune.mairie_lat,
+    }
+
+
+class WebData:
+    """The locator plus the GeoJSON documents the API serves, precomputed."""
+
+    def __init__(self, locator):
+        self.locator = locator
+        self.bureau_features = {b.id: bureau_feature(b) for b in locator.bureaux}
+        self.departements = tuple(sorted({c.departement for c in locator.communes}))
+        # The index holds Lambert-93 polygons; one vectorised transform brings them all back to
+        # lon/lat (6 decimals ≈ 0.1 m, far below the polygons' own simplification).
+        wgs84 = shapely.transform(locator.index.geoms, _coords_to_wgs84)
+        self.commune_features = {
+            c.code: self._commune_feature(c, geom) for c, geom in zip(locator.communes, wgs84, strict=True)
+        }
+
+    @property
+    def geocoder(self):
+        return getattr(self.locator, "geocoder", None)
+
+    def _commune_feature(self, commune, geom) -> dict:
+        outline = mapping(geom)
+        return {
+            "type": "Feature",
+            "id": commune.code,
+            "geometry": outline,
+            "properties": {
+                "code": commune.code,
+                "nom": commune.nom,
+                "departement": commune.departement,
+                "codes_postaux": list(commune.codes_postaux),
+                "population": commune.population,
+                "mairie": mairie_dict(commune),
+                "bureaux": [b.summary() for b in self.locator.bureaux_serving(commune.code)],
+            },
+        }
+
+    # -- look-ups by identifier (400 for a malformed one, 404 for an unknown one) -----------
+    def bureaux_collection(self, commune_code: str | None = None) -> dict:
+        if commune_code is None:
+            features = list(self.bureau_features.values())
+        else:
+            self.commune_feature(commune_code)  # validates and 404s an unknown commune
+            features = [self.bureau_features[b.id] for b in self.locator.bureaux_serving(commune_code)]
+        return {"type": "FeatureCollection", "features": features}
+
+    def bureau(self, bureau_id: str) -> dict:
+        if not _BUREAU_ID.match(bureau_id):
+            raise InvalidQuery("bad bureau id", public_message="Identifiant de bureau non valide.")
+        feature = self.bureau_features.get(bureau_id)
+        if feature is None:
+            raise UnknownResource(public_message="Aucun bureau de vote ne porte cet identifiant.")
+        return feature
+
+    def commune_feature(self, code: str) -> dict:
+        code = code.strip().upper()
+        if not _COMMUNE_CODE.match(code):
+            raise InvalidQuery("bad commune code",
+                               public_message="Code commune non valide : 5 caractères, code INSEE (ex. 57463).")
+        feature = self.commune_features.get(code)
+        if feature is None:
+            raise UnknownResource(public_message="Cette commune n'est pas dans les données du service.")
+        return feature
+
+
+def _coords_to_wgs84(coords):
+    lon, lat = to_wgs84(coords[:, 0], coords[:, 1])
+    return np.round(np.column_stack([lon, lat]), 6)

@@ -1,0 +1,63 @@
+"""Errors that only the web layer raises, in the same ``LocatorError`` tree as the core's.
+
+Werkzeug's HTTP errors (unknown route, wrong method, body too large, rate limit) are turned
+into ``HttpError`` by the app's single error handler, so every error response, JSON or
+HTML, is rendered from one kind of object with a French public message.
+"""
+
+from __future__ import annotations
+
+from werkzeug.exceptions import HTTPException
+
+from ..errors import LocatorError
+
+#: Public messages for the HTTP errors a voter or a client can trigger.
+_HTTP_MESSAGES = {
+    400: ("bad_request", "La requête n'est pas valide."),
+    404: ("not_found", "Cette page ou cette ressource n'existe pas."),
+    405: ("method_not_allowed", "Cette méthode HTTP n'est pas acceptée ici."),
+    413: ("too_large", "La requête est trop volumineuse."),
+    414: ("too_large", "L'adresse de la requête est trop longue."),
+    429: ("rate_limited", "Trop de recherches depuis votre connexion : patientez une minute avant de réessayer."),
+    431: ("too_large", "Les en-têtes de la requête sont trop volumineux."),
+}
+
+
+class HttpError(LocatorError):
+    """A protocol-level error (routing, method, size, rate limit) with a public message."""
+
+    def __init__(self, http_status: int, code: str, public_message: str, *, retry_after: int | None = None):
+        super().__init__(f"HTTP {http_status}", public_message=public_message)
+        self.http_status = http_status
+        self.code = code
+        self.retry_after = retry_after
+
+    @classmethod
+    def from_werkzeug(cls, err: HTTPException) -> HttpError:
+        status = err.code or 500
+        code, message = _HTTP_MESSAGES.get(status, ("error", LocatorError.public_message))
+        retry_after = None
+        if status == 429:
+            retry_after = 60
+            header = (err.get_headers() or [])
+            for name, value in header:
+                if name.lower() == "retry-after" and value.isdigit():
+                    retry_after = int(value)
+        return cls(status, code, message, retry_after=retry_after)
+
+
+class UnknownResource(LocatorError, LookupError):
+    """A bureau id or commune code that is well formed but not in the loaded data."""
+
+    http_status = 404
+    code = "not_found"
+    public_message = "Aucun élément ne correspond à cet identifiant dans les données du service."
+
+
+class NotReady(LocatorError):
+    """The service is up but cannot answer address lookups yet (or any more)."""
+
+    http_status = 503
+    code = "not_ready"
+    public_message = "Le service démarre ou son moteur de recherche d'adresse est indisponible."
+    retry_after = 10
