@@ -44,6 +44,9 @@ class Settings:
     rate_limit_storage: str = "memory://"
     tiles_url: str | None = None
     tiles_attribution: str = ""
+    #: Web: reverse proxies in front of the server whose X-Forwarded-For is trusted for the
+    #: client IP (rate limits are per IP); 0 when clients connect directly.
+    trusted_proxies: int = 0
 
     def replace(self, **overrides) -> Settings:
         return dataclasses.replace(self, **_coerce(overrides))
