@@ -17,6 +17,7 @@ from .errors import DataError, LocatorError
 COMMAND_MODULES = (
     "locator.data.cli",
     "locator.lookup_cli",
+    "locator.validation.cli",
 )
 
 
