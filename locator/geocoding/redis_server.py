@@ -178,7 +178,19 @@ class EmbeddedRedis:
     # -- use --------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        if self.process is None:
+            return False
+        if self._owner_pid is not None and self._owner_pid != os.getpid():
+            # A forked worker (gunicorn preload) cannot wait() on its parent's child, and
+            # poll() would report it dead: ask the kernel whether the PID still exists.
+            try:
+                os.kill(self.process.pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+            return True
+        return self.process.poll() is None
 
     @property
     def pid(self) -> int | None:
