@@ -18,6 +18,7 @@ from flask import Flask, g, jsonify, make_response, render_template, request, se
 from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
 from ..errors import LocatorError
@@ -77,6 +78,11 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
         locator = load_locator(settings)
 
     app = Flask(__name__)
+    if settings.trusted_proxies > 0:
+        # Behind N reverse proxies the client IP (for the per-IP rate limit) is the N-th
+        # address from the right of X-Forwarded-For; never trust it without proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,
+                                x_host=settings.trusted_proxies)
     app.json = SafeJSONProvider(app)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 86400
     app.config.update(test_config or {})
