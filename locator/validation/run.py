@@ -74,8 +74,9 @@ class ValidationResult:
 def validate(bureaux: list[Bureau], communes: list[Commune], commune_geometries: list, *,
              settings: Settings | None = None, thresholds: Thresholds | None = None,
              area_bureau_ids=(), area_geometries=(), corrections: list[Correction] = (),
-             geocoder=None, rate_per_s: float = DEFAULT_RATE_PER_S, progress: bool = False,
-             index: CommuneIndex | None = None, checks=CHECKS, inputs: dict | None = None) -> ValidationResult:
+             geocoder=None, geocoder_error: str | None = None, rate_per_s: float = DEFAULT_RATE_PER_S,
+             progress: bool = False, index: CommuneIndex | None = None, checks=CHECKS,
+             inputs: dict | None = None) -> ValidationResult:
     """Validate bureaux already loaded; never raises for a bad bureau (it becomes a finding).
 
     Parameters
@@ -85,6 +86,8 @@ def validate(bureaux: list[Bureau], communes: list[Commune], commune_geometries:
         bureau address and the mairie addresses (``--regeocode``). None: no geocoding.
     index
         A ``CommuneIndex`` of ``communes`` already built (benchmarks, repeated runs).
+    geocoder_error
+        Re-geocoding was asked for but the geocoder could not start: reported as a finding.
     """
     settings = settings or Settings()
     thresholds = thresholds or Thresholds.from_settings(settings)
@@ -95,6 +98,8 @@ def validate(bureaux: list[Bureau], communes: list[Commune], commune_geometries:
     if geocoder is not None:
         reg = regeocode(geocoder, fixed, {c.code: c for c in index.communes}, mairie_codes=hosts,
                         rate_per_s=rate_per_s, progress=progress)
+    elif geocoder_error is not None:
+        reg = RegeocodeResult(failure=geocoder_error)
     references, findings = choose_references(index, thresholds, report_codes=hosts,
                                              geocoded_mairies=reg.mairies if reg else None)
     ctx = ValidationContext(fixed, index, thresholds, references,
@@ -133,8 +138,9 @@ def _load_findings(applied: list[Applied], unknown: list[Correction], reg: Regeo
                            lon=c.lon, lat=c.lat, extra={"correction": c.to_dict()}))
     if reg is not None and reg.failure:
         out.append(Finding(None, "regeocode_unavailable", WARNING,
-                           f"Le géocodeur est devenu indisponible après {reg.queries} requêtes ({reg.failure}) : les "
-                           "adresses restantes n'ont pas été recoupées. Relancez plus tard.", extra={}))
+                           f"Le géocodeur est indisponible ({reg.failure}) après {reg.queries} requête(s) : les "
+                           "adresses restantes n'ont pas été recoupées avec les points. Relancez plus tard.",
+                           extra={}))
     return out
 
 
@@ -166,7 +172,7 @@ def expand_communes_paths(paths) -> list[Path]:
 def validate_files(bureaux_path: Path | str | None = None, communes: list | None = None, *,
                    areas_path: Path | str | None = None, corrections_path: Path | str | None = None,
                    use_default_side_files: bool = True, settings: Settings | None = None,
-                   thresholds: Thresholds | None = None, geocoder=None,
+                   thresholds: Thresholds | None = None, geocoder=None, geocoder_error: str | None = None,
                    rate_per_s: float = DEFAULT_RATE_PER_S, progress: bool = False) -> ValidationResult:
     """Load the files and validate them.
 
@@ -206,5 +212,5 @@ def validate_files(bureaux_path: Path | str | None = None, communes: list | None
               "corrections": None if corrections_path is None else str(corrections_path)}
     return validate(loaded.bureaux, loaded_communes.communes, loaded_communes.geometries, settings=settings,
                     thresholds=thresholds, area_bureau_ids=area_ids, area_geometries=area_geoms,
-                    corrections=corrections, geocoder=geocoder, rate_per_s=rate_per_s, progress=progress,
-                    inputs=inputs)
+                    corrections=corrections, geocoder=geocoder, geocoder_error=geocoder_error,
+                    rate_per_s=rate_per_s, progress=progress, inputs=inputs)

@@ -1,0 +1,103 @@
+"""`locator validate`: check the bureaux before publishing them.
+
+Exit codes: 0 no error, 1 errors found, 2 input unusable (the message names the file and
+the record). ``scripts/validate_bureaux.py`` runs exactly this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..config import Settings
+from ..errors import DataError, LocatorError
+from .corrections import write_fixed, write_public
+from .regeocode import DEFAULT_RATE_PER_S
+from .report import FORMATS, render
+from .run import validate_files
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "validate", help="check the bureaux file before publishing it",
+        description="Contrôle les bureaux de vote : positions impossibles, commune, mairie, géocodage, "
+                    "cohérence. Sortie 0 : aucune erreur ; 1 : erreurs ; 2 : données illisibles.")
+    add_arguments(p)
+    p.set_defaults(func=cmd_validate)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bureaux", nargs="?", type=Path, metavar="BUREAUX",
+                   help="bureaux GeoJSON (default: <data dir>/bureaux.geojson)")
+    p.add_argument("--communes", nargs="+", action="extend", type=Path, metavar="PATH",
+                   help="communes GeoJSON file(s) or folder(s) (default: <data dir>/communes/*.geojson)")
+    p.add_argument("--areas", type=Path, metavar="FILE",
+                   help="official bureau areas (polygons with bureau_id; default: bureaux_areas.geojson next "
+                        "to BUREAUX when it exists)")
+    p.add_argument("--corrections", type=Path, metavar="FILE",
+                   help="corrections CSV (default: corrections.csv next to BUREAUX when it exists)")
+    p.add_argument("--no-corrections", action="store_true", help="do not apply any corrections file")
+    p.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here (default: stdout)")
+    p.add_argument("--regeocode", action="store_true",
+                   help="geocode every bureau address (and the mairie addresses) and compare with the stored points")
+    p.add_argument("--rate", type=float, default=DEFAULT_RATE_PER_S, metavar="N",
+                   help=f"--regeocode: at most N requests per second (default: {DEFAULT_RATE_PER_S:g}; 0: no limit)")
+    p.add_argument("--write-fixed", type=Path, metavar="FILE",
+                   help="write the bureaux with the corrections applied to FILE (atomically; the input is never modified)")
+    p.add_argument("--data", type=Path, metavar="DIR", help="data folder (default: $LOCATOR_DATA_DIR or data/)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line on stderr")
+
+
+def cmd_validate(args) -> int:
+    settings = Settings.from_env(data_dir=args.data)
+    bureaux_path = args.bureaux if args.bureaux is not None else Path(settings.data_dir) / "bureaux.geojson"
+    if args.write_fixed is not None and args.write_fixed.resolve() == bureaux_path.resolve():
+        raise DataError("--write-fixed must not overwrite the input bureaux file", path=str(args.write_fixed))
+    geocoder, geocoder_error = _geocoder(settings) if args.regeocode else (None, None)
+    try:
+        result = validate_files(
+            bureaux_path, args.communes, areas_path=args.areas,
+            corrections_path=None if args.no_corrections else args.corrections,
+            use_default_side_files=not args.no_corrections, settings=settings, geocoder=geocoder,
+            geocoder_error=geocoder_error, rate_per_s=args.rate, progress=not args.quiet)
+    finally:
+        if geocoder is not None and hasattr(geocoder, "close"):
+            geocoder.close()
+    text = render(result, args.format, settings=settings)
+    if args.output is not None:
+        write_public(args.output, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if args.write_fixed is not None:
+        write_fixed(bureaux_path, args.write_fixed, result.applied)
+    if not args.quiet and (args.output is not None or args.format != "text"):
+        s = result.summary()
+        where = f" → {args.output}" if args.output is not None else ""
+        print(f"{s['bureaux']} bureaux : {s['errors']} erreur(s), {s['warnings']} avertissement(s), "
+              f"{s['infos']} information(s){where}", file=sys.stderr)
+    return result.exit_code
+
+
+def _geocoder(settings: Settings):
+    """``(geocoder, None)``, or ``(None, why)`` when it cannot start: the validation still
+    runs without re-geocoding and the report says so (``regeocode_unavailable``)."""
+    try:
+        from ..geocoding import build_geocoder
+
+        return build_geocoder(settings), None
+    except ImportError as err:
+        why = f"géocodeur absent (locator.geocoding) : {err}"
+    except LocatorError as err:
+        why = str(err)
+    print(f"warning: --regeocode: {why}", file=sys.stderr)
+    return None, why
+
+
+def main(argv=None) -> int:
+    """Entry point of scripts/validate_bureaux.py: ``locator validate`` with the same options."""
+    from ..cli import main as locator_main
+
+    return locator_main(["validate", *(sys.argv[1:] if argv is None else argv)])
