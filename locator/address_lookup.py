@@ -1,20 +1,25 @@
-"""Text → ``LookupResult``: geocode, check the commune, gate on precision, then the engine.
+"""Text → ``LookupResult``: geocode, check the evidence and the commune, gate on precision.
 
 Never confidently wrong:
 
-1. Input that cannot be a query (empty, over 200 characters, only punctuation) is ``invalid``;
-   nothing the geocoder finds (or only matches scoring under ``MIN_SCORE``) is ``not_found``.
-2. When the best answers are close (``TIE_MARGIN``) and would give a different commune or
-   bureau, the result is ``ambiguous`` with the places as candidates: "Rue Principale" exists in
-   a hundred communes.
-3. The geocoder's ``citycode`` (former codes mapped to today's) must agree with the commune
+1. Input that cannot be a query (empty, over 200 characters, only punctuation) is ``invalid``.
+2. An answer of the geocoder is only *accepted* when the text backs it
+   (``geocoding.evidence``): the text names its commune (a name, an alias, a former name,
+   or a postcode of that commune alone) and, for a street or a house number, the street typed
+   and the street found agree. When nothing is accepted but the text names a commune, the
+   answer is that commune (the street was not found). When only the street agrees, the
+   answer is ``ambiguous`` with the places found and a request for the commune. Otherwise
+   ``not_found``.
+3. When accepted answers score within ``TIE_MARGIN`` and would give a different commune or
+   bureau, the result is ``ambiguous`` with the places as candidates.
+4. The geocoder's ``citycode`` (former codes mapped to today's) must agree with the commune
    polygon containing the point. The polygons are simplified, so within
    ``Settings.boundary_margin_m`` of the geocoder's commune its citycode wins, with a warning;
    farther away the polygon wins, and the result says so.
-4. Precision gating: a street-, locality- or municipality-level match in a commune served by
+5. Precision gating: a street-, locality- or municipality-level match in a commune served by
    several bureaux gives ``ambiguous`` with that commune's bureaux and a request for the house
    number, never a guess. With a single bureau, the commune is enough: ``ok``, said plainly.
-5. Everything else is the point engine (``Locator.lookup_point``), so a text lookup has the
+6. Everything else is the point engine (``Locator.lookup_point``), so a text lookup has the
    same JSON as a point lookup, with ``geocode`` filled.
 
 ``GeocoderUnavailable`` propagates (the web layer answers 503).
@@ -22,7 +27,6 @@ Never confidently wrong:
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,12 +38,14 @@ from .assign import METHOD_NAMES, NO_BUREAU
 from .communes import NO_COMMUNE
 from .errors import AddressNotFound, InvalidQuery
 from .geocoding.anciennes import CodeHistory, load_anciennes
+from .geocoding.evidence import gazetteer_for, parse_query, street_words, streets_agree
 from .geocoding.normalize import normalize_query, validate_query
 from .models import GeocodedPoint, LookupResult, ResultWarning
-from .projection import to_l93
+from .projection import to_l93, to_wgs84
 
-#: Matches scoring under this are noise (addok's own floor is 0.1).
-MIN_SCORE = 0.3
+#: Matches scoring under this are noise (addok's own floor is 0.1); the evidence checks do
+#: the real filtering.
+MIN_SCORE = 0.2
 #: Two answers closer than this in score are equally likely.
 TIE_MARGIN = 0.05
 #: How many answers are asked of the geocoder (candidates shown when ambiguous).
@@ -53,6 +59,11 @@ _PRECISION_FR = {"street": "de la rue", "locality": "du lieu-dit", "municipality
 
 def _msg_not_found() -> str:
     return AddressNotFound.public_message
+
+
+def _msg_which_commune(text: str) -> str:
+    return (f"Nous ne savons pas dans quelle commune se trouve « {text} » : ajoutez le nom de la commune "
+            "ou le code postal, ou choisissez dans la liste.")
 
 
 def _msg_several_places(text: str) -> str:
@@ -89,14 +100,21 @@ def _msg_outside_but_geocoder_commune(geo_name: str) -> str:
 # -- the lookup ---------------------------------------------------------------------------------
 
 @lru_cache(maxsize=16)
+def _anciennes_in(data_dir: str) -> tuple:
+    return tuple(load_anciennes(data_dir))
+
+
+def _anciennes(locator) -> tuple:
+    return _anciennes_in(str(Path(locator.settings.data_dir).resolve()))
+
+
+@lru_cache(maxsize=16)
 def _history(data_dir: str) -> CodeHistory:
-    return CodeHistory(load_anciennes(data_dir))
+    return CodeHistory(list(_anciennes_in(data_dir)))
 
 
 def code_history(locator) -> CodeHistory:
-    embedded = getattr(locator.geocoder, "backend", lambda _name: None)("embedded")
-    if embedded is not None and len(embedded.history):
-        return embedded.history
+    """Former INSEE codes → today's, from the locator's data folder."""
     return _history(str(Path(locator.settings.data_dir).resolve()))
 
 
@@ -111,23 +129,34 @@ def lookup_text(locator, text) -> LookupResult:
     query = text
     try:
         validate_query(text)
+        normalised = normalize_query(text)
     except InvalidQuery as err:
         return _error(err, query)
     if locator.geocoder is None:
         from .geocoding import attach_default_geocoder
 
         attach_default_geocoder(locator, eager=False)
-    try:
-        points = locator.geocoder.search(text, limit=CANDIDATES)
-    except InvalidQuery as err:
-        return _error(err, query)
-    points = [p for p in points if p.score is None or p.score >= MIN_SCORE]
-    if not points:
-        return LookupResult(status="not_found", query=query, message=_msg_not_found())
-    points = _agreeing_with_postcode(locator, points, text)
-    best = points[0]
+    points = [p for p in locator.geocoder.search(text, limit=CANDIDATES) if p.score is None or p.score >= MIN_SCORE]
+    parts = parse_query(normalised)
+    gazetteer = gazetteer_for(locator.index, _anciennes(locator))
+    accepted, plausible = _judge(locator, gazetteer, parts, points)
+    if not accepted:
+        named = gazetteer.find(parts)
+        if named:
+            accepted = _in_named_commune(locator, gazetteer, parts, text, named[0])
+        elif plausible:
+            cands = tuple(_place_candidate(locator, p) for p in plausible)
+            return LookupResult(status="ambiguous", query=query, geocode=plausible[0], candidates=cands,
+                                message=_msg_which_commune(text))
+        elif sharing := sorted({ci for cp in parts.postcodes for ci in gazetteer.by_postcode.get(cp, ())}):
+            # a postcode shared by several communes, and nothing else to go on
+            cands = tuple(_commune_candidate(locator, ci) for ci in sharing)
+            return LookupResult(status="ambiguous", query=query, candidates=cands, message=_msg_which_commune(text))
+        else:
+            return LookupResult(status="not_found", query=query, message=_msg_not_found())
+    best = accepted[0]
 
-    rivals = _rivals(locator, points)
+    rivals = _rivals(locator, accepted)
     if rivals:
         cands = tuple(_place_candidate(locator, p) for p in [best, *rivals])
         return LookupResult(status="ambiguous", query=query, geocode=best, candidates=cands,
@@ -156,29 +185,60 @@ def lookup_text(locator, text) -> LookupResult:
     return _answer_in_commune(locator, ci, x, y, query=query, geocode=best, warnings=warnings)
 
 
+def _judge(locator, gazetteer, parts, points: list[GeocodedPoint]) -> tuple[list[GeocodedPoint], list[GeocodedPoint]]:
+    """(answers the text backs, answers whose street agrees but whose commune is not named)."""
+    history = code_history(locator)
+    longest = max(gazetteer.claims(parts).values(), default=0)
+    accepted, plausible = [], []
+    for p in points:
+        ci = locator.index.by_code.get(history.today(p.citycode)) if p.citycode else None
+        if ci is None:
+            # Not one of our communes: only usable to say "not covered", i.e. when the point
+            # is outside every commune we have (else the polygon would answer unchecked).
+            x, y = to_l93(p.lon, p.lat)
+            if int(locator.index.locate(x, y)[0]) == NO_COMMUNE:
+                accepted.append(p)
+            continue
+        length, rest = gazetteer.names_commune(parts, ci)
+        named = length > 0 and length >= longest
+        if p.type == "municipality":
+            if named:
+                accepted.append(p)
+            continue
+        found = street_words(p.label, postcode=p.postcode, commune_names_folded=gazetteer.names[ci])
+        typed = rest if rest is not None else parts.street_tokens
+        if streets_agree(typed, found):
+            (accepted if named else plausible).append(p)
+    return accepted, plausible
+
+
+def _in_named_commune(locator, gazetteer, parts, text: str, ci: int) -> list[GeocodedPoint]:
+    """The text names commune ``ci`` but no answer there was backed: search in that commune
+    only; failing a street that agrees, the commune itself."""
+    commune = locator.index.communes[ci]
+    points = locator.geocoder.search(text, citycode=commune.code, limit=CANDIDATES)
+    accepted, _ = _judge(locator, gazetteer, parts, points)
+    if accepted:
+        return accepted
+    history = code_history(locator)
+    for p in points:
+        if p.type == "municipality" and history.today(p.citycode) == commune.code:
+            return [p]
+    return [_commune_point(locator, ci)]
+
+
+def _commune_point(locator, ci: int) -> GeocodedPoint:
+    """The commune itself as a municipality-level answer (a point inside its polygon)."""
+    c = locator.index.communes[ci]
+    p = shapely.point_on_surface(locator.index.geoms[ci])
+    lon, lat = to_wgs84(p.x, p.y)
+    return GeocodedPoint(label=c.nom, lon=round(float(lon), 7), lat=round(float(lat), 7), type="municipality",
+                         score=None, citycode=c.code, postcode=c.codes_postaux[0] if c.codes_postaux else None,
+                         source="communes")
+
+
 def _error(err, query) -> LookupResult:
     return LookupResult(status=err.code, query=query, message=err.public_message)
-
-
-_POSTCODE_RE = re.compile(r"(?<!\d)(\d{5})(?!\d)")
-
-
-def _agreeing_with_postcode(locator, points: list[GeocodedPoint], text: str) -> list[GeocodedPoint]:
-    """When the voter typed a postcode, the answers in that postcode come first and the others
-    go (if any answer is in it): "Rue de Metz" elsewhere is no rival for "..., 57000 Metz"."""
-    wanted = set(_POSTCODE_RE.findall(normalize_query(text)))
-    if not wanted:
-        return points
-    history = code_history(locator)
-
-    def in_postcode(p: GeocodedPoint) -> bool:
-        if p.postcode in wanted:
-            return True
-        commune = locator.commune(history.today(p.citycode)) if p.citycode else None
-        return commune is not None and bool(wanted.intersection(commune.codes_postaux))
-
-    kept = [p for p in points if in_postcode(p)]
-    return kept or points
 
 
 def _rivals(locator, points: list[GeocodedPoint]) -> list[GeocodedPoint]:
@@ -262,6 +322,11 @@ def _answer_in_commune(locator, ci: int, x: float, y: float, *, query, geocode, 
 def _bureau_candidate(locator, bi: int, x: float, y: float) -> dict:
     d = locator.assigner.distance(x, y, bi)
     return {"kind": "bureau", **locator.bureaux[bi].summary(), "distance_m": None if d is None else round(d, 1)}
+
+
+def _commune_candidate(locator, ci: int) -> dict:
+    c = locator.index.communes[ci]
+    return {"kind": "commune", "code": c.code, "nom": c.nom, "codes_postaux": list(c.codes_postaux)}
 
 
 def _place_candidate(locator, p: GeocodedPoint) -> dict:

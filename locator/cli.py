@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "locator.data.cli",
     "locator.lookup_cli",
     "locator.validation.cli",
+    "locator.geocoding.cli",
     "locator.web.cli",
 )
 

@@ -27,7 +27,17 @@ def register(sub) -> None:
 
 def make_locator(args) -> Locator:
     settings = Settings.from_env(data_dir=args.data)
-    return Locator.from_data_dir(settings.data_dir, settings=settings)
+    locator = Locator.from_data_dir(settings.data_dir, settings=settings)
+    if getattr(args, "text", None) is not None or getattr(args, "batch", None) is not None:
+        # Text lookups need the geocoder; it opens on the first address (point lines never
+        # start it) and is closed at exit, which stops the embedded redis-server.
+        import atexit
+
+        from .geocoding import attach_default_geocoder
+
+        attach_default_geocoder(locator, eager=False)
+        atexit.register(locator.geocoder.close)
+    return locator
 
 
 def run_query(locator: Locator, line: str):

@@ -1,0 +1,230 @@
+"""Does the voter's text back the geocoder's answer? Locality and street evidence.
+
+addok ranks what it has; it does not know what it lacks. On an index holding only the
+mairie addresses, "2 Rue des Tilleuls" (a street in Alsace) comes back as the one
+"Rue des Tilleuls" of Moselle, with a fine score. A wrong commune is the one answer we must
+never give, so an answer is only *accepted* when the text backs it:
+
+* **locality**: the text names the answer's commune — one of its names or aliases (with or
+  without article, former and delegated names, typo-tolerant), or a postcode that belongs
+  to that commune alone. In an address ("30 Rue Oberdorf") the commune name must follow a
+  street name, so a street named after a commune is not taken for the commune;
+* **street** (street and house-number answers): the significant words of the street the
+  voter typed and of the street found agree (titles like "Général" and "Saint" and street
+  types are not significant; one typo per long word is allowed).
+
+``parse_query`` splits the text once; ``Gazetteer`` knows every commune's names and
+postcodes. Both are pure and cheap (dictionary look-ups, a few edit distances).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
+
+import editdistance
+
+from .anciennes import Ancienne
+from .index import commune_names
+from .normalize import fold
+
+#: Street types (folded, full words: the query is normalised, abbreviations expanded).
+STREET_TYPES = frozenset("""
+rue avenue boulevard place chemin route impasse allee quai cours faubourg square passage sentier voie cite
+residence lotissement ruelle venelle esplanade promenade parvis clos hameau rond point montee descente
+traverse sente carrefour rampe villa domaine quartier zone""".split())
+#: Words that carry no identity on their own.
+STOP_WORDS = frozenset("de du des la le les l d et a au aux en sur sous bis ter quater b t lieu dit".split())
+#: Titles and saints: "Rue Charles de Gaulle" is "Rue du Général de Gaulle".
+WEAK_WORDS = frozenset("""saint sainte saints saintes general marechal president docteur capitaine commandant
+colonel lieutenant sergent abbe pere professeur monseigneur notre dame""".split())
+
+_NUMBER = re.compile(r"^\d{1,4}[a-z]?$")
+_POSTCODE = re.compile(r"^\d{5}$")
+
+
+def same_word(a: str, b: str) -> bool:
+    """Equal, or one typo in a word of 5+ letters (two in 9+)."""
+    if a == b:
+        return True
+    n = min(len(a), len(b))
+    if n < 5 or abs(len(a) - len(b)) > 2:
+        return False
+    return editdistance.eval(a, b) <= (2 if n >= 9 else 1)
+
+
+def same_words(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return len(a) == len(b) and all(same_word(x, y) for x, y in zip(a, b, strict=True))
+
+
+def significant(tokens) -> list[str]:
+    return [t for t in tokens if t not in STOP_WORDS and t not in STREET_TYPES and t not in WEAK_WORDS
+            and not _NUMBER.match(t) and not _POSTCODE.match(t)]
+
+
+@dataclass
+class QueryParts:
+    """The voter's text, folded and split into what can name a commune and the street."""
+
+    street_tokens: list[str] = field(default_factory=list)  # the street segment, number stripped
+    has_street: bool = False
+    localities: list[tuple[str, ...]] = field(default_factory=list)  # whole segments that may be a commune
+    postcodes: set[str] = field(default_factory=set)
+
+    def suffixes(self) -> list[tuple[tuple[str, ...], list[str]]]:
+        """(commune-name candidate, rest of the street) for each tail of the street segment
+        that leaves a real street name before it, longest tail first. Without a street type
+        ("89 Longeville-lès-Metz") the whole segment may be the commune."""
+        out = []
+        toks = self.street_tokens
+        if toks and not any(t in STREET_TYPES for t in toks):
+            out.append((tuple(toks), []))
+        for k in range(len(toks) - 1, 0, -1):
+            rest = toks[:-k]
+            if significant(rest):
+                out.append((tuple(toks[-k:]), rest))
+        return out
+
+
+def parse_query(normalised: str) -> QueryParts:
+    parts = QueryParts()
+    for segment in normalised.split(","):
+        tokens = fold(segment).split()
+        # a postcode ends what comes before it: "12 rue X 57000 Metz" → "12 rue X" | "Metz"
+        chunks, current = [], []
+        for t in tokens:
+            if _POSTCODE.match(t):
+                parts.postcodes.add(t)
+                chunks.append(current)
+                current = []
+            else:
+                current.append(t)
+        chunks.append(current)
+        for chunk in chunks:
+            if not chunk:
+                continue
+            streetish = bool(_NUMBER.match(chunk[0])) or any(t in STREET_TYPES for t in chunk)
+            if streetish and not parts.has_street:
+                parts.has_street = True
+                while chunk and (_NUMBER.match(chunk[0]) or chunk[0] in ("bis", "ter", "quater")):
+                    chunk = chunk[1:]
+                parts.street_tokens = chunk
+            else:
+                parts.localities.append(tuple(chunk))
+    return parts
+
+
+class Gazetteer:
+    """Every commune's folded names (with aliases) and postcodes, for evidence checks."""
+
+    def __init__(self, communes, anciennes: list[Ancienne] = ()):
+        former: dict[str, list[str]] = {}
+        merged: set[str] = set()
+        for a in anciennes:
+            if a.nom:
+                former.setdefault(a.commune, []).append(a.nom)
+            elif a.code != a.commune:
+                merged.add(a.commune)
+        self.names: list[set[tuple[str, ...]]] = []
+        self.by_name: dict[tuple[str, ...], set[int]] = {}
+        self.by_postcode: dict[str, set[int]] = {}
+        for i, c in enumerate(communes):
+            names = {tuple(fold(n).split()) for n in commune_names(c.nom, former.get(c.code, ()),
+                                                                    merged=c.code in merged)}
+            self.names.append(names)
+            for n in names:
+                self.by_name.setdefault(n, set()).add(i)
+            for cp in c.codes_postaux:
+                self.by_postcode.setdefault(cp, set()).add(i)
+
+    def names_commune(self, parts: QueryParts, ci: int) -> tuple[int, list[str] | None]:
+        """How long a name of commune ``ci`` the text holds (0: none; a unique postcode counts
+        1), and the street words left once that name is taken off the end of the street
+        segment (None: nothing taken off). Typo-tolerant."""
+        names = self.names[ci]
+        for loc in parts.localities:
+            for n in names:
+                if same_words(loc, n) or (not parts.has_street and _contains(loc, n)):  # "Mairie de Metz"
+                    return len(n), None
+        for tail, rest in parts.suffixes():
+            if any(same_words(tail, n) for n in names):
+                return len(tail), rest
+        for cp in parts.postcodes:
+            if self.by_postcode.get(cp) == {ci}:
+                return 1, None
+        return 0, None
+
+    def claims(self, parts: QueryParts) -> dict[int, int]:
+        """Communes the text names exactly → length of the name (a unique postcode counts 1).
+        A commune found by a shorter name than another one is not named: in
+        "Longeville-lès-Metz" the commune is Longeville-lès-Metz, not Metz."""
+        found: dict[int, int] = {}
+
+        def add(ci: int, n: int) -> None:
+            found[ci] = max(found.get(ci, 0), n)
+
+        for loc in parts.localities:
+            for n in _subsequences(loc) if not parts.has_street else [loc]:
+                for ci in self.by_name.get(n, ()):
+                    add(ci, len(n))
+        for tail, _rest in parts.suffixes():
+            for ci in self.by_name.get(tail, ()):
+                add(ci, len(tail))
+        for cp in parts.postcodes:
+            cis = self.by_postcode.get(cp, set())
+            if len(cis) == 1:
+                add(next(iter(cis)), 1)
+        return found
+
+    def find(self, parts: QueryParts) -> list[int]:
+        """Communes the text names exactly, longest name first (fuzzy matches are only made
+        against the geocoder's answers, in ``names_commune``)."""
+        found = self.claims(parts)
+        return sorted(found, key=lambda ci: -found[ci])
+
+
+def _contains(seq: tuple[str, ...], name: tuple[str, ...]) -> bool:
+    n = len(name)
+    return any(same_words(seq[i:i + n], name) for i in range(len(seq) - n + 1))
+
+
+def _subsequences(seq: tuple[str, ...]):
+    for i in range(len(seq)):
+        for j in range(i + 1, len(seq) + 1):
+            yield seq[i:j]
+
+
+def street_words(label: str, *, postcode: str | None, commune_names_folded: set[tuple[str, ...]]) -> list[str]:
+    """The significant words of the street in a result label ('12 Rue de la Paix 57000 Metz')."""
+    tokens = fold(label).split()
+    if postcode and postcode in tokens:
+        tokens = tokens[:tokens.index(postcode)]
+    else:
+        for n in sorted(commune_names_folded, key=len, reverse=True):
+            if len(tokens) > len(n) and tuple(tokens[-len(n):]) == n:
+                tokens = tokens[:-len(n)]
+                break
+    return significant(tokens)
+
+
+def streets_agree(typed: list[str], found: list[str]) -> bool:
+    """At least two thirds of the significant words agree, both ways (one typo per long word)."""
+    typed, found = significant(typed), list(found)
+    if not typed or not found:
+        return not typed and not found
+    matched_typed = sum(1 for t in typed if any(same_word(t, f) for f in found))
+    matched_found = sum(1 for f in found if any(same_word(f, t) for t in typed))
+    return matched_typed * 3 >= 2 * len(typed) and matched_found * 3 >= 2 * len(found)
+
+
+_gazetteers: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def gazetteer_for(index, anciennes: list[Ancienne]) -> Gazetteer:
+    """One gazetteer per ``CommuneIndex`` (built on first use, ~10 ms for a département)."""
+    g = _gazetteers.get(index)
+    if g is None:
+        g = Gazetteer(index.communes, anciennes)
+        _gazetteers[index] = g
+    return g
