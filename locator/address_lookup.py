@@ -38,7 +38,14 @@ from .assign import METHOD_NAMES, NO_BUREAU
 from .communes import NO_COMMUNE
 from .errors import AddressNotFound, InvalidQuery
 from .geocoding.anciennes import CodeHistory, load_anciennes
-from .geocoding.evidence import gazetteer_for, parse_query, street_words, streets_agree
+from .geocoding.evidence import (
+    gazetteer_for,
+    label_city,
+    match_names,
+    parse_query,
+    street_words,
+    streets_agree,
+)
 from .geocoding.normalize import normalize_query, validate_query
 from .models import GeocodedPoint, LookupResult, ResultWarning
 from .projection import to_l93, to_wgs84
@@ -194,18 +201,22 @@ def _judge(locator, gazetteer, parts, points: list[GeocodedPoint]) -> tuple[list
         ci = locator.index.by_code.get(history.today(p.citycode)) if p.citycode else None
         if ci is None:
             # Not one of our communes: only usable to say "not covered", i.e. when the point
-            # is outside every commune we have (else the polygon would answer unchecked).
+            # is outside every commune we have (else the polygon would answer unchecked), and
+            # checked against the commune its label names.
             x, y = to_l93(p.lon, p.lat)
-            if int(locator.index.locate(x, y)[0]) == NO_COMMUNE:
-                accepted.append(p)
-            continue
-        length, rest = gazetteer.names_commune(parts, ci)
+            if int(locator.index.locate(x, y)[0]) != NO_COMMUNE:
+                continue
+            names = {label_city(p.label, p.postcode)} - {()}
+            length, rest = match_names(parts, names, unique_postcode=lambda cp, p=p: cp == p.postcode)
+        else:
+            names = gazetteer.names[ci]
+            length, rest = gazetteer.names_commune(parts, ci)
         named = length > 0 and length >= longest
         if p.type == "municipality":
             if named:
                 accepted.append(p)
             continue
-        found = street_words(p.label, postcode=p.postcode, commune_names_folded=gazetteer.names[ci])
+        found = street_words(p.label, postcode=p.postcode, commune_names_folded=names)
         typed = rest if rest is not None else parts.street_tokens
         if streets_agree(typed, found):
             (accepted if named else plausible).append(p)

@@ -142,18 +142,7 @@ class Gazetteer:
         """How long a name of commune ``ci`` the text holds (0: none; a unique postcode counts
         1), and the street words left once that name is taken off the end of the street
         segment (None: nothing taken off). Typo-tolerant."""
-        names = self.names[ci]
-        for loc in parts.localities:
-            for n in names:
-                if same_words(loc, n) or (not parts.has_street and _contains(loc, n)):  # "Mairie de Metz"
-                    return len(n), None
-        for tail, rest in parts.suffixes():
-            if any(same_words(tail, n) for n in names):
-                return len(tail), rest
-        for cp in parts.postcodes:
-            if self.by_postcode.get(cp) == {ci}:
-                return 1, None
-        return 0, None
+        return match_names(parts, self.names[ci], unique_postcode=lambda cp: self.by_postcode.get(cp) == {ci})
 
     def claims(self, parts: QueryParts) -> dict[int, int]:
         """Communes the text names exactly → length of the name (a unique postcode counts 1).
@@ -182,6 +171,31 @@ class Gazetteer:
         against the geocoder's answers, in ``names_commune``)."""
         found = self.claims(parts)
         return sorted(found, key=lambda ci: -found[ci])
+
+
+def match_names(parts: QueryParts, names, *, unique_postcode) -> tuple[int, list[str] | None]:
+    """How long one of ``names`` (folded token tuples) the text holds, and the street words
+    left before it (see ``Gazetteer.names_commune``); ``unique_postcode(cp)`` tells whether a
+    typed postcode designates this commune alone."""
+    for loc in parts.localities:
+        for n in names:
+            if same_words(loc, n) or (not parts.has_street and _contains(loc, n)):  # "Mairie de Metz"
+                return len(n), None
+    for tail, rest in parts.suffixes():
+        if any(same_words(tail, n) for n in names):
+            return len(tail), rest
+    for cp in parts.postcodes:
+        if unique_postcode(cp):
+            return 1, None
+    return 0, None
+
+
+def label_city(label: str, postcode: str | None) -> tuple[str, ...]:
+    """'12 Rue X 54000 Nancy' → ('nancy',): the commune written after the postcode."""
+    tokens = fold(label).split()
+    if postcode and postcode in tokens:
+        return tuple(tokens[tokens.index(postcode) + 1:])
+    return ()
 
 
 def _contains(seq: tuple[str, ...], name: tuple[str, ...]) -> bool:

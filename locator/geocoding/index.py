@@ -352,7 +352,8 @@ def _street_doc(rows: list[dict], path: Path) -> dict:
         if not number or number in ("0", "99999"):  # the BAN's "no number" placeholders
             continue
         rep = (r.get("rep") or "").strip().lower()
-        housenumbers[f"{number} {rep}" if rep else number] = {"lon": lon, "lat": lat}
+        key = number if not rep else (f"{number}{rep.upper()}" if len(rep) == 1 else f"{number} {rep}")
+        housenumbers[key] = {"lon": lon, "lat": lat}  # "1A", "12 bis" as the BAN writes them
     if not lons:
         return {}
     code = first["code_insee"]
