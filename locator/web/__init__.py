@@ -25,7 +25,7 @@ from ..errors import LocatorError
 from ..service import Locator
 from .data import WebData
 from .errors import HttpError
-from .i18n import pick_lang, translate
+from .i18n import format_distance, pick_lang, translate
 from .security import apply_rate_limits, init_security
 
 __all__ = ["create_app", "load_locator"]
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
             "tiles_attribution": settings.tiles_attribution,
         }
 
+    app.add_template_filter(lambda metres: format_distance(metres, g.get("lang", "fr")), "distance")
     app.register_error_handler(Exception, _handle_error)
     return app
 

@@ -74,7 +74,7 @@
   if (form && resultBox) {
     form.addEventListener('submit', function (event) {
       event.preventDefault();
-      combo.close();
+      combo.cancel();
       postSearch(formBody(form));
     });
     // Candidate pickers inside a result are forms too.
@@ -90,7 +90,7 @@
 
   /* ---------------------------------------------------------------- autocomplete */
 
-  var combo = { close: function () {} };
+  var combo = { cancel: function () {} };
   var input = document.getElementById('q');
   var list = document.getElementById('q-options');
   if (form && input && list && form.dataset.autocompleteUrl && window.fetch) {
@@ -210,7 +210,14 @@
       var li = event.target.closest('[role="option"]');
       if (li) { choose(Array.prototype.indexOf.call(list.children, li)); }
     });
-    return { close: close };
+    // A search was submitted: drop pending and in-flight suggestions.
+    function cancel() {
+      window.clearTimeout(timer);
+      seq += 1;
+      close();
+    }
+
+    return { cancel: cancel };
   }
 
   /* ---------------------------------------------------------------- my location */
