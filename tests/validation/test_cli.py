@@ -1,0 +1,160 @@
+"""`locator validate` and scripts/validate_bureaux.py: options, exit codes, files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from locator.cli import main
+
+from .conftest import (
+    COMMUNES_FILE,
+    DATA,
+    SCHOOL_BETA,
+    FakeGeocoder,
+    clean_bureaux,
+    replace,
+    shift,
+    write_bureaux,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def clean_file(tmp_path):
+    return write_bureaux(tmp_path / "bureaux.geojson", clean_bureaux())
+
+
+@pytest.fixture
+def faulty_file(tmp_path):
+    moved = shift(SCHOOL_BETA, 300, 0)
+    bureaux = replace(clean_bureaux(), "B3", lon=moved[0], lat=moved[1])
+    bureaux = replace(bureaux, "Z1", lon=49.02, lat=6.715)
+    return write_bureaux(tmp_path / "bureaux.geojson", bureaux)
+
+
+def validate(*args):
+    return main(["validate", *map(str, args)])
+
+
+def test_a_clean_file_exits_0(clean_file, capsys):
+    assert validate(clean_file, "--communes", COMMUNES_FILE) == 0
+    out = capsys.readouterr().out
+    assert "Résultat : 0 erreur" in out
+
+
+def test_errors_exit_1_and_json_reports_them(faulty_file, capsys):
+    assert validate(faulty_file, "--communes", COMMUNES_FILE, "--format", "json", "-q") == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"]["by_check"]["lonlat_swapped"] == 1
+    assert doc["summary"]["errors"] >= 1
+
+
+def test_unusable_input_exits_2_naming_the_file_and_every_bad_record(capsys):
+    bad = DATA / "bureaux_bad_schema.geojson"
+    assert validate(bad, "--communes", COMMUNES_FILE) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "record #1" in err and "missing or empty property 'id'" in err
+    assert "record #2 (E1)" in err and "Point" in err
+
+
+@pytest.mark.parametrize("args", [
+    ["{tmp}/absent.geojson", "--communes", str(COMMUNES_FILE)],
+    ["{clean}", "--communes", "{tmp}/absent.geojson"],
+    ["{clean}", "--communes", str(COMMUNES_FILE), "--corrections", "{tmp}/absent.csv"],
+    ["{clean}", "--communes", str(COMMUNES_FILE), "--areas", "{tmp}/absent.geojson"],
+])
+def test_a_missing_file_is_unusable_input(clean_file, tmp_path, capsys, args):
+    args = [a.format(tmp=tmp_path, clean=clean_file) for a in args]
+    assert validate(*args) == 2
+    assert "absent" in capsys.readouterr().err
+
+
+def test_output_and_write_fixed_write_files_and_leave_the_input_alone(faulty_file, tmp_path, capsys):
+    original = faulty_file.read_bytes()
+    report, fixed = tmp_path / "r" / "report.html", tmp_path / "fixed.geojson"
+    rc = validate(faulty_file, "--communes", COMMUNES_FILE, "--corrections", DATA / "corrections.csv",
+                  "--format", "html", "--output", report, "--write-fixed", fixed)
+    assert rc == 1
+    assert report.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert os.stat(report).st_mode & 0o044  # readable by others, unlike a temporary file
+    assert faulty_file.read_bytes() == original
+    b3 = next(f for f in json.loads(fixed.read_text(encoding="utf-8"))["features"] if f["properties"]["id"] == "B3")
+    assert b3["geometry"]["coordinates"] == [6.065, 49.01]
+    assert "report.html" in capsys.readouterr().err
+
+
+def test_write_fixed_onto_the_input_is_refused(clean_file, capsys):
+    assert validate(clean_file, "--communes", COMMUNES_FILE, "--write-fixed", clean_file) == 2
+
+
+def test_corrections_next_to_the_bureaux_file_are_applied_unless_disabled(faulty_file, capsys):
+    (faulty_file.parent / "corrections.csv").write_bytes((DATA / "corrections.csv").read_bytes())
+    validate(faulty_file, "--communes", COMMUNES_FILE, "--format", "json", "-q")
+    assert json.loads(capsys.readouterr().out)["summary"]["corrections_applied"] == 2
+    validate(faulty_file, "--communes", COMMUNES_FILE, "--format", "json", "-q", "--no-corrections")
+    assert json.loads(capsys.readouterr().out)["summary"]["corrections_applied"] == 0
+
+
+def test_communes_can_be_given_as_a_folder(clean_file, tmp_path, capsys):
+    folder = tmp_path / "communes"
+    folder.mkdir()
+    (folder / "57.geojson").write_bytes(COMMUNES_FILE.read_bytes())
+    assert validate(clean_file, "--communes", folder) == 0
+
+
+def test_regeocode_uses_the_project_geocoder(clean_file, monkeypatch, capsys):
+    import locator.geocoding
+
+    fake = FakeGeocoder({"8 rue des Écoles": []})
+    monkeypatch.setattr(locator.geocoding, "build_geocoder", lambda settings: fake, raising=False)
+    assert validate(clean_file, "--communes", COMMUNES_FILE, "--regeocode", "--rate", "0", "-q",
+                    "--format", "json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"]["by_check"]["regeocode_not_found"] == 7
+    assert fake.calls
+
+
+def test_regeocode_without_a_geocoder_still_validates_and_says_so(clean_file, monkeypatch, capsys):
+    import locator.geocoding
+    from locator.errors import GeocoderUnavailable
+
+    def broken(settings):
+        raise GeocoderUnavailable("no redis")
+
+    monkeypatch.setattr(locator.geocoding, "build_geocoder", broken, raising=False)
+    assert validate(clean_file, "--communes", COMMUNES_FILE, "--regeocode", "--format", "json", "-q") == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["summary"]["by_check"]["regeocode_unavailable"] == 1
+    assert "no redis" in captured.err
+
+
+def test_the_default_data_reports_the_wrong_official_mairie_points(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("LOCATOR_DATA_DIR", raising=False)
+    rc = validate("--format", "json", "-q")
+    doc = json.loads(capsys.readouterr().out)
+    refs = {f["extra"]["commune"] for f in doc["findings"] if f["check"] == "reference_outside_commune"}
+    assert {"57465", "57368"} <= refs
+    errors = [f for f in doc["findings"] if f["severity"] == "error"]
+    # the only error: the example bureau copied from Metzervisse's wrong official point
+    assert [(f["bureau_id"], f["check"]) for f in errors] == [("57465_1", "outside_declared_commune")]
+    assert errors[0]["extra"]["copied_official_mairie_point"] is True
+    assert rc == 1
+
+
+def test_the_script_is_the_same_command(faulty_file):
+    args = [str(faulty_file), "--communes", str(COMMUNES_FILE), "--format", "json", "-q"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    script = subprocess.run([sys.executable, str(ROOT / "scripts" / "validate_bureaux.py"), *args],
+                            capture_output=True, text=True, cwd=ROOT, env=env)
+    module = subprocess.run([sys.executable, "-m", "locator.cli", "validate", *args],
+                            capture_output=True, text=True, cwd=ROOT, env=env)
+    assert script.returncode == module.returncode == 1
+    assert script.stdout == module.stdout and json.loads(script.stdout)["summary"]["errors"] >= 1
