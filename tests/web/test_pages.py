@@ -8,7 +8,7 @@ from html import unescape
 from html.parser import HTMLParser
 
 import pytest
-from conftest import METZ_SOUTH, MONTIGNY, WOIPPY
+from conftest import METZ_SOUTH, MONTIGNY, THIONVILLE, WOIPPY
 
 from locator.web.widget import accessible_colour, contrast_with_white, parse_colour
 
@@ -124,7 +124,7 @@ def test_not_found_page_is_404_with_tips(client):
 
 
 def test_outside_coverage_names_the_covered_departements(client):
-    r = client.post("/recherche", data={"q": "Thionville"})
+    r = client.post("/recherche", data={"lon": str(THIONVILLE[0]), "lat": str(THIONVILLE[1])})
     assert r.status_code == 404
     assert "Ce service couvre : département 57" in text_of(r.get_data(as_text=True))
 

@@ -84,6 +84,17 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def wait_for_children(pid: int, count: int, timeout: float = 30) -> list[psutil.Process]:
+    """The master's children once ``count`` are there (gunicorn boots workers in the background)."""
+    deadline = time.monotonic() + timeout
+    children = descendants(pid)
+    while len(children) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+        children = descendants(pid)
+    assert len(children) >= count, [(p.pid, p.name()) for p in children]
+    return children
+
+
 def is_alive(proc: psutil.Process) -> bool:
     try:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
@@ -117,10 +128,9 @@ def test_serve_answers_a_moselle_address_and_leaves_nothing_running(serve_env, t
         status, _ = get(url + "/api/v1/lookup", q="<script>alert(1)</script>")
         assert status == 400
 
-        children = descendants(server.proc.pid)
+        children = wait_for_children(server.proc.pid, 3)  # 2 workers + redis
         names = sorted(p.name() for p in children)
         assert sum("redis" in n for n in names) == 1, names  # one Redis, owned by the master
-        assert len(children) >= 3  # 2 workers + redis
     finally:
         code = server.stop(signal.SIGTERM)
     assert code == 0, server.output[-2000:]
