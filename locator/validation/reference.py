@@ -128,8 +128,10 @@ def reference_shared(p: OfficialPoint, ctx: ReferenceContext) -> Flag | None:
 
 def reference_geocode_disagrees(p: OfficialPoint, ctx: ReferenceContext) -> Flag | None:
     """With ``--regeocode``: the geocoded mairie address is far from the official point."""
+    if not p.present or p.outside_m > ctx.thresholds.boundary_noise_m:
+        return None  # already rejected as outside its commune
     g = _accepted_geocode(ctx.geocoded.get(p.commune.code), p.index, ctx)
-    if g is None or not p.present:
+    if g is None:
         return None
     d = _dist(g[0], g[1], p.x, p.y)
     if d <= ctx.thresholds.mairie_warning_m:

@@ -66,6 +66,9 @@ class Scenario:
     geometries: list  # WGS84, same order
     truth: dict[str, str]  # bureau id → "correct" or the fault name
     reference_faults: dict[str, str] = field(default_factory=dict)  # INSEE code → kind
+    #: Where each bureau really is (before any fault), and each host's real mairie (lon, lat).
+    true_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+    true_mairies: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def ids(self, label: str | None = None) -> set[str]:
         return {k for k, v in self.truth.items() if label is None or v == label}
@@ -172,7 +175,10 @@ def _mairie_address(c: Commune) -> str:
 
 
 def build_scenario(communes: list[Commune], geometries: list, *, seed: int = 2017,
-                   fault_share: float = 0.2, reference_fault_share: float = 0.12) -> Scenario:
+                   fault_share: float = 0.2, reference_fault_share: float = 0.12,
+                   faults=None) -> Scenario:
+    """The scenario for ``seed``; ``faults`` (default ``FAULTS``) are the fault kinds used."""
+    faults = FAULTS if faults is None else faults
     rng = np.random.default_rng(seed)
     world = _World(communes, geometries, rng)
     moselle = sorted(c.code for c in communes if c.departement == "57")
@@ -255,6 +261,7 @@ def build_scenario(communes: list[Commune], geometries: list, *, seed: int = 201
         bureaux[i] = dataclasses.replace(bureaux[i], communes_served=(h, *served))
 
     truth = {b.id: "correct" for b in bureaux}
+    true_points = {b.id: (b.lon, b.lat) for b in bureaux}
     communes_out = list(communes)
 
     # Misplaced references: the bureaux of these communes stay where they are (correct).
@@ -276,11 +283,11 @@ def build_scenario(communes: list[Commune], geometries: list, *, seed: int = 201
     # private house and the split building get more cases: they are the subtle ones.
     free = [i for i, b in enumerate(bureaux) if b.code_insee not in reference_faults]
     n_faults = int(round(fault_share * len(bureaux)))
-    weights = np.array([FAULT_WEIGHTS.get(name, 1.0) for name, _ in FAULTS])
+    weights = np.array([FAULT_WEIGHTS.get(name, 1.0) for name, _ in faults])
     quotas = np.floor(n_faults * weights / weights.sum()).astype(int)
     taken: set[int] = set()
     locked: set[str] = set()
-    for (name, fault), quota in zip(FAULTS, quotas, strict=True):
+    for (name, fault), quota in zip(faults, quotas, strict=True):
         made = 0
         for i in rng.permutation(free):
             if made >= quota:
@@ -296,7 +303,8 @@ def build_scenario(communes: list[Commune], geometries: list, *, seed: int = 201
                 made += 1
                 if name == "building_split":  # keep the rest of the building as it was
                     locked.add(building_of[new.id][0])
-    return Scenario(bureaux, communes_out, list(geometries), truth, reference_faults)
+    return Scenario(bureaux, communes_out, list(geometries), truth, reference_faults, true_points,
+                    {code: _lonlat(*mairies[code]) for code in hosts})
 
 
 # -- misplaced references -----------------------------------------------------------------------
@@ -470,6 +478,16 @@ def fault_wrong_code(b, f):
     return dataclasses.replace(b, code_insee=code, communes_served=served)
 
 
+def fault_silent_move(b, f):
+    """A building bureau placed 200–600 m away inside its own commune, with a perfect-looking
+    housenumber geocode: nothing in the file betrays it; only re-geocoding the address can."""
+    if f.building_of.get(b.id, (None, 1))[1] != 1 or b.location_source != "geocoded" or "Mairie" in b.name:
+        return None
+    x0, y0 = to_l93(b.lon, b.lat)
+    xy = f.world.random_inside(f.k, inset=20.0, near=(float(x0), float(y0)), dmin=200.0, dmax=600.0)
+    return None if xy is None else _moved(b, xy)
+
+
 FAULTS = tuple((fn.__name__.removeprefix("fault_"), fn) for fn in (
     fault_private_house, fault_swapped, fault_lambert93, fault_web_mercator, fault_neighbour_commune,
     fault_municipality_geocode, fault_null_island, fault_copied_point, fault_missing_point,
@@ -492,10 +510,9 @@ def evaluate(scenario: Scenario, result) -> dict:
     correct_warn = {k for k in correct if "warning" in severities.get(k, set())}
     ref_correct = scenario.correct_in_misplaced_reference_communes()
     per_fault = {}
-    for name, _ in FAULTS:
+    for name in sorted(set(scenario.truth.values()) - {"correct"}):
         ids = scenario.ids(name)
-        if ids:
-            per_fault[name] = (len(ids & flagged), len(ids))
+        per_fault[name] = (len(ids & flagged), len(ids))
     return {
         "bureaux": len(scenario.bureaux),
         "misplaced": len(misplaced),
@@ -513,3 +530,43 @@ def evaluate(scenario: Scenario, result) -> dict:
         "warnings_from_misplaced_references": sorted(ref_correct & correct_warn),
         "per_fault": per_fault,
     }
+
+
+class TruthGeocoder:
+    """A geocoder that knows where every address of a scenario really is (within 15 m, the
+    gap between a BAN housenumber point and a building): answers the bureaux addresses and
+    the hosts' mairie addresses, like ``locator.geocoding`` would with complete data."""
+
+    def __init__(self, scenario: Scenario, *, seed: int = 0):
+        from locator.models import GeocodedPoint
+        from locator.validation.regeocode import bureau_query, mairie_query
+
+        rng = np.random.default_rng(seed)
+        by_code = {c.code: c for c in scenario.communes}
+        self.answers: dict[tuple[str, str | None], object] = {}
+        self.calls = 0
+
+        def point(lonlat, code, label):
+            x, y = to_l93(*lonlat)
+            r, a = rng.uniform(0, 15), rng.uniform(0, 2 * math.pi)
+            lon, lat = _lonlat(x + r * math.cos(a), y + r * math.sin(a))
+            return GeocodedPoint(label=label, lon=lon, lat=lat, type="housenumber", score=0.93, citycode=code)
+
+        for b in scenario.bureaux:
+            true = scenario.true_points.get(b.id)
+            if true is None or not b.address:
+                continue
+            home = b.id.split("_")[0]  # ids are <code of the real commune>_<n>
+            self.answers[(bureau_query(b, by_code.get(b.code_insee)).lower(), None)] = point(true, home, b.address)
+        for code, mairie in scenario.true_mairies.items():
+            text = mairie_query(by_code[code])
+            if text:
+                self.answers[(text.lower(), code)] = point(mairie, code, text)
+
+    def search(self, text, *, citycode=None, postcode=None, limit=5):
+        self.calls += 1
+        hit = self.answers.get((text.lower(), citycode))
+        return [] if hit is None else [hit]
+
+    def close(self):
+        pass
