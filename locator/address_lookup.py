@@ -195,7 +195,8 @@ def lookup_text(locator, text) -> LookupResult:
 def _judge(locator, gazetteer, parts, points: list[GeocodedPoint]) -> tuple[list[GeocodedPoint], list[GeocodedPoint]]:
     """(answers the text backs, answers whose street agrees but whose commune is not named)."""
     history = code_history(locator)
-    longest = max(gazetteer.claims(parts).values(), default=0)
+    claims = gazetteer.claims(parts)
+    longest = max(claims.values(), default=0)
     accepted, plausible = [], []
     for p in points:
         ci = locator.index.by_code.get(history.today(p.citycode)) if p.citycode else None
@@ -211,6 +212,8 @@ def _judge(locator, gazetteer, parts, points: list[GeocodedPoint]) -> tuple[list
         else:
             names = gazetteer.names[ci]
             length, rest = gazetteer.names_commune(parts, ci)
+            if claims and claims.get(ci, 0) < longest:
+                length = 0  # the text names another commune exactly: "Betting" is not "Zetting"
         named = length > 0 and length >= longest
         if p.type == "municipality":
             if named:

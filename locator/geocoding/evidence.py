@@ -74,8 +74,11 @@ class QueryParts:
 
     def suffixes(self) -> list[tuple[tuple[str, ...], list[str]]]:
         """(commune-name candidate, rest of the street) for each tail of the street segment
-        that leaves a real street name before it, longest tail first. Without a street type
-        ("89 Longeville-lès-Metz") the whole segment may be the commune."""
+        that leaves a real street name before it, longest tail first, when the commune is not
+        written apart. Without a street type ("89 Longeville-lès-Metz") the whole segment may
+        be the commune."""
+        if self.localities:
+            return []  # the commune is written apart ("…, Metz", "… 57000 Metz")
         out = []
         toks = self.street_tokens
         if toks and not any(t in STREET_TYPES for t in toks):
@@ -88,30 +91,33 @@ class QueryParts:
 
 
 def parse_query(normalised: str) -> QueryParts:
+    """Split on commas and postcodes; the street is the chunk that starts with a number (else
+    the first one with a street type); chunks without a street type may name the commune;
+    other street-like chunks ("Résidence Les Pins") are complements and are ignored."""
     parts = QueryParts()
+    chunks: list[list[str]] = []
     for segment in normalised.split(","):
-        tokens = fold(segment).split()
-        # a postcode ends what comes before it: "12 rue X 57000 Metz" → "12 rue X" | "Metz"
-        chunks, current = [], []
-        for t in tokens:
-            if _POSTCODE.match(t):
+        current: list[str] = []
+        for t in fold(segment).split():
+            if _POSTCODE.match(t):  # "12 rue X 57000 Metz" → "12 rue X" | "Metz"
                 parts.postcodes.add(t)
                 chunks.append(current)
                 current = []
             else:
                 current.append(t)
         chunks.append(current)
-        for chunk in chunks:
-            if not chunk:
-                continue
-            streetish = bool(_NUMBER.match(chunk[0])) or any(t in STREET_TYPES for t in chunk)
-            if streetish and not parts.has_street:
-                parts.has_street = True
-                while chunk and (_NUMBER.match(chunk[0]) or chunk[0] in ("bis", "ter", "quater")):
-                    chunk = chunk[1:]
-                parts.street_tokens = chunk
-            else:
-                parts.localities.append(tuple(chunk))
+    chunks = [c for c in chunks if c]
+    numbered = [c for c in chunks if _NUMBER.match(c[0])]
+    typed = [c for c in chunks if any(t in STREET_TYPES for t in c)]
+    street = numbered[0] if numbered else typed[0] if typed else None
+    for chunk in chunks:
+        if chunk is street:
+            parts.has_street = True
+            while chunk and (_NUMBER.match(chunk[0]) or chunk[0] in ("bis", "ter", "quater")):
+                chunk = chunk[1:]
+            parts.street_tokens = chunk
+        elif chunk not in typed:
+            parts.localities.append(tuple(chunk))
     return parts
 
 

@@ -84,6 +84,8 @@ _PREFIXED_POSTCODE_RE = re.compile(r"(?<![\w-])F\s*-\s*(\d{5})(?!\d)", re.IGNORE
 _DEP_IN_PARENS_RE = re.compile(r"\s*\(\s*(?:\d{2}|2[ab]|\d{3})\s*\)", re.IGNORECASE)
 _TRAILING_ARTICLE_RE = re.compile(r"^(?P<name>[^,()]+?)\s*(?:\(\s*(?P<a1>les|le|la|l')\s*\)|,\s*(?P<a2>les|le|la|l'))\s*(?P<rest>(?:[,\s]\s*\d{5}.*)?)$",
                                   re.IGNORECASE)
+_BOX_RE = re.compile(r"(?<![\w])(?:b\.?\s?p\.?|cs|tsa|cidex)\s*(?:n[o°]?\.?\s*)?\d+\b", re.IGNORECASE)
+_CEDEX_RE = re.compile(r"\bc[eé]dex(?:\s*\d{1,2})?\b", re.IGNORECASE)
 _COUNTRY_RE = re.compile(r"[\s,-]+france\s*$", re.IGNORECASE)
 
 
@@ -128,6 +130,12 @@ def collapse_spaces(text: str) -> str:
 
 def drop_country(text: str) -> str:
     return _COUNTRY_RE.sub("", text)
+
+
+def drop_postal_boxes(text: str) -> str:
+    """'BP 12', 'CS 40017', 'Cedex 1' are for the mail, not places."""
+    text = _BOX_RE.sub(" ", text)
+    return _CEDEX_RE.sub(" ", text)
 
 
 def join_postcode(text: str) -> str:
@@ -190,6 +198,7 @@ NORMALISERS = [
     unify_hyphens,
     collapse_spaces,
     drop_country,
+    drop_postal_boxes,
     join_postcode,
     drop_departement_number,
     move_trailing_article,
