@@ -176,8 +176,9 @@ def _mairie_address(c: Commune) -> str:
 
 def build_scenario(communes: list[Commune], geometries: list, *, seed: int = 2017,
                    fault_share: float = 0.2, reference_fault_share: float = 0.12,
-                   faults=None) -> Scenario:
-    """The scenario for ``seed``; ``faults`` (default ``FAULTS``) are the fault kinds used."""
+                   faults=None, mairie_noise_m: float = 40.0) -> Scenario:
+    """The scenario for ``seed``; ``faults`` (default ``FAULTS``) are the fault kinds used;
+    ``mairie_noise_m`` is how far from the real mairie a correct mairie bureau may be placed."""
     faults = FAULTS if faults is None else faults
     rng = np.random.default_rng(seed)
     world = _World(communes, geometries, rng)
@@ -206,7 +207,7 @@ def build_scenario(communes: list[Commune], geometries: list, *, seed: int = 201
                 base = mairies[code]
                 exact = code in official_ok and rng.random() < 0.5
                 if not exact:
-                    r, a = rng.uniform(0, 40), rng.uniform(0, 2 * math.pi)
+                    r, a = rng.uniform(0, mairie_noise_m), rng.uniform(0, 2 * math.pi)
                     base = (base[0] + r * math.cos(a), base[1] + r * math.sin(a))
                     if not shapely.contains_xy(world.geoms[k], *base):
                         base = mairies[code]
