@@ -30,13 +30,10 @@ def make_locator(args) -> Locator:
     locator = Locator.from_data_dir(settings.data_dir, settings=settings)
     if getattr(args, "text", None) is not None or getattr(args, "batch", None) is not None:
         # Text lookups need the geocoder; it opens on the first address (point lines never
-        # start it) and is closed at exit, which stops the embedded redis-server.
-        import atexit
-
+        # start it). cmd_lookup closes it, which stops the embedded redis-server.
         from .geocoding import attach_default_geocoder
 
         attach_default_geocoder(locator, eager=False)
-        atexit.register(locator.geocoder.close)
     return locator
 
 
@@ -58,14 +55,18 @@ def cmd_lookup(args) -> int:
     if args.batch is None and args.text is None and (args.lon is None or args.lat is None):
         raise DataError("give --lon and --lat, an address, or --batch FILE")
     locator = make_locator(args)
-    if args.batch is not None:
-        return _batch(locator, args)
-    if args.text is not None:
-        result = run_query(locator, args.text)
-    else:
-        result = locator.lookup_point(args.lon, args.lat)
-    _print(result, args.json)
-    return 0 if result.status in ("ok", "ambiguous") else 1
+    try:
+        if args.batch is not None:
+            return _batch(locator, args)
+        if args.text is not None:
+            result = run_query(locator, args.text)
+        else:
+            result = locator.lookup_point(args.lon, args.lat)
+        _print(result, args.json)
+        return 0 if result.status in ("ok", "ambiguous") else 1
+    finally:
+        if locator.geocoder is not None:
+            locator.geocoder.close()  # stops the embedded redis-server now, not at exit
 
 
 def _batch(locator: Locator, args) -> int:
