@@ -376,7 +376,7 @@ def check_centroid_like_point(i, ctx):
     if k == NO_COMMUNE:
         return
     t = ctx.thresholds
-    d = min(ctx.distance(i, *ctx.centroids[k]), ctx.distance(i, *ctx.interiors[k]))
+    d = ctx.distance(i, *ctx.centroids[k])
     if d > t.centroid_m:
         return
     ref = ctx.reference(i)
@@ -395,15 +395,22 @@ def check_geocode_citycode_mismatch(i, ctx):
         return
     other = ctx.index.by_code.get(g.citycode)
     name = ctx.name(other) if other is not None else g.citycode
-    yield Flag(WARNING, f"L'adresse « {b.address} » est trouvée par le géocodeur dans {name}, pas dans la commune "
-                        f"déclarée {b.code_insee} : adresse incomplète, homonyme, ou mauvais code_insee ? Vérifiez.",
-               extra={"geocoded": g.to_dict()})
+    if g.score is not None and g.score < ctx.thresholds.citycode_mismatch_score:
+        yield Flag(INFO, f"L'adresse « {b.address} » n'est pas trouvée dans sa commune par le géocodeur (meilleure "
+                         f"réponse : {g.label}, dans {name}, score {g.score:.2f}) : position non recoupée.",
+                   extra={"geocoded": g.to_dict()})
+        return
+    yield Flag(WARNING, f"L'adresse « {b.address} » est trouvée par le géocodeur dans {name} (score {g.score}), pas "
+                        f"dans la commune déclarée {b.code_insee} : adresse incomplète, homonyme, ou mauvais "
+                        "code_insee ? Vérifiez.", extra={"geocoded": g.to_dict()})
 
 
 def check_regeocode_far(i, ctx):
     g = (ctx.regeocoded or {}).get(i)
     b = ctx.bureaux[i]
     if g is None or g.type != "housenumber" or (g.citycode and g.citycode != b.code_insee):
+        return
+    if g.score is not None and g.score < ctx.thresholds.low_score:
         return
     j, x, y = ctx.locate_lonlat(g.lon, g.lat)
     d = ctx.distance(i, x, y)
@@ -510,22 +517,36 @@ def check_same_address_different_points(ctx):
 
 
 def _building_point(group: list[int], ctx) -> tuple[float, float] | None:
-    """Where a building's bureaux agree to stand: the point most of them share, or, for two
-    bureaux that disagree, the one at the (trusted) mairie when they say they are there."""
+    """Where a building's bureaux agree to stand: the point most of its *trusted* members
+    share (inside their commune, not a street/municipality-level geocode; the others get
+    their own findings), else, between two that disagree, the one at the re-geocoded
+    address or at the (trusted) mairie when they say they are there. None: undecided."""
     t = ctx.thresholds
+    trusted = [i for i in group if _trusted_point(i, ctx)] or group
     votes = Counter()
-    for i in group:
-        near = sum(1 for j in group if ctx.distance(i, ctx.x[j], ctx.y[j]) <= t.same_building_m)
-        votes[i] = near
+    for i in trusted:
+        votes[i] = sum(1 for j in trusted if ctx.distance(i, ctx.x[j], ctx.y[j]) <= t.same_building_m)
     best, count = votes.most_common(1)[0]
-    if count > len(group) / 2:
+    if count > len(trusted) / 2:
         return float(ctx.x[best]), float(ctx.y[best])
-    ref = ctx.reference(group[0])
-    if ref is not None and ref.precise and all(ctx.at_mairie[i] for i in group):
-        at_ref = [i for i in group if ctx.distance(i, ref.x, ref.y) <= t.mairie_warning_m]
-        if at_ref:
+    g = (ctx.regeocoded or {}).get(trusted[0])
+    if g is not None and g.type == "housenumber":
+        gx, gy = to_l93(g.lon, g.lat)
+        near = [i for i in trusted if ctx.distance(i, gx, gy) <= t.same_building_m]
+        if len(near) == 1:
+            return float(ctx.x[near[0]]), float(ctx.y[near[0]])
+    ref = ctx.reference(trusted[0])
+    if ref is not None and ref.precise and all(ctx.at_mairie[i] for i in trusted):
+        at_ref = [i for i in trusted if ctx.distance(i, ref.x, ref.y) <= t.mairie_warning_m]
+        if len(at_ref) == 1:
             return float(ctx.x[at_ref[0]]), float(ctx.y[at_ref[0]])
     return None
+
+
+def _trusted_point(i: int, ctx) -> bool:
+    b = ctx.bureaux[i]
+    imprecise = b.location_source not in NOT_GEOCODED and b.geocode_type in ("street", "locality", "municipality")
+    return not imprecise and ctx.outside_m[i] <= ctx.thresholds.boundary_noise_m
 
 
 # -- official bureau areas ----------------------------------------------------------------------

@@ -42,8 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here (default: stdout)")
     p.add_argument("--regeocode", action="store_true",
                    help="geocode every bureau address (and the mairie addresses) and compare with the stored points")
-    p.add_argument("--rate", type=float, default=DEFAULT_RATE_PER_S, metavar="N",
-                   help=f"--regeocode: at most N requests per second (default: {DEFAULT_RATE_PER_S:g}; 0: no limit)")
+    p.add_argument("--rate", type=float, metavar="N",
+                   help=f"--regeocode: at most N requests per second (0: no limit; default: {DEFAULT_RATE_PER_S:g} "
+                        "when a remote geocoder is configured, no limit for the embedded one)")
     p.add_argument("--write-fixed", type=Path, metavar="FILE",
                    help="write the bureaux with the corrections applied to FILE (atomically; the input is never modified)")
     p.add_argument("--data", type=Path, metavar="DIR", help="data folder (default: $LOCATOR_DATA_DIR or data/)")
@@ -61,7 +62,7 @@ def cmd_validate(args) -> int:
             bureaux_path, args.communes, areas_path=args.areas,
             corrections_path=None if args.no_corrections else args.corrections,
             use_default_side_files=not args.no_corrections, settings=settings, geocoder=geocoder,
-            geocoder_error=geocoder_error, rate_per_s=args.rate, progress=not args.quiet)
+            geocoder_error=geocoder_error, rate_per_s=_rate(args.rate, settings), progress=not args.quiet)
     finally:
         if geocoder is not None and hasattr(geocoder, "close"):
             geocoder.close()
@@ -81,13 +82,25 @@ def cmd_validate(args) -> int:
     return result.exit_code
 
 
+def _rate(requested: float | None, settings: Settings) -> float:
+    """Requests per second for --regeocode: as asked, else polite for a remote service and
+    unlimited for the embedded geocoder (it runs on this machine)."""
+    if requested is not None:
+        return requested
+    return DEFAULT_RATE_PER_S if "remote" in settings.geocoders else 0.0
+
+
 def _geocoder(settings: Settings):
     """``(geocoder, None)``, or ``(None, why)`` when it cannot start: the validation still
     runs without re-geocoding and the report says so (``regeocode_unavailable``)."""
     try:
+        import inspect
+
         from ..geocoding import build_geocoder
 
-        return build_geocoder(settings), None
+        # batch: the remote backend paces itself for bulk work (when the geocoder offers it)
+        batch = {"batch": True} if "batch" in inspect.signature(build_geocoder).parameters else {}
+        return build_geocoder(settings, **batch), None
     except ImportError as err:
         why = f"géocodeur absent (locator.geocoding) : {err}"
     except LocatorError as err:

@@ -14,7 +14,8 @@ judged against a reference that passed them. Fallback order:
    so distance-to-mairie checks are skipped (and say so) with this reference.
 
 A reference is *corroborated* when two independent sources agree (the official point and
-the geocoded address within ``mairie_warning_m``). Only a corroborated reference can turn a
+the geocoded address within ``mairie_warning_m``, but not on the very same coordinates: the
+embedded geocoder indexes the annuaire's own points, which proves nothing). Only a corroborated reference can turn a
 distance into an error; the checks also count other bureaux of the commune at the mairie.
 """
 
@@ -197,7 +198,12 @@ def choose_references(index: CommuneIndex, thresholds: Thresholds, *, report_cod
         rejected = tuple(name for name, flag in flags if flag.rejects)
         geocode = _accepted_geocode(ctx.geocoded.get(code), p.index, ctx)
         if not rejected:
-            corroborated = geocode is not None and _dist(geocode[0], geocode[1], p.x, p.y) <= thresholds.mairie_warning_m
+            # An answer on the very same point is the same source served back (the embedded
+            # index holds the annuaire's mairie addresses at the annuaire's points): only a
+            # nearby but distinct point is a second, independent source.
+            corroborated = (geocode is not None
+                            and thresholds.same_point_m < _dist(geocode[0], geocode[1], p.x, p.y)
+                            <= thresholds.mairie_warning_m)
             ref = Reference(code, OFFICIAL, p.commune.mairie_lon, p.commune.mairie_lat, p.x, p.y, corroborated)
         elif geocode is not None:
             gx, gy, point = geocode

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from ..errors import GeocoderUnavailable
+from ..errors import GeocoderUnavailable, LocatorError
 from ..models import Bureau, Commune, GeocodedPoint
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,9 @@ def regeocode(geocoder, bureaux: list[Bureau], communes_by_code: dict[str, Commu
                 result.failure = str(err)
                 log.warning("geocoder unavailable after %d queries: %s", result.queries, err)
                 break
+            except LocatorError as err:  # e.g. InvalidQuery: an address the geocoder refuses
+                log.info("geocoder refused %r: %s", text, err)
+                answers = []
             result.queries += 1
             cache[qkey] = answers[0] if answers else None
         target = result.bureaux if kind == "bureau" else result.mairies

@@ -49,6 +49,11 @@ class Thresholds:
     #: sample, 12,335 addresses): 0.03 % of housenumber and 0.7 % of street results score
     #: below 0.5 (p1 = 0.73 and 0.52).
     low_score: float = 0.5
+    #: A geocoder answer in another commune is evidence only with a good score: a query that
+    #: names the right commune and lands elsewhere on a fuzzy street match scores low (0.57
+    #: for "4 rue de la Mairie, 57940 Metzervisse" → Meisenthal with the embedded index),
+    #: while a wrong code_insee or another commune's address matches the whole text (>= 0.8).
+    citycode_mismatch_score: float = 0.7
     #: Voters of a served commune sent further than this. The example primary organisation
     #: (nearest bureau of the same canton, data/bureaux.geojson) sends nobody further than
     #: 34 km (p99 27 km); Moselle cantons are at most ~35 km across.

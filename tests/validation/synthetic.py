@@ -534,8 +534,9 @@ def evaluate(scenario: Scenario, result) -> dict:
 
 
 class TruthGeocoder:
-    """A geocoder that knows where every address of a scenario really is (within 15 m, the
-    gap between a BAN housenumber point and a building): answers the bureaux addresses and
+    """A geocoder that knows where every address of a scenario really is (2 to 15 m off, the
+    gap between a BAN housenumber point and a building, never the very same coordinates as
+    the annuaire, which it is independent of): answers the bureaux addresses and
     the hosts' mairie addresses, like ``locator.geocoding`` would with complete data."""
 
     def __init__(self, scenario: Scenario, *, seed: int = 0):
@@ -549,7 +550,7 @@ class TruthGeocoder:
 
         def point(lonlat, code, label):
             x, y = to_l93(*lonlat)
-            r, a = rng.uniform(0, 15), rng.uniform(0, 2 * math.pi)
+            r, a = rng.uniform(2, 15), rng.uniform(0, 2 * math.pi)  # another source: never the same coordinates
             lon, lat = _lonlat(x + r * math.cos(a), y + r * math.sin(a))
             return GeocodedPoint(label=label, lon=lon, lat=lat, type="housenumber", score=0.93, citycode=code)
 

@@ -301,6 +301,13 @@ def test_regeocoding_reports_an_address_found_in_another_commune(run):
     assert found(result, bureau_id="A1", check="regeocode_not_found", severity="info")
 
 
+def test_a_poor_answer_in_another_commune_only_says_the_address_was_not_found(run):
+    weak = _gp(MAIRIES["57991"], citycode="57991", score=0.57)
+    result = run(clean_bureaux(), geocoder=FakeGeocoder({"9 rue de la Gare": [weak]}), rate_per_s=0)
+    (f,) = found(result, bureau_id="Z1", check="geocode_citycode_mismatch")
+    assert f.severity == "info"
+
+
 def test_a_geocoded_mairie_address_replaces_a_wrong_official_point(run):
     # Gamma's mairie address, geocoded at the real mairie: the reference becomes usable.
     geocoder = FakeGeocoder({"5 Grand-Rue, 57993": [_gp(GAMMA_REAL_MAIRIE, citycode="57993")]})
@@ -319,6 +326,16 @@ def test_an_official_point_confirmed_by_the_geocoded_address_turns_the_2017_case
                  geocoder=geocoder, rate_per_s=0)
     (f,) = found(result, bureau_id="A1", check="mairie_named_far")
     assert f.severity == "error" and f.extra["corroborated"] is True
+
+
+def test_a_geocoder_serving_back_the_official_point_is_no_confirmation(run):
+    # the embedded index holds the annuaire's mairie addresses at the annuaire's own points
+    geocoder = FakeGeocoder({"1 place de la Mairie, 57991": [_gp(MAIRIES["57991"], citycode="57991")]})
+    house = shift(MAIRIES["57991"], 0, 200)
+    result = run(replace(clean_bureaux(), "A1", lon=house[0], lat=house[1], address="Mairie, 57991 Alpha"),
+                 geocoder=geocoder, rate_per_s=0)
+    (f,) = found(result, bureau_id="A1", check="mairie_named_far")
+    assert f.severity == "warning" and f.extra["corroborated"] is False
 
 
 def test_a_geocoder_that_goes_down_is_reported_and_the_rest_still_runs(run):
