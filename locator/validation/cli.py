@@ -61,7 +61,7 @@ def cmd_validate(args) -> int:
         result = validate_files(
             bureaux_path, args.communes, areas_path=args.areas,
             corrections_path=None if args.no_corrections else args.corrections,
-            use_default_side_files=not args.no_corrections, settings=settings, geocoder=geocoder,
+            default_corrections=not args.no_corrections, settings=settings, geocoder=geocoder,
             geocoder_error=geocoder_error, rate_per_s=_rate(args.rate, settings), progress=not args.quiet)
     finally:
         if geocoder is not None and hasattr(geocoder, "close"):

@@ -171,14 +171,15 @@ def expand_communes_paths(paths) -> list[Path]:
 
 def validate_files(bureaux_path: Path | str | None = None, communes: list | None = None, *,
                    areas_path: Path | str | None = None, corrections_path: Path | str | None = None,
-                   use_default_side_files: bool = True, settings: Settings | None = None,
+                   default_areas: bool = True, default_corrections: bool = True,
+                   settings: Settings | None = None,
                    thresholds: Thresholds | None = None, geocoder=None, geocoder_error: str | None = None,
                    rate_per_s: float = DEFAULT_RATE_PER_S, progress: bool = False) -> ValidationResult:
     """Load the files and validate them.
 
     Defaults: ``<data_dir>/bureaux.geojson`` and ``<data_dir>/communes/*.geojson``; the areas
     (``bureaux_areas.geojson``) and corrections (``corrections.csv``) next to the bureaux
-    file are used when they exist and ``use_default_side_files`` is true.
+    file are used when they exist, unless ``default_areas``/``default_corrections`` is false.
 
     Raises
     ------
@@ -190,11 +191,10 @@ def validate_files(bureaux_path: Path | str | None = None, communes: list | None
     data_dir = Path(settings.data_dir)
     bureaux_path = Path(bureaux_path) if bureaux_path is not None else data_dir / "bureaux.geojson"
     paths = expand_communes_paths(communes) if communes else communes_paths(data_dir)
-    if use_default_side_files:
-        if areas_path is None and (bureaux_path.parent / "bureaux_areas.geojson").is_file():
-            areas_path = bureaux_path.parent / "bureaux_areas.geojson"
-        if corrections_path is None and (bureaux_path.parent / "corrections.csv").is_file():
-            corrections_path = bureaux_path.parent / "corrections.csv"
+    if default_areas and areas_path is None and (bureaux_path.parent / "bureaux_areas.geojson").is_file():
+        areas_path = bureaux_path.parent / "bureaux_areas.geojson"
+    if default_corrections and corrections_path is None and (bureaux_path.parent / "corrections.csv").is_file():
+        corrections_path = bureaux_path.parent / "corrections.csv"
     loaded_communes = load_communes(paths, strict=False)
     _raise_problems(loaded_communes.problems)
     if not loaded_communes.communes:
