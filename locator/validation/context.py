@@ -59,7 +59,6 @@ class ValidationContext:
         self.at_mairie = [says_at_mairie(x.name, x.address) for x in b]
         self.public_building = [names_public_building(x.name, x.address) for x in b]
         self.centroids = shapely.get_coordinates(shapely.centroid(self.index.geoms))
-        self.interiors = shapely.get_coordinates(shapely.point_on_surface(self.index.geoms))
         self.departements = {c.departement for c in self.index.communes}
         #: Set by the runner: False once a geometry check found the point unusable.
         self.usable = np.ones(n, dtype=bool)

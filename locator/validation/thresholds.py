@@ -23,7 +23,9 @@ class Thresholds:
     #: Up to this distance outside, simplification can still be the cause (Hausdorff distance
     #: between the two outlines: median 156 m, p90 254 m), so a person checks (warning);
     #: beyond it the point is in another commune (error). Taken from
-    #: ``Settings.boundary_margin_m`` (300 m).
+    #: ``Settings.boundary_margin_m`` (300 m). Check on real geocodes: of 12,335 INSEE REU
+    #: addresses (Finistère), 78 fall outside their simplified commune, at most 291 m out
+    #: (the coastline is cut off): all warnings or infos, none an error.
     boundary_margin_m: float = 300.0
     #: Several bureaux in one building: in Paris 2017, 234 of the 236 addresses shared by
     #: several bureaux carry one identical point; the two others differ by 19 m and 54 m
