@@ -170,10 +170,20 @@ def check_out_of_range(i, ctx):
 def check_outside_france(i, ctx):
     b = ctx.bureaux[i]
     if ctx.located[i] == NO_COMMUNE and not in_france(b.lon, b.lat):
-        sugg = _better_point(i, ctx)
+        sugg = _sign_flipped(i, ctx) or _better_point(i, ctx)
         yield Flag(ERROR, f"Le point ({b.lon:.5f}, {b.lat:.5f}) est hors de France : signe de la longitude, "
                           "degrés-minutes-secondes écrits comme des décimales ? Corrigez la position."
                    + _fix_text(sugg), suggestion=sugg)
+
+
+def _sign_flipped(i: int, ctx) -> dict | None:
+    """The point with a sign dropped or added, when that lands in the declared commune."""
+    b = ctx.bureaux[i]
+    for lon, lat in ((-b.lon, b.lat), (b.lon, -b.lat), (-b.lon, -b.lat)):
+        j, _, _ = ctx.locate_lonlat(lon, lat)
+        if j != NO_COMMUNE and j == ctx.declared[i]:
+            return suggestion(lon, lat, "signe corrigé : le point tombe alors dans sa commune", "sign")
+    return None
 
 
 def check_outside_coverage(i, ctx):

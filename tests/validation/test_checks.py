@@ -64,6 +64,13 @@ def test_an_impossible_position_is_one_error_and_stops_the_position_checks(run, 
     assert result.exit_code == 1
 
 
+@pytest.mark.parametrize("lon, lat", [(-A1[0], A1[1]), (A1[0], -A1[1])])
+def test_a_lost_minus_sign_is_outside_france_with_the_fixed_point_suggested(run, lon, lat):
+    result = run(replace(clean_bureaux(), "A1", lon=lon, lat=lat))
+    (f,) = found(result, bureau_id="A1", check="outside_france")
+    assert (f.suggestion["lon"], f.suggestion["lat"]) == pytest.approx(A1)
+
+
 def test_web_mercator_metres_are_recognised_and_converted(run):
     from pyproj import Transformer
 
