@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 from ..config import Settings
+from ..data.geojson import write_atomic
 from ..errors import DataError, LocatorError
-from .corrections import write_fixed, write_public
+from .corrections import write_fixed
 from .regeocode import DEFAULT_RATE_PER_S
 from .report import FORMATS, render
 from .run import validate_files
@@ -68,7 +69,7 @@ def cmd_validate(args) -> int:
             geocoder.close()
     text = render(result, args.format, settings=settings)
     if args.output is not None:
-        write_public(args.output, text)
+        write_atomic(args.output, text)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import io
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,13 +167,4 @@ def write_fixed(source: Path | str, target: Path | str, applied: list[Applied]) 
     source, target = Path(source), Path(target)
     if target.resolve() == source.resolve():
         raise DataError("--write-fixed must not overwrite the input bureaux file", path=str(target))
-    write_public(target, fixed_collection(source, applied))
-
-
-def write_public(path: Path | str, text: str) -> None:
-    """``write_atomic``, then the usual permissions (the temporary file it renames is
-    private, 0600; a report or a data file is meant to be read by others)."""
-    write_atomic(path, text)
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
+    write_atomic(target, fixed_collection(source, applied))
