@@ -54,6 +54,21 @@ def choose_bureau_communes(communes: list[dict], cantons: list[dict], target: in
     return sorted(chosen)
 
 
+_VOWELS = tuple("AEIOUYÂÀÉÈÊËÎÏÔÖÛÜ")
+
+
+def de(nom: str) -> str:
+    """French "of" before a commune name: du Ban-Saint-Martin, des Étangs, d'Amnéville,
+    de La Maxe, de Metz. (An initial H is left alone: it is aspirated in some names.)"""
+    if nom.startswith("Le "):
+        return "du " + nom[3:]
+    if nom.startswith("Les "):
+        return "des " + nom[4:]
+    if nom.startswith(_VOWELS):
+        return "d'" + nom
+    return "de " + nom
+
+
 def build_example(features: list[dict], cantons: list[dict], *, target: int = 95) -> list[dict]:
     """Bureau features (sorted by id) for the communes ``features`` of one département."""
     communes = [f["properties"] for f in features]
@@ -85,7 +100,7 @@ def build_example(features: list[dict], cantons: list[dict], *, target: int = 95
         c = by_code[code]
         props = {
             "id": f"{code}_1",
-            "name": f"Mairie de {c['nom']}",
+            "name": f"Mairie {de(c['nom'])}",
             "address": c["mairie_adresse"] or "",
             "code_insee": code,
             "communes_served": sorted(served[code]),
