@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import shapely
@@ -111,18 +112,26 @@ def _anciennes_in(data_dir: str) -> tuple:
     return tuple(load_anciennes(data_dir))
 
 
+_contexts: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _context(locator) -> tuple[tuple, CodeHistory]:
+    """The locator's former communes and code history, read once per locator."""
+    ctx = _contexts.get(locator)
+    if ctx is None:
+        anciennes = _anciennes_in(str(Path(locator.settings.data_dir).resolve()))
+        ctx = (anciennes, CodeHistory(list(anciennes)))
+        _contexts[locator] = ctx
+    return ctx
+
+
 def _anciennes(locator) -> tuple:
-    return _anciennes_in(str(Path(locator.settings.data_dir).resolve()))
-
-
-@lru_cache(maxsize=16)
-def _history(data_dir: str) -> CodeHistory:
-    return CodeHistory(list(_anciennes_in(data_dir)))
+    return _context(locator)[0]
 
 
 def code_history(locator) -> CodeHistory:
     """Former INSEE codes → today's, from the locator's data folder."""
-    return _history(str(Path(locator.settings.data_dir).resolve()))
+    return _context(locator)[1]
 
 
 def lookup_text(locator, text) -> LookupResult:

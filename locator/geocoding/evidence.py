@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from weakref import WeakKeyDictionary
 
 import editdistance
@@ -72,6 +73,7 @@ class QueryParts:
     localities: list[tuple[str, ...]] = field(default_factory=list)  # whole segments that may be a commune
     postcodes: set[str] = field(default_factory=set)
 
+    @cached_property
     def suffixes(self) -> list[tuple[tuple[str, ...], list[str]]]:
         """(commune-name candidate, rest of the street) for each tail of the street segment
         that leaves a real street name before it, longest tail first, when the commune is not
@@ -90,8 +92,9 @@ class QueryParts:
         return out
 
 
+@lru_cache(maxsize=8192)
 def parse_query(normalised: str) -> QueryParts:
-    """Split on commas and postcodes; the street is the chunk that starts with a number (else
+    """Split on commas and postcodes (memoised: treat the result as read-only); the street is the chunk that starts with a number (else
     the first one with a street type); chunks without a street type may name the commune;
     other street-like chunks ("Résidence Les Pins") are complements and are ignored."""
     parts = QueryParts()
@@ -143,6 +146,7 @@ class Gazetteer:
                 self.by_name.setdefault(n, set()).add(i)
             for cp in c.codes_postaux:
                 self.by_postcode.setdefault(cp, set()).add(i)
+        self.longest_name = max((len(n) for n in self.by_name), default=1)
 
     def names_commune(self, parts: QueryParts, ci: int) -> tuple[int, list[str] | None]:
         """How long a name of commune ``ci`` the text holds (0: none; a unique postcode counts
@@ -160,10 +164,10 @@ class Gazetteer:
             found[ci] = max(found.get(ci, 0), n)
 
         for loc in parts.localities:
-            for n in _subsequences(loc) if not parts.has_street else [loc]:
+            for n in _subsequences(loc, self.longest_name) if not parts.has_street else [loc]:
                 for ci in self.by_name.get(n, ()):
                     add(ci, len(n))
-        for tail, _rest in parts.suffixes():
+        for tail, _rest in parts.suffixes:
             for ci in self.by_name.get(tail, ()):
                 add(ci, len(tail))
         for cp in parts.postcodes:
@@ -183,11 +187,18 @@ def match_names(parts: QueryParts, names, *, unique_postcode) -> tuple[int, list
     """How long one of ``names`` (folded token tuples) the text holds, and the street words
     left before it (see ``Gazetteer.names_commune``); ``unique_postcode(cp)`` tells whether a
     typed postcode designates this commune alone."""
+    for loc in parts.localities:  # exact first: a set look-up
+        if loc in names:
+            return len(loc), None
+    suffixes = parts.suffixes
+    for tail, rest in suffixes:
+        if tail in names:
+            return len(tail), rest
     for loc in parts.localities:
         for n in names:
             if same_words(loc, n) or (not parts.has_street and _contains(loc, n)):  # "Mairie de Metz"
                 return len(n), None
-    for tail, rest in parts.suffixes():
+    for tail, rest in suffixes:
         if any(same_words(tail, n) for n in names):
             return len(tail), rest
     for cp in parts.postcodes:
@@ -209,9 +220,9 @@ def _contains(seq: tuple[str, ...], name: tuple[str, ...]) -> bool:
     return any(same_words(seq[i:i + n], name) for i in range(len(seq) - n + 1))
 
 
-def _subsequences(seq: tuple[str, ...]):
+def _subsequences(seq: tuple[str, ...], longest: int):
     for i in range(len(seq)):
-        for j in range(i + 1, len(seq) + 1):
+        for j in range(i + 1, min(len(seq), i + longest) + 1):
             yield seq[i:j]
 
 

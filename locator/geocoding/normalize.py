@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from unidecode import unidecode
 
@@ -220,7 +221,12 @@ def normalize_query(text) -> str:
     InvalidQuery
         empty, over ``MAX_QUERY_LENGTH`` characters, or no letter nor digit.
     """
-    text = validate_query(text)
+    return _normalize(validate_query(text))
+
+
+@lru_cache(maxsize=8192)
+def _normalize(text: str) -> str:
+    # Pure, and asked twice per address lookup (evidence, then the geocoder chain).
     for normaliser in NORMALISERS:
         text = normaliser(text)
     if not any(ch.isalnum() for ch in text):
