@@ -136,7 +136,19 @@ class EmbeddedGeocoder(GeocoderBase):
             sources = IndexSources(communes_files=communes_paths(self.settings.data_dir),
                                    anciennes_files=anciennes_files(self.settings.data_dir), ban_files=ban_files)
             digest, record = fingerprint(sources)
-            if rebuild or current is None or current.get("fingerprint") != digest:
+            stale = current is None or current.get("fingerprint") != digest
+            if stale and not rebuild and self._server is not None and self._saved_fingerprint() == digest:
+                # Another process built and saved it while our server was starting: reload.
+                self._server.stop()
+                self._server.start()
+                client = self._server.client()
+                self._redis_settings = addok_config.redis_settings(unix_socket_path=self._server.socket_path)
+                with addok_config.lock():
+                    addok_config.bind(client, self._redis_settings)
+                self._client = client
+                current = read_manifest(client)
+                stale = current is None or current.get("fingerprint") != digest
+            if rebuild or stale:
                 log.info("building the geocoding index in %s", self.index_dir)
                 manifest = {"fingerprint": digest, **record}
                 with addok_config.lock():
@@ -150,6 +162,12 @@ class EmbeddedGeocoder(GeocoderBase):
                 (self.index_dir / MANIFEST_NAME).write_text(json.dumps(current, ensure_ascii=False, indent=1),
                                                             encoding="utf-8")
             self.manifest = current
+
+    def _saved_fingerprint(self) -> str | None:
+        try:
+            return json.loads((self.index_dir / MANIFEST_NAME).read_text(encoding="utf-8")).get("fingerprint")
+        except (OSError, ValueError, AttributeError):
+            return None
 
     @contextlib.contextmanager
     def _build_lock(self):

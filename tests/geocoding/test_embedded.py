@@ -122,3 +122,18 @@ def test_unreachable_redis_is_geocoder_unavailable(tmp_path):
     with pytest.raises(GeocoderUnavailable):
         g.open()
     g.close()
+
+
+def test_an_index_saved_by_another_process_meanwhile_is_reloaded_not_rebuilt(tmp_path):
+    data = make_data_dir(tmp_path / "data")
+    settings = Settings(data_dir=data)
+    late = EmbeddedGeocoder(settings)
+    late._server = EmbeddedRedis(late.index_dir, "addok.rdb").start()  # started before the build below
+    with EmbeddedGeocoder(settings) as first:
+        assert first.last_build is not None
+    late.open()
+    try:
+        assert late.last_build is None  # reloaded the saved index
+        assert late.search("Vionville", limit=1)[0].citycode == "57578"
+    finally:
+        late.close()
