@@ -14,7 +14,16 @@ import logging
 import traceback
 
 import xstatic.pkg.leaflet as xstatic_leaflet
-from flask import Flask, g, jsonify, make_response, render_template, request, send_from_directory
+from flask import (
+    Flask,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    send_from_directory,
+)
 from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
@@ -26,7 +35,7 @@ from ..service import Locator
 from .data import WebData
 from .errors import HttpError
 from .i18n import format_distance, pick_lang, translate
-from .security import apply_rate_limits, init_security
+from .security import apply_rate_limits, init_security, retry_after_seconds
 
 __all__ = ["create_app", "load_locator"]
 
@@ -138,7 +147,7 @@ def _handle_error(err):
     if isinstance(err, HTTPException):
         if err.code is not None and err.code < 400:  # routing redirects are not errors
             return err
-        err = HttpError.from_werkzeug(err)
+        err = HttpError.from_werkzeug(err, retry_after=retry_after_seconds(current_app) if err.code == 429 else None)
     elif not isinstance(err, LocatorError):
         # Log the stack without the exception's message: it could quote the voter's input.
         rule = request.url_rule.rule if request.url_rule is not None else "<no route>"

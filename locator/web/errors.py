@@ -33,17 +33,12 @@ class HttpError(LocatorError):
         self.retry_after = retry_after
 
     @classmethod
-    def from_werkzeug(cls, err: HTTPException) -> HttpError:
+    def from_werkzeug(cls, err: HTTPException, *, retry_after: int | None = None) -> HttpError:
         status = err.code or 500
         code, message = _HTTP_MESSAGES.get(status, ("error", LocatorError.public_message))
-        retry_after = None
-        if status == 429:
+        if status == 429 and retry_after is None:
             retry_after = 60
-            header = (err.get_headers() or [])
-            for name, value in header:
-                if name.lower() == "retry-after" and value.isdigit():
-                    retry_after = int(value)
-        return cls(status, code, message, retry_after=retry_after)
+        return cls(status, code, message, retry_after=retry_after if status == 429 else None)
 
 
 class UnknownResource(LocatorError, LookupError):

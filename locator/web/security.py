@@ -13,6 +13,7 @@ access log that never holds what the voter typed.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from urllib.parse import urlsplit
@@ -28,17 +29,19 @@ access_log = logging.getLogger("locator.web.access")
 #: Bodies are a handful of form fields; anything bigger is refused with 413.
 MAX_BODY_BYTES = 16 * 1024
 
-#: Endpoints under the lookup rate limit, and the scope they share (one budget per IP for the
-#: API, the page and the widget). Autocomplete fires while the voter types, so it has its own
-#: budget of ``AUTOCOMPLETE_FACTOR`` times the lookup limit.
-LIMITED_ENDPOINTS = {
-    "api.lookup": "lookup",
-    "pages.search": "lookup",
-    "widget.widget": "lookup",
-    "api.autocomplete": "autocomplete",
-    "api.sandbox_lookup": "sandbox",
-}
+#: Lookups (API, sandbox, the page's and the widget's searches) share one budget per IP,
+#: ``Settings.rate_limit``. Autocomplete fires while the voter types, so it has its own budget
+#: of ``AUTOCOMPLETE_FACTOR`` times that. Everything else (pages, data, health, assets) is
+#: not limited.
+LOOKUP_ENDPOINTS = frozenset({"api.lookup", "api.sandbox_lookup", "pages.search"})
+AUTOCOMPLETE_ENDPOINT = "api.autocomplete"
 AUTOCOMPLETE_FACTOR = 5
+
+
+def counts_as_lookup() -> bool:
+    endpoint = request.endpoint
+    return endpoint in LOOKUP_ENDPOINTS or (endpoint == "widget.widget" and request.method == "POST")
+
 
 _SOURCE = re.compile(r"^(\*|'self'|https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?|https?:)$")
 
@@ -95,48 +98,61 @@ def init_security(app: Flask, settings) -> Limiter:
     widget_csp = content_security_policy(frame_ancestors=frame_ancestors_value(settings.widget_frame_ancestors),
                                          tiles=tiles)
 
+    # Result pages may carry the voter's address in their URL: Referrer-Policy no-referrer
+    # never leaks it to tile servers or to the directions sites the page links to.
+    common = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+              ("Permissions-Policy", "camera=(), microphone=(), payment=(), interest-cohort=()"))
+    framed = (*common, ("Content-Security-Policy", widget_csp))
+    unframed = (*common, ("Content-Security-Policy", page_csp), ("X-Frame-Options", "DENY"),
+                ("Cross-Origin-Opener-Policy", "same-origin"))
+
     @app.before_request
     def _start_clock():
         g.started = time.perf_counter()
 
     @app.after_request
     def _headers_and_log(response):
+        ctx = g._get_current_object()
         headers = response.headers
-        headers["X-Content-Type-Options"] = "nosniff"
-        # Result pages may carry the voter's address in their URL: never leak it to tile
-        # servers or to the directions sites the page links to.
-        headers["Referrer-Policy"] = "no-referrer"
-        if g.get("frameable"):
-            headers["Content-Security-Policy"] = widget_csp
-        else:
-            headers["Content-Security-Policy"] = page_csp
-            headers["X-Frame-Options"] = "DENY"
-            headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), payment=(), interest-cohort=()")
-        _log(response)
+        for name, value in framed if getattr(ctx, "frameable", False) else unframed:
+            headers[name] = value
+        _log(response, ctx)
         return response
 
+    # One flask-limiter check per request (application limits, evaluated in its before_request
+    # hook) rather than route decorators, which run the whole machinery twice.
     limiter = Limiter(
         get_remote_address,
         app=app,
+        application_limits=[settings.rate_limit],
+        application_limits_exempt_when=lambda: not counts_as_lookup(),
         storage_uri=settings.rate_limit_storage,
-        headers_enabled=True,
+        headers_enabled=False,
         swallow_errors=True,
         strategy="fixed-window",
         key_prefix="locator",
     )
+    # Requests no limit applies to skip flask-limiter entirely (it otherwise resolves every
+    # limit before finding the route exempt).
+    limiter.request_filter(lambda: not counts_as_lookup() and request.endpoint != AUTOCOMPLETE_ENDPOINT)
+    app.extensions["locator_limiter"] = limiter
     return limiter
 
 
 def apply_rate_limits(app: Flask, limiter: Limiter, rate: str) -> None:
-    """Put the configured limit on the lookup endpoints (call after the blueprints are registered)."""
-    autocomplete_rate = _scaled(rate, AUTOCOMPLETE_FACTOR)
-    for endpoint, scope in LIMITED_ENDPOINTS.items():
-        view = app.view_functions.get(endpoint)
-        if view is None:
-            continue
-        value = autocomplete_rate if scope == "autocomplete" else rate
-        app.view_functions[endpoint] = limiter.shared_limit(value, scope=scope)(view)
+    """Give autocomplete its own, larger budget (call after the blueprints are registered)."""
+    view = app.view_functions.get(AUTOCOMPLETE_ENDPOINT)
+    if view is not None:
+        app.view_functions[AUTOCOMPLETE_ENDPOINT] = limiter.limit(_scaled(rate, AUTOCOMPLETE_FACTOR))(view)
+
+
+def retry_after_seconds(app: Flask) -> int | None:
+    """Seconds until the current request's exhausted rate-limit window resets."""
+    limiter = app.extensions.get("locator_limiter")
+    current = getattr(limiter, "current_limit", None) if limiter is not None else None
+    if current is None:
+        return None
+    return max(1, math.ceil(current.reset_at - time.time()))
 
 
 def _scaled(rate: str, factor: int) -> str:
@@ -153,9 +169,12 @@ def note_query_length(n: int) -> None:
     g.query_length = n
 
 
-def _log(response) -> None:
-    started = g.get("started")
+def _log(response, ctx) -> None:
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    started = getattr(ctx, "started", None)
     elapsed_ms = (time.perf_counter() - started) * 1000 if started is not None else -1.0
-    rule = request.url_rule.rule if request.url_rule is not None else "<no route>"
-    access_log.info("%s %s %d %.1fms qlen=%s", request.method, rule, response.status_code, elapsed_ms,
-                    g.get("query_length", "-"))
+    req = request._get_current_object()
+    rule = req.url_rule.rule if req.url_rule is not None else "<no route>"
+    access_log.info("%s %s %d %.1fms qlen=%s", req.method, rule, response.status_code, elapsed_ms,
+                    getattr(ctx, "query_length", "-"))
