@@ -31,11 +31,9 @@ from functools import lru_cache
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
-import numpy as np
 import shapely
 
 from . import messages
-from .assign import METHOD_NAMES, NO_BUREAU
 from .communes import NO_COMMUNE
 from .errors import AddressNotFound, InvalidQuery
 from .geocoding.anciennes import CodeHistory, load_anciennes
@@ -188,7 +186,7 @@ def lookup_text(locator, text) -> LookupResult:
     if best.type != "housenumber":
         precision = best.type if best.type in IMPRECISE else "locality"
         if len(serving) > 1:
-            cands = tuple(_bureau_candidate(locator, b, x, y) for b in serving)
+            cands = tuple(locator.bureau_candidate(b, x, y) for b in serving)
             cands = tuple(sorted(cands, key=lambda c: (c["distance_m"] is None, c["distance_m"] or 0.0)))
             return LookupResult(status="ambiguous", query=query, commune=commune, geocode=best, candidates=cands,
                                 warnings=tuple(warnings), mairie=commune.mairie_contact(),
@@ -198,7 +196,7 @@ def lookup_text(locator, text) -> LookupResult:
 
     if ci == polygon_ci:
         return locator.lookup_point(best.lon, best.lat, query=query, geocode=best, extra_warnings=warnings)
-    return _answer_in_commune(locator, ci, x, y, query=query, geocode=best, warnings=warnings)
+    return locator.answer_in_commune(ci, x, y, query=query, geocode=best, warnings=warnings)
 
 
 def _judge(locator, gazetteer, parts, points: list[GeocodedPoint]) -> tuple[list[GeocodedPoint], list[GeocodedPoint]]:
@@ -315,36 +313,6 @@ def _commune_of(locator, point: GeocodedPoint, x: float, y: float) -> tuple[int,
                                                       _msg_outside_but_geocoder_commune(geo.nom))]
     return polygon_ci, polygon_ci, [ResultWarning("geocoder_commune_overridden",
                                                   _msg_polygon_wins(geo.nom, index.communes[polygon_ci]))]
-
-
-def _answer_in_commune(locator, ci: int, x: float, y: float, *, query, geocode, warnings) -> LookupResult:
-    """The engine's assignment for a point attributed to commune ``ci`` although its (simplified)
-    polygon is a few metres away: same strategies as ``lookup_point``, in that commune only."""
-    commune = locator.index.communes[ci]
-    bidx, method = locator.assigner.assign(np.array([x]), np.array([y]), np.array([ci]))
-    bi, method_name = int(bidx[0]), METHOD_NAMES[int(method[0])]
-    warnings = list(warnings)
-    if bi == NO_BUREAU:
-        serving = locator.assigner.serving[ci]
-        if serving:
-            cands = tuple(_bureau_candidate(locator, b, x, y) for b in serving)
-            return LookupResult(status="ambiguous", query=query, commune=commune, geocode=geocode, candidates=cands,
-                                warnings=tuple(warnings), mairie=commune.mairie_contact(),
-                                message=messages.several_unplaced(commune))
-        return LookupResult(status="outside_coverage", query=query, commune=commune, geocode=geocode,
-                            warnings=tuple(warnings), mairie=commune.mairie_contact(),
-                            message=messages.commune_not_covered(commune))
-    bureau = locator.bureaux[bi]
-    if method_name == "nearest_in_commune":
-        warnings.append(ResultWarning("nearest_in_commune", messages.nearest_warning(commune)))
-    return LookupResult(status="ok", query=query, commune=commune, bureau=bureau,
-                        distance_m=locator.assigner.distance(x, y, bi), method=method_name, geocode=geocode,
-                        warnings=tuple(warnings), message=messages.found(commune, bureau, method_name))
-
-
-def _bureau_candidate(locator, bi: int, x: float, y: float) -> dict:
-    d = locator.assigner.distance(x, y, bi)
-    return {"kind": "bureau", **locator.bureaux[bi].summary(), "distance_m": None if d is None else round(d, 1)}
 
 
 def _commune_candidate(locator, ci: int) -> dict:

@@ -123,23 +123,35 @@ class Locator:
             return LookupResult(status="outside_coverage", query=query, geocode=geocode, warnings=tuple(warnings),
                                 message=messages.outside_all_communes())
 
-        commune = self.index.communes[ci]
+        # A municipality-level geocode is the commune's reference point, not the voter's
+        # place: how close it is to a boundary says nothing about the voter.
+        if geocode is None or geocode.type != "municipality":
+            warnings += self._boundary_warnings(ci, x, y)
+        return self.answer_in_commune(ci, x, y, query=query, geocode=geocode, warnings=warnings)
+
+    def _boundary_warnings(self, ci: int, x: float, y: float) -> list[ResultWarning]:
+        margin = self.settings.boundary_margin_m
         neighbours = self.index.neighbours_within(x, y, ci, margin)
         if neighbours:
             j, d = neighbours[0]
-            warnings.append(ResultWarning("near_commune_boundary",
-                                          messages.near_boundary(self.index.communes[j], d)))
-        else:
-            edge = self.index.distance_to_boundary(x, y, ci)
-            if edge < margin:
-                warnings.append(ResultWarning("near_coverage_edge", messages.near_edge(commune, edge)))
+            return [ResultWarning("near_commune_boundary", messages.near_boundary(self.index.communes[j], d))]
+        edge = self.index.distance_to_boundary(x, y, ci)
+        if edge < margin:
+            return [ResultWarning("near_coverage_edge", messages.near_edge(self.index.communes[ci], edge))]
+        return []
 
+    def answer_in_commune(self, ci: int, x: float, y: float, *, query, geocode=None, warnings=()) -> LookupResult:
+        """The assignment for a Lambert-93 point attributed to commune index ``ci`` (by its
+        polygon, or by the geocoder's citycode when the simplified polygon is a few metres off):
+        the strategies of ``locator.assign``, in that commune only."""
+        commune = self.index.communes[ci]
+        warnings = list(warnings)
         bidx, method = self.assigner.assign(np.array([x]), np.array([y]), np.array([ci]))
         bi, method_name = int(bidx[0]), METHOD_NAMES[int(method[0])]
         if bi == NO_BUREAU:
             serving = self.assigner.serving[ci]
             if serving:  # several bureaux, none placed: let the voter see them, never guess
-                cands = tuple(self._candidate(self.bureaux[b]) for b in serving)
+                cands = tuple(self.bureau_candidate(b, x, y) for b in serving)
                 return LookupResult(status="ambiguous", query=query, commune=commune, geocode=geocode,
                                     candidates=cands, warnings=tuple(warnings), mairie=commune.mairie_contact(),
                                     message=messages.several_unplaced(commune))
@@ -149,9 +161,16 @@ class Locator:
         bureau = self.bureaux[bi]
         if method_name == "nearest_in_commune":
             warnings.append(ResultWarning("nearest_in_commune", messages.nearest_warning(commune)))
+        # From a commune's reference point the distance would be a number about nobody.
+        distance = None if geocode is not None and geocode.type == "municipality" else self.assigner.distance(x, y, bi)
         return LookupResult(status="ok", query=query, commune=commune, bureau=bureau,
-                            distance_m=self.assigner.distance(x, y, bi), method=method_name, geocode=geocode,
+                            distance_m=distance, method=method_name, geocode=geocode,
                             warnings=tuple(warnings), message=messages.found(commune, bureau, method_name))
+
+    def bureau_candidate(self, bi: int, x: float | None = None, y: float | None = None) -> dict:
+        """A bureau as a candidate, with its distance from the point when one is given."""
+        d = None if x is None or y is None else self.assigner.distance(x, y, bi)
+        return {"kind": "bureau", **self.bureaux[bi].summary(), "distance_m": None if d is None else round(d, 1)}
 
     # -- one address ------------------------------------------------------------------------
     def lookup(self, text) -> LookupResult:
@@ -163,10 +182,6 @@ class Locator:
         from .address_lookup import lookup_text
 
         return lookup_text(self, text)
-
-    @staticmethod
-    def _candidate(bureau: Bureau) -> dict:
-        return {"kind": "bureau", **bureau.summary()}
 
 
 def parse_lonlat(lon, lat) -> tuple[float, float]:

@@ -157,3 +157,29 @@ def test_several_unplaced_bureaux_give_candidates_not_a_guess(tmp_path, tiny_dir
     d = loc.lookup_point(6.075, 49.010).to_dict()
     assert d["status"] == "ambiguous" and d["bureau"] is None
     assert sorted(c["id"] for c in d["candidates"]) == ["B1", "B2", "B3"]
+
+
+def _geocode(kind, lon, lat):
+    from locator import GeocodedPoint
+
+    return GeocodedPoint(label="x", lon=lon, lat=lat, type=kind, score=0.9, citycode="57901", source="test")
+
+
+def test_a_commune_level_geocode_gives_no_distance_and_no_boundary_warning(tiny):
+    # the commune's reference point says nothing about where the voter lives
+    d = tiny.lookup_point(6.0385, 49.015, geocode=_geocode("municipality", 6.0385, 49.015)).to_dict()
+    assert d["status"] == "ok" and d["bureau"]["id"] == "A1"
+    assert d["distance_m"] is None
+    assert d["warnings"] == []
+
+
+def test_a_house_number_geocode_keeps_distance_and_boundary_warning(tiny):
+    d = tiny.lookup_point(6.0385, 49.015, geocode=_geocode("housenumber", 6.0385, 49.015)).to_dict()
+    assert d["distance_m"] is not None
+    assert [w["code"] for w in d["warnings"]] == ["near_commune_boundary"]
+
+
+def test_unplaced_candidates_carry_their_distance_when_known(tiny):
+    cand = tiny.bureau_candidate(tiny.assigner.by_id["B1"], *__import__("locator.projection", fromlist=["to_l93"]).to_l93(6.06, 49.024))
+    assert cand["id"] == "B1" and cand["distance_m"] == pytest.approx(111.2, abs=1.0)
+    assert tiny.bureau_candidate(tiny.assigner.by_id["B1"])["distance_m"] is None
