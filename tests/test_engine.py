@@ -180,6 +180,8 @@ def test_a_house_number_geocode_keeps_distance_and_boundary_warning(tiny):
 
 
 def test_unplaced_candidates_carry_their_distance_when_known(tiny):
-    cand = tiny.bureau_candidate(tiny.assigner.by_id["B1"], *__import__("locator.projection", fromlist=["to_l93"]).to_l93(6.06, 49.024))
+    from locator.projection import to_l93
+
+    cand = tiny.bureau_candidate(tiny.assigner.by_id["B1"], *to_l93(6.06, 49.024))
     assert cand["id"] == "B1" and cand["distance_m"] == pytest.approx(111.2, abs=1.0)
     assert tiny.bureau_candidate(tiny.assigner.by_id["B1"])["distance_m"] is None
