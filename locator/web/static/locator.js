@@ -254,7 +254,8 @@
     var el = scope.querySelector('.map');
     if (!el || !window.L || el.dataset.ready) { return; }
     el.dataset.ready = '1';
-    var map = L.map(el, { zoomControl: false, scrollWheelZoom: false });
+    var still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    var map = L.map(el, { zoomControl: false, scrollWheelZoom: false, zoomAnimation: !still, fadeAnimation: !still });
     L.control.zoom({
       zoomInTitle: lang === 'en' ? 'Zoom in' : 'Zoomer',
       zoomOutTitle: lang === 'en' ? 'Zoom out' : 'Dézoomer'
@@ -279,7 +280,7 @@
       }).addTo(map).bindTooltip(el.dataset.bureauName || '');
       bounds.extend(bureau);
     }
-    if (bounds.isValid()) { map.fitBounds(bounds.pad(0.4), { maxZoom: 16 }); }
+    if (bounds.isValid()) { map.fitBounds(bounds.pad(0.4), { maxZoom: 16, animate: false }); }
     fetch(el.dataset.communeUrl, { headers: { 'Accept': 'application/geo+json' } }).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (feature) {
@@ -291,7 +292,9 @@
       outline.bringToBack();
       var all = outline.getBounds();
       if (bounds.isValid()) { all.extend(bounds); }
-      map.fitBounds(all, { padding: [12, 12] });
+      // No animation: the outline is drawn at its final zoom at once (and the page is stable
+      // for whoever reads or captures it).
+      map.fitBounds(all, { padding: [12, 12], animate: false });
       el.dataset.outline = '1';
     }).catch(function () { /* the map stays useful without the outline */ });
   }
