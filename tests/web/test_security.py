@@ -146,3 +146,20 @@ def test_rate_limit_storage_failure_lets_voters_through(web_data_dir, web_locato
     settings = Settings(data_dir=web_data_dir, rate_limit="1/minute", rate_limit_storage="redis://127.0.0.1:9/0")
     client = create_app(settings, locator=web_locator).test_client()
     assert [client.get("/api/v1/lookup?lon=6.15&lat=49.1").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_rate_limit_counters_can_live_in_redis_shared_by_servers(web_data_dir, web_locator, tmp_path):
+    # Two apps (two gunicorn workers or two machines) on one Redis share each IP's budget.
+    from locator.geocoding.redis_server import EmbeddedRedis
+
+    with EmbeddedRedis(tmp_path / "redis", "limits.rdb") as redis_server:
+        settings = Settings(data_dir=web_data_dir, rate_limit="2/minute",
+                            rate_limit_storage=f"redis+unix://{redis_server.socket_path}")
+        first = create_app(settings, locator=web_locator).test_client()
+        second = create_app(settings, locator=web_locator).test_client()
+        url = "/api/v1/lookup?lon=6.15&lat=49.1"
+        assert first.get(url).status_code == 200
+        assert second.get(url).status_code == 200
+        assert first.get(url).status_code == 429
+        assert second.get(url).status_code == 429
+        assert redis_server.client().dbsize() > 0
