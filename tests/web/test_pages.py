@@ -319,3 +319,28 @@ def test_leaflet_is_served_from_the_xstatic_package(client):
 def test_our_assets_are_served(client):
     for path in ("/static/locator.css", "/static/locator.js", "/static/favicon.svg"):
         assert client.get(path).status_code == 200, path
+
+
+def test_rate_limited_page_and_widget_answer_a_french_429_page(web_data_dir, web_locator):
+    from locator import Settings
+    from locator.web import create_app
+
+    client = create_app(Settings(data_dir=web_data_dir, rate_limit="1/minute"), locator=web_locator).test_client()
+    assert client.post("/recherche", data={"q": "Montigny-lès-Metz"}).status_code == 200
+    page = client.post("/recherche", data={"q": "Montigny-lès-Metz"})
+    assert page.status_code == 429 and page.mimetype == "text/html"
+    assert "Trop de recherches" in page.get_data(as_text=True)
+    assert int(page.headers["Retry-After"]) > 0
+    widget = client.post("/widget", data={"q": "Montigny-lès-Metz"})  # same budget: one per IP
+    assert widget.status_code == 429
+    assert "frame-ancestors *" in widget.headers["Content-Security-Policy"]
+    fragment = client.post("/recherche", data={"q": "Metz"}, headers={"X-Locator-Fragment": "1"})
+    assert fragment.get_data(as_text=True).lstrip().startswith("<section")
+    # showing the empty widget form is not a search: never limited
+    assert client.get("/widget").status_code == 200
+
+
+def test_search_by_link_works_too(client):
+    r = client.get("/recherche?q=Montigny-l%C3%A8s-Metz")
+    assert r.status_code == 200
+    assert "Mairie de Montigny-lès-Metz" in text_of(r.get_data(as_text=True))
