@@ -73,7 +73,9 @@ def _coerce(values: dict) -> dict:
             raise TypeError(f"unknown setting {name!r}")
         kind = types[name]
         if isinstance(value, str):
-            if kind == "Path":
+            if kind.startswith("Path") and kind.endswith("None") and value.lower() in ("none", "null"):
+                value = None
+            elif kind.startswith("Path"):
                 value = Path(value)
             elif kind == "float":
                 value = float(value)
@@ -83,7 +85,7 @@ def _coerce(values: dict) -> dict:
                 value = tuple(part.strip() for part in value.split(",") if part.strip())
             elif kind == "str | None" and value.lower() in ("none", "null"):
                 value = None
-        elif kind == "Path" and value is not None:
+        elif kind.startswith("Path") and value is not None:
             value = Path(value)
         elif kind.startswith("tuple") and isinstance(value, list):
             value = tuple(value)

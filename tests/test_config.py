@@ -28,3 +28,8 @@ def test_unknown_setting_is_refused():
 
 def test_empty_environment_value_keeps_the_default():
     assert Settings.from_env({"LOCATOR_REDIS_URL": ""}).redis_url is None
+
+
+def test_optional_paths_from_the_environment_are_paths():
+    assert Settings.from_env({"LOCATOR_INDEX_DIR": "/var/idx"}).index_dir == Path("/var/idx")
+    assert Settings.from_env({}).index_dir is None
