@@ -55,8 +55,8 @@ from ..errors import DataError
 from .datafrance import (
     MAIRIE_DECIMALS,
     UNSUPPORTED_DEPARTEMENTS,
-    rounded_multipolygon,
     horaires_text,
+    rounded_multipolygon,
     write_departement,
 )
 from .geojson import feature, geometry_to_geojson
