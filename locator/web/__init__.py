@@ -25,7 +25,6 @@ from flask import (
     send_from_directory,
 )
 from flask.json.provider import DefaultJSONProvider
-from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -35,7 +34,7 @@ from ..service import Locator
 from .data import WebData
 from .errors import HttpError
 from .i18n import format_distance, pick_lang, translate
-from .security import apply_rate_limits, init_security, retry_after_seconds
+from .security import init_security, retry_after_seconds
 
 __all__ = ["create_app", "load_locator"]
 
@@ -98,9 +97,7 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
     app.extensions["locator"] = WebData(locator)
     app.extensions["locator_settings"] = settings
 
-    limiter = init_security(app, settings)
-    CORS(app, resources={r"/api/*": {"origins": "*", "methods": ["GET", "OPTIONS"], "max_age": 86400}},
-         supports_credentials=False, send_wildcard=True, vary_header=False)
+    init_security(app, settings)  # rate limits, CORS on /api, security headers, access log
 
     from .api import api, health
     from .pages import pages
@@ -108,7 +105,6 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
 
     for blueprint in (api, health, pages, widget):
         app.register_blueprint(blueprint)
-    apply_rate_limits(app, limiter, settings.rate_limit)
 
     app.add_url_rule("/vendor/leaflet/<path:filename>", "leaflet", _leaflet_file)
 

@@ -3,8 +3,9 @@ access log that never holds what the voter typed.
 
 * CSP without inline scripts or styles; only the widget may be framed (``frame-ancestors``
   from ``Settings.widget_frame_ancestors``), every other response says ``'none'``.
-* Rate limits per client IP with flask-limiter (in-memory by default, any ``limits``
-  storage URI such as ``redis://`` by ``LOCATOR_RATE_LIMIT_STORAGE``). A storage that fails
+* Rate limits per client IP with ``limits`` (flask-limiter's storage and strategy library;
+  in-memory by default, any ``limits`` storage URI such as ``redis://`` by
+  ``LOCATOR_RATE_LIMIT_STORAGE``), checked by one ``before_request`` hook. A storage that fails
   lets requests through: refusing voters because Redis is down would be worse.
 * The access log records method, route pattern, status, latency and the query's *length*;
   never the query string, the form, the client IP or the raw path.
@@ -15,16 +16,21 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 import time
-from urllib.parse import urlsplit
+from time import perf_counter
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, g, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from limits import parse_many
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
 from ..errors import DataError
 
 access_log = logging.getLogger("locator.web.access")
+security_log = logging.getLogger("locator.web.security")
 
 #: Bodies are a handful of form fields; anything bigger is refused with 413.
 MAX_BODY_BYTES = 16 * 1024
@@ -37,10 +43,10 @@ LOOKUP_ENDPOINTS = frozenset({"api.lookup", "api.sandbox_lookup", "pages.search"
 AUTOCOMPLETE_ENDPOINT = "api.autocomplete"
 AUTOCOMPLETE_FACTOR = 5
 
-
-def counts_as_lookup() -> bool:
-    endpoint = request.endpoint
-    return endpoint in LOOKUP_ENDPOINTS or (endpoint == "widget.widget" and request.method == "POST")
+#: CORS on ``/api`` only, as flask-cors answered with our options.
+CORS_METHODS = "GET, OPTIONS"
+CORS_MAX_AGE = "86400"
+_ALLOW_ANY_ORIGIN = ("Access-Control-Allow-Origin", "*")
 
 
 _SOURCE = re.compile(r"^(\*|'self'|https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?|https?:)$")
@@ -87,8 +93,121 @@ def content_security_policy(*, frame_ancestors: str, tiles: str | None) -> str:
     ])
 
 
-def init_security(app: Flask, settings) -> Limiter:
-    """Install limits, headers and the access log on ``app``; returns the limiter."""
+class SweptMemoryStorage(MemoryStorage):
+    """``limits``' in-memory storage (``memory://``) without its expiry timer thread.
+
+    ``MemoryStorage`` restarts a ``threading.Timer`` every 10 ms while hits keep coming, to
+    drop expired counters: a thread start per 10 ms costs a busy worker about 25 µs of CPU a
+    request. Here the same clean-up runs inline, at most once a second, on the request path;
+    a counter read after its window has ended is dropped on read, as ``MemoryStorage`` does.
+    Counters, keys and windows are the same as ``MemoryStorage``'s.
+    """
+
+    STORAGE_SCHEME: list[str] = []  # not registered: ``memory://`` keeps meaning MemoryStorage
+    SWEEP_EVERY_S = 1.0
+
+    def __init__(self, uri: str | None = None, **options):
+        super().__init__(uri, **options)
+        self.timer.cancel()
+        self._lock = threading.Lock()
+        self._next_sweep = time.time() + self.SWEEP_EVERY_S
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        now = time.time()
+        storage, expirations = self.storage, self.expirations
+        with self._lock:
+            if now >= self._next_sweep:
+                self._next_sweep = now + self.SWEEP_EVERY_S
+                for old in [k for k, at in expirations.items() if at <= now]:
+                    storage.pop(old, None)
+                    expirations.pop(old, None)
+            if expirations.get(key, 0) <= now:
+                storage.pop(key, None)
+                expirations.pop(key, None)
+            value = storage[key] = storage.get(key, 0) + amount
+            if value == amount:
+                expirations[key] = now + expiry
+        return value
+
+
+def _storage(uri: str):
+    if urlsplit(uri).scheme == "memory":
+        return SweptMemoryStorage(uri)
+    return storage_from_string(uri)
+
+
+class RateLimits:
+    """Per-IP fixed-window limits on ``limits``, the storage and strategy library under
+    flask-limiter: the same storage URIs (``memory://``, ``redis://``, ``redis+unix://`` ...),
+    the same rate strings and the same counter keys (``LIMITER/locator/<ip>/<scope>/...``),
+    so counters in a shared Redis keep working across an upgrade.
+
+    One ``hit`` per limited request from one ``before_request`` hook: flask-limiter's
+    per-request machinery (resolving limits, exemptions and contexts through request proxies)
+    cost about 100 µs a request, thirty times the storage hit itself.
+
+    Limits are tried smallest window first and stop at the first one exhausted, as
+    flask-limiter does. A storage that raises lets the request through (logged, without the
+    client's address).
+    """
+
+    KEY_PREFIX = "locator"
+    LOOKUP_SCOPE = "global"  # flask-limiter's scope for application-wide limits
+
+    def __init__(self, rate: str, storage_uri: str):
+        self.storage = _storage(storage_uri)
+        self.strategy = FixedWindowRateLimiter(self.storage)
+        self.lookup = sorted(parse_many(rate))
+        self.autocomplete = sorted(parse_many(_scaled(rate, AUTOCOMPLETE_FACTOR)))
+        self.enabled = True
+
+    def limits_for(self, endpoint: str | None, method: str):
+        """(limits, scope) that apply to a request, or ``None`` when it is not limited."""
+        if endpoint in LOOKUP_ENDPOINTS or (endpoint == "widget.widget" and method == "POST"):
+            return self.lookup, self.LOOKUP_SCOPE
+        if endpoint == AUTOCOMPLETE_ENDPOINT:
+            return self.autocomplete, AUTOCOMPLETE_ENDPOINT
+        return None
+
+    def hit(self, limits, client: str, scope: str):
+        """Count one request; the first exhausted limit, or ``None`` when the request may pass."""
+        hit = self.strategy.hit
+        prefix = self.KEY_PREFIX
+        try:
+            for item in limits:
+                if not hit(item, prefix, client, scope):
+                    return item
+        except Exception as err:  # noqa: BLE001 - any storage failure: let the voter through
+            security_log.warning("rate-limit storage failed (%s): request let through", type(err).__name__)
+        return None
+
+    def reset_at(self, item, client: str, scope: str) -> float | None:
+        try:
+            return self.strategy.get_window_stats(item, self.KEY_PREFIX, client, scope).reset_time
+        except Exception:  # noqa: BLE001
+            return None
+
+
+def _cors_preflight_headers(req) -> list[tuple[str, str]]:
+    """The extra headers flask-cors gave an API preflight with our options (origins ``*``,
+    methods GET and OPTIONS, any requested header, max age one day)."""
+    headers = []
+    if req.headers.get("Access-Control-Request-Private-Network") == "true":
+        headers.append(("Access-Control-Allow-Private-Network", "false"))
+    if req.method == "OPTIONS":
+        wanted = req.headers.get("Access-Control-Request-Method", "").upper()
+        if wanted and wanted in CORS_METHODS:
+            requested = req.headers.get("Access-Control-Request-Headers")
+            if requested:
+                allow = ", ".join(sorted(h.strip() for h in requested.split(",")))
+                if allow:
+                    headers.append(("Access-Control-Allow-Headers", allow))
+            headers += [("Access-Control-Max-Age", CORS_MAX_AGE), ("Access-Control-Allow-Methods", CORS_METHODS)]
+    return headers
+
+
+def init_security(app: Flask, settings) -> RateLimits:
+    """Install limits, CORS, headers and the access log on ``app``; returns the rate limits."""
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
     app.config["MAX_FORM_PARTS"] = 50
@@ -105,54 +224,59 @@ def init_security(app: Flask, settings) -> Limiter:
     framed = (*common, ("Content-Security-Policy", widget_csp))
     unframed = (*common, ("Content-Security-Policy", page_csp), ("X-Frame-Options", "DENY"),
                 ("Cross-Origin-Opener-Policy", "same-origin"))
+    # The API is open to every origin (no credentials), like flask-cors with origins "*",
+    # send_wildcard and no Vary; nothing else gets CORS headers. Precomputed header lists
+    # are appended in one call: no view sets any of these headers itself.
+    api_unframed = (_ALLOW_ANY_ORIGIN, *unframed)
+
+    rate_limits = RateLimits(settings.rate_limit, settings.rate_limit_storage)
+    app.extensions["locator_limiter"] = rate_limits
 
     @app.before_request
-    def _start_clock():
-        g.started = time.perf_counter()
+    def _clock_and_rate_limit():
+        ctx = g._get_current_object()
+        ctx.started = perf_counter()
+        if not rate_limits.enabled:
+            return
+        req = request._get_current_object()
+        applicable = rate_limits.limits_for(req.endpoint, req.method)
+        if applicable is None:
+            return
+        client = req.remote_addr or "127.0.0.1"  # flask-limiter's get_remote_address
+        exhausted = rate_limits.hit(applicable[0], client, applicable[1])
+        if exhausted is not None:
+            ctx.rate_limit_reset = rate_limits.reset_at(exhausted, client, applicable[1])
+            raise TooManyRequests()
 
     @app.after_request
     def _headers_and_log(response):
         ctx = g._get_current_object()
+        req = request._get_current_object()
         headers = response.headers
-        for name, value in framed if getattr(ctx, "frameable", False) else unframed:
-            headers[name] = value
-        _log(response, ctx)
+        security = framed if getattr(ctx, "frameable", False) else unframed
+        path = req.path
+        if ((path.startswith("/api") or ("%" in path and unquote(path).startswith("/api")))
+                and "Access-Control-Allow-Origin" not in headers):
+            if req.method == "OPTIONS" or "Access-Control-Request-Private-Network" in req.headers:
+                headers.extend([_ALLOW_ANY_ORIGIN, *_cors_preflight_headers(req), *security])
+            else:
+                headers.extend(api_unframed if security is unframed else (_ALLOW_ANY_ORIGIN, *security))
+        else:
+            headers.extend(security)
+        if access_log.isEnabledFor(logging.INFO):
+            _log(response, ctx, req)
         return response
 
-    # One flask-limiter check per request (application limits, evaluated in its before_request
-    # hook) rather than route decorators, which run the whole machinery twice.
-    limiter = Limiter(
-        get_remote_address,
-        app=app,
-        application_limits=[settings.rate_limit],
-        application_limits_exempt_when=lambda: not counts_as_lookup(),
-        storage_uri=settings.rate_limit_storage,
-        headers_enabled=False,
-        swallow_errors=True,
-        strategy="fixed-window",
-        key_prefix="locator",
-    )
-    # Requests no limit applies to skip flask-limiter entirely (it otherwise resolves every
-    # limit before finding the route exempt).
-    limiter.request_filter(lambda: not counts_as_lookup() and request.endpoint != AUTOCOMPLETE_ENDPOINT)
-    app.extensions["locator_limiter"] = limiter
-    return limiter
-
-
-def apply_rate_limits(app: Flask, limiter: Limiter, rate: str) -> None:
-    """Give autocomplete its own, larger budget (call after the blueprints are registered)."""
-    view = app.view_functions.get(AUTOCOMPLETE_ENDPOINT)
-    if view is not None:
-        app.view_functions[AUTOCOMPLETE_ENDPOINT] = limiter.limit(_scaled(rate, AUTOCOMPLETE_FACTOR))(view)
+    return rate_limits
 
 
 def retry_after_seconds(app: Flask) -> int | None:
     """Seconds until the current request's exhausted rate-limit window resets."""
-    limiter = app.extensions.get("locator_limiter")
-    current = getattr(limiter, "current_limit", None) if limiter is not None else None
-    if current is None:
+    reset = g.get("rate_limit_reset")
+    if reset is None:
         return None
-    return max(1, math.ceil(current.reset_at - time.time()))
+    # flask-limiter's RequestLimit.reset_at: the window's end, rounded down, plus one second
+    return max(1, math.ceil(int(reset + 1) - time.time()))
 
 
 def _scaled(rate: str, factor: int) -> str:
@@ -169,12 +293,9 @@ def note_query_length(n: int) -> None:
     g.query_length = n
 
 
-def _log(response, ctx) -> None:
-    if not access_log.isEnabledFor(logging.INFO):
-        return
+def _log(response, ctx, req) -> None:
     started = getattr(ctx, "started", None)
-    elapsed_ms = (time.perf_counter() - started) * 1000 if started is not None else -1.0
-    req = request._get_current_object()
-    rule = req.url_rule.rule if req.url_rule is not None else "<no route>"
-    access_log.info("%s %s %d %.1fms qlen=%s", req.method, rule, response.status_code, elapsed_ms,
-                    getattr(ctx, "query_length", "-"))
+    elapsed_ms = (perf_counter() - started) * 1000 if started is not None else -1.0
+    rule = req.url_rule
+    access_log.info("%s %s %d %.1fms qlen=%s", req.method, rule.rule if rule is not None else "<no route>",
+                    response.status_code, elapsed_ms, getattr(ctx, "query_length", "-"))
