@@ -110,26 +110,53 @@ def _anciennes_in(data_dir: str) -> tuple:
     return tuple(load_anciennes(data_dir))
 
 
+class _Context:
+    """What an address lookup needs of a locator beyond the locator itself, built once per
+    locator (not per query): its former communes, code history and gazetteer, and which
+    commune polygons overlap others (for ``_polygon_of``)."""
+
+    __slots__ = ("anciennes", "history", "gazetteer", "_overlaps", "__weakref__")
+
+    def __init__(self, locator):
+        self.anciennes = _anciennes_in(str(Path(locator.settings.data_dir).resolve()))
+        self.history = CodeHistory(list(self.anciennes))
+        self.gazetteer = gazetteer_for(locator.index, self.anciennes)
+        self._overlaps: dict[int, bool] = {}
+
+    def overlaps_others(self, index, ci: int) -> bool:
+        """Does the interior of commune ``ci``'s polygon meet another polygon's interior
+        (the simplified polygons overlap in a few places), or is it invalid? Worked out per
+        commune, once."""
+        known = self._overlaps.get(ci)
+        if known is None:
+            geom = index.geoms[ci]
+            near = [int(j) for j in index.tree.query(geom) if j != ci]
+            try:
+                known = not shapely.is_valid(geom) or (
+                    bool(near) and bool(shapely.relate_pattern(geom, index.geoms[near], "T********").any()))
+            except shapely.errors.GEOSException:  # an invalid neighbour: no shortcut here
+                known = True
+            self._overlaps[ci] = known
+        return known
+
+
 _contexts: WeakKeyDictionary = WeakKeyDictionary()
 
 
-def _context(locator) -> tuple[tuple, CodeHistory]:
-    """The locator's former communes and code history, read once per locator."""
+def _context(locator) -> _Context:
     ctx = _contexts.get(locator)
     if ctx is None:
-        anciennes = _anciennes_in(str(Path(locator.settings.data_dir).resolve()))
-        ctx = (anciennes, CodeHistory(list(anciennes)))
-        _contexts[locator] = ctx
+        ctx = _contexts[locator] = _Context(locator)
     return ctx
 
 
 def _anciennes(locator) -> tuple:
-    return _context(locator)[0]
+    return _context(locator).anciennes
 
 
 def code_history(locator) -> CodeHistory:
     """Former INSEE codes → today's, from the locator's data folder."""
-    return _context(locator)[1]
+    return _context(locator).history
 
 
 def lookup_text(locator, text) -> LookupResult:
@@ -152,12 +179,13 @@ def lookup_text(locator, text) -> LookupResult:
         attach_default_geocoder(locator, eager=False)
     points = [p for p in locator.geocoder.search(text, limit=CANDIDATES) if p.score is None or p.score >= MIN_SCORE]
     parts = parse_query(normalised)
-    gazetteer = gazetteer_for(locator.index, _anciennes(locator))
-    accepted, plausible = _judge(locator, gazetteer, parts, points)
+    ctx = _context(locator)
+    gazetteer = ctx.gazetteer
+    accepted, plausible = _judge(locator, ctx, parts, points)
     if not accepted:
         named = gazetteer.find(parts)
         if named:
-            accepted = _in_named_commune(locator, gazetteer, parts, text, named[0])
+            accepted = _in_named_commune(locator, ctx, parts, text, named[0])
         elif plausible:
             cands = tuple(_place_candidate(locator, p) for p in plausible)
             return LookupResult(status="ambiguous", query=query, geocode=plausible[0], candidates=cands,
@@ -177,7 +205,7 @@ def lookup_text(locator, text) -> LookupResult:
                             message=_msg_several_places(text))
 
     x, y = (float(v) for v in to_l93(best.lon, best.lat))
-    ci, polygon_ci, warnings = _commune_of(locator, best, x, y)
+    ci, polygon_ci, warnings = _commune_of(locator, ctx, best, x, y)
     if ci == NO_COMMUNE:
         return locator.lookup_point(best.lon, best.lat, query=query, geocode=best, extra_warnings=warnings)
 
@@ -195,18 +223,31 @@ def lookup_text(locator, text) -> LookupResult:
             warnings.append(ResultWarning("geocode_precision", _msg_precision_enough(commune, precision)))
 
     if ci == polygon_ci:
-        return locator.lookup_point(best.lon, best.lat, query=query, geocode=best, extra_warnings=warnings)
+        return _answer_in_polygon(locator, ci, x, y, query=query, geocode=best, warnings=warnings)
     return locator.answer_in_commune(ci, x, y, query=query, geocode=best, warnings=warnings)
 
 
-def _judge(locator, gazetteer, parts, points: list[GeocodedPoint]) -> tuple[list[GeocodedPoint], list[GeocodedPoint]]:
+def _answer_in_polygon(locator, ci: int, x: float, y: float, *, query, geocode: GeocodedPoint,
+                       warnings: list[ResultWarning]) -> LookupResult:
+    """``locator.lookup_point(geocode.lon, geocode.lat, ...)`` for a point already projected
+    and located in commune ``ci`` (``_commune_of``): the same answer, without projecting and
+    locating the point a second time. ``tests/geocoding/test_address_lookup.py`` checks that
+    both agree."""
+    if geocode.type != "municipality":
+        warnings = [*warnings, *locator._boundary_warnings(ci, x, y)]
+    return locator.answer_in_commune(ci, x, y, query=query, geocode=geocode, warnings=warnings)
+
+
+def _judge(locator, ctx: _Context, parts, points: list[GeocodedPoint]) -> tuple[list[GeocodedPoint], list[GeocodedPoint]]:
     """(answers the text backs, answers whose street agrees but whose commune is not named)."""
-    history = code_history(locator)
+    history = ctx.history
+    gazetteer = ctx.gazetteer
+    by_code = locator.index.by_code
     claims = gazetteer.claims(parts)
     longest = max(claims.values(), default=0)
     accepted, plausible = [], []
     for p in points:
-        ci = locator.index.by_code.get(history.today(p.citycode)) if p.citycode else None
+        ci = by_code.get(history.today(p.citycode)) if p.citycode else None
         if ci is None:
             # Not one of our communes: only usable to say "not covered", i.e. when the point
             # is outside every commune we have (else the polygon would answer unchecked), and
@@ -233,15 +274,15 @@ def _judge(locator, gazetteer, parts, points: list[GeocodedPoint]) -> tuple[list
     return accepted, plausible
 
 
-def _in_named_commune(locator, gazetteer, parts, text: str, ci: int) -> list[GeocodedPoint]:
+def _in_named_commune(locator, ctx: _Context, parts, text: str, ci: int) -> list[GeocodedPoint]:
     """The text names commune ``ci`` but no answer there was backed: search in that commune
     only; failing a street that agrees, the commune itself."""
     commune = locator.index.communes[ci]
     points = locator.geocoder.search(text, citycode=commune.code, limit=CANDIDATES)
-    accepted, _ = _judge(locator, gazetteer, parts, points)
+    accepted, _ = _judge(locator, ctx, parts, points)
     if accepted:
         return accepted
-    history = code_history(locator)
+    history = ctx.history
     for p in points:
         if p.type == "municipality" and history.today(p.citycode) == commune.code:
             return [p]
@@ -282,13 +323,23 @@ def _rivals(locator, points: list[GeocodedPoint]) -> list[GeocodedPoint]:
     return out
 
 
-def _commune_of(locator, point: GeocodedPoint, x: float, y: float) -> tuple[int, int, list[ResultWarning]]:
+def _polygon_of(index, ctx: _Context, x: float, y: float, guess: int | None) -> int:
+    """``index.locate(x, y)`` for one point, answered by a single point-in-polygon test when
+    the point lies inside the polygon of ``guess`` (the geocoder's commune, almost always
+    right) and that polygon overlaps no other: then no other polygon can hold the point."""
+    if (guess is not None and shapely.contains_xy(index.geoms[guess], x, y)
+            and not ctx.overlaps_others(index, guess)):
+        return guess
+    return int(index.locate(x, y)[0])
+
+
+def _commune_of(locator, ctx: _Context, point: GeocodedPoint, x: float, y: float) -> tuple[int, int, list[ResultWarning]]:
     """(commune to answer in, commune of the polygon containing the point, warnings)."""
     index = locator.index
     margin = locator.settings.boundary_margin_m
-    polygon_ci = int(index.locate(x, y)[0])
-    code = code_history(locator).today(point.citycode)
+    code = ctx.history.today(point.citycode)
     geo_ci = index.by_code.get(code) if code else None
+    polygon_ci = _polygon_of(index, ctx, x, y, geo_ci)
     if code is None or geo_ci == polygon_ci:
         return polygon_ci, polygon_ci, []
     here = shapely.Point(x, y)

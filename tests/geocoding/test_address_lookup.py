@@ -223,3 +223,60 @@ def test_a_locator_without_geocoder_gets_the_configured_one(tmp_path):
         assert lookup(loc, "Vionville")["commune"]["code"] == "57578"
     finally:
         loc.geocoder.close()
+
+
+# -- the address path's shortcuts give the point engine's answers ------------------------------
+
+def _sample_points(loc, n: int = 300) -> list[tuple[float, float]]:
+    """Lambert-93 points: random over the data, and a few metres either side of boundaries."""
+    rng = np.random.default_rng(2017)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(loc.index.geoms)
+    pts = list(zip(rng.uniform(xmin, xmax, n), rng.uniform(ymin, ymax, n), strict=True))
+    for ci in rng.choice(len(loc.index.geoms), 40, replace=False):
+        edge = loc.index.boundaries[ci]
+        for t in rng.uniform(0, 1, 5):
+            p = edge.interpolate(t, normalized=True)
+            pts += [(p.x, p.y), (p.x + 3, p.y), (p.x, p.y - 3)]
+    return [(float(x), float(y)) for x, y in pts]
+
+
+def test_one_point_in_polygon_test_locates_like_the_commune_index(multi_locator):
+    from locator.address_lookup import _context, _polygon_of
+
+    index, ctx = multi_locator.index, _context(multi_locator)
+    a, b = index.tree.query(index.geoms, predicate="overlaps")  # where simplified polygons overlap
+    overlaps = shapely.point_on_surface(shapely.intersection(index.geoms[a], index.geoms[b]))
+    assert len(overlaps)
+    cases = [((x, y), int(next(iter(index.tree.query(shapely.Point(x, y).buffer(2000))), 0)))
+             for x, y in _sample_points(multi_locator)]
+    cases += [((p.x, p.y), int(i)) for p, i, j in zip(overlaps, a, b, strict=True)]  # both owners as guesses
+    cases += [((p.x, p.y), int(j)) for p, i, j in zip(overlaps, a, b, strict=True)]
+    for (x, y), other in cases:
+        expected = int(index.locate(x, y)[0])
+        for guess in (None, expected if expected >= 0 else None, other):
+            assert _polygon_of(index, ctx, float(x), float(y), guess) == expected, (x, y, guess)
+
+
+@pytest.mark.parametrize("kind", ["housenumber", "street", "municipality"])
+def test_answering_in_the_located_polygon_is_lookup_point(multi_locator, kind):
+    from locator.address_lookup import _answer_in_polygon
+    from locator.models import ResultWarning
+
+    index = multi_locator.index
+    extra = [ResultWarning("geocode_precision", "dit simplement")]
+    checked = 0
+    for x, y in _sample_points(multi_locator, 150):
+        ci = int(index.locate(x, y)[0])
+        if ci < 0:
+            continue
+        lon, lat = (float(v) for v in to_wgs84(x, y))
+        x, y = (float(v) for v in to_l93(lon, lat))
+        if int(index.locate(x, y)[0]) != ci:
+            continue
+        g = GeocodedPoint(label="x", lon=lon, lat=lat, type=kind, score=0.9, citycode=index.communes[ci].code,
+                          source="stub")
+        fast = _answer_in_polygon(multi_locator, ci, x, y, query="q", geocode=g, warnings=list(extra))
+        assert fast.to_dict() == multi_locator.lookup_point(lon, lat, query="q", geocode=g,
+                                                            extra_warnings=extra).to_dict()
+        checked += 1
+    assert checked > 100
