@@ -56,6 +56,12 @@ class Assigner:
         self._served_keys = np.array(sorted(ci * n_b + bi for ci, lst in enumerate(self.serving) for bi in lst),
                                      dtype=np.int64)
 
+        # The same tables as Python objects, for one point at a time (``assign_one``).
+        self._single_list = [int(v) for v in self.single]
+        self._served_pairs = {(ci, bi) for ci, lst in enumerate(self.serving) for bi in lst}
+        self._placed_serving = [[(b, float(self.x[b]), float(self.y[b])) for b in lst if self.has_point[b]]
+                                for lst in self.serving]
+
         self.area_bureau = np.array([self.by_id[b] for b in area_bureau_ids], dtype=np.int64)
         self.area_geoms = geometry_to_l93(np.asarray(list(area_geoms_wgs84), dtype=object))
         if len(self.area_geoms):
@@ -113,6 +119,33 @@ class Assigner:
                 bureau[sel] = cands[np.argmin(d2, axis=1)]
                 method[sel] = METHOD_NEAREST
         return bureau, method
+
+    def assign_one(self, x: float, y: float, commune_idx: int, *, point=None) -> tuple[int, int]:
+        """``assign`` for one point (``point``: it as a shapely geometry, if the caller has it):
+        the same strategies in the same order and the same float arithmetic, without arrays."""
+        if commune_idx == NO_COMMUNE:
+            return NO_BUREAU, METHOD_NONE
+        if self.area_tree is not None:
+            if point is None:
+                point = shapely.points(np.array((x, y), dtype=float))
+            served = self._served_pairs
+            for a in self.area_tree.query(point, predicate="intersects"):  # first matching area wins
+                cand = int(self.area_bureau[a])
+                if (commune_idx, cand) in served:
+                    return cand, METHOD_AREA
+        single = self._single_list[commune_idx]
+        if single >= 0:
+            return single, METHOD_COMMUNE
+        if single == MULTIPLE:
+            best, best_d2 = NO_BUREAU, 0.0
+            for bi, bx, by in self._placed_serving[commune_idx]:
+                dx, dy = x - bx, y - by
+                d2 = dx * dx + dy * dy
+                if best == NO_BUREAU or d2 < best_d2:  # argmin: the first of equal distances
+                    best, best_d2 = bi, d2
+            if best != NO_BUREAU:
+                return best, METHOD_NEAREST
+        return NO_BUREAU, METHOD_NONE
 
     def distance(self, x: float, y: float, bureau_idx: int) -> float | None:
         if bureau_idx < 0 or not self.has_point[bureau_idx]:

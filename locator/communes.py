@@ -17,6 +17,11 @@ from .projection import geometry_to_l93
 
 NO_COMMUNE = -1
 
+
+def point_l93(x: float, y: float):
+    """One shapely point (cheaper than ``shapely.Point(x, y)``, same geometry)."""
+    return shapely.points(np.array((x, y), dtype=float))
+
 #: Below this many points the exact test alone is faster than building the grid once.
 GRID_MIN_POINTS = 20_000
 
@@ -43,6 +48,8 @@ class CommuneIndex:
         A point exactly on a shared boundary belongs to the first commune in file order.
         Large batches go through the cell grid first (same answers, see ``locator.grid``).
         """
+        if type(x) is float and type(y) is float:  # one point (a lookup): no arrays to build
+            return np.array([self.locate_one(point_l93(x, y))], dtype=np.int64)
         x = np.atleast_1d(np.asarray(x, dtype=float))
         y = np.atleast_1d(np.asarray(y, dtype=float))
         if x.size < GRID_MIN_POINTS or len(self.geoms) == 0:
@@ -51,6 +58,12 @@ class CommuneIndex:
         need = out == BOUNDARY
         out[need] = self._locate_exact(x[need], y[need])
         return out
+
+    def locate_one(self, point) -> int:
+        """``locate`` for one shapely point: the first commune the tree reports, as the
+        vectorised query writes it (same STRtree query, same order)."""
+        hits = self.tree.query(point, predicate="intersects")
+        return int(hits[0]) if len(hits) else NO_COMMUNE
 
     def grid(self) -> CellGrid:
         """The cell grid, built on first use (about 0.3 s for a département)."""
@@ -68,19 +81,28 @@ class CommuneIndex:
         out[pt_idx[::-1]] = geom_idx[::-1]
         return out
 
-    def neighbours_within(self, x: float, y: float, idx: int, distance_m: float) -> list[tuple[int, float]]:
-        """Other communes closer than ``distance_m`` to the point, nearest first."""
-        point = shapely.Point(x, y)
+    def neighbours_within(self, x: float, y: float, idx: int, distance_m: float, *,
+                          point=None) -> list[tuple[int, float]]:
+        """Other communes closer than ``distance_m`` to the point, nearest first.
+
+        ``point``: the same point as a shapely geometry, when the caller already has it."""
+        if point is None:
+            point = shapely.Point(x, y)
         near = self.tree.query(point, predicate="dwithin", distance=distance_m)
-        pairs = [(int(j), float(shapely.distance(point, self.geoms[j]))) for j in near if j != idx]
+        others = near[near != idx]
+        if len(others) == 0:
+            return []
+        dists = shapely.distance(point, self.geoms[others])
+        pairs = [(int(j), float(d)) for j, d in zip(others, dists, strict=True)]
         return sorted(pairs, key=lambda p: p[1])
 
-    def distance_to_boundary(self, x: float, y: float, idx: int) -> float:
-        return float(shapely.distance(shapely.Point(x, y), self.boundaries[idx]))
+    def distance_to_boundary(self, x: float, y: float, idx: int, *, point=None) -> float:
+        return float(shapely.distance(shapely.Point(x, y) if point is None else point, self.boundaries[idx]))
 
-    def nearest(self, x: float, y: float, max_distance_m: float) -> tuple[int, float] | None:
+    def nearest(self, x: float, y: float, max_distance_m: float, *, point=None) -> tuple[int, float] | None:
         """The commune nearest to a point outside every commune, within ``max_distance_m``."""
-        point = shapely.Point(x, y)
+        if point is None:
+            point = shapely.Point(x, y)
         idx, dist = self.tree.query_nearest(point, max_distance=max_distance_m, return_distance=True)
         idx = np.atleast_1d(idx)
         if idx.size == 0:

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import messages
 from .assign import METHOD_NAMES, NO_BUREAU, Assigner
-from .communes import NO_COMMUNE, CommuneIndex
+from .communes import NO_COMMUNE, CommuneIndex, point_l93
 from .config import Settings
 from .data.loader import communes_paths, load_areas, load_bureaux, load_communes
 from .errors import DataError, InvalidQuery, LocatorError
@@ -111,12 +111,13 @@ class Locator:
         except LocatorError as err:
             return error_result(err, query)
         x, y = to_l93(lon, lat)
-        ci = int(self.index.locate(x, y)[0])
+        point = point_l93(x, y)  # one geometry for every test on this point
+        ci = self.index.locate_one(point)
         warnings = list(extra_warnings)
         margin = self.settings.boundary_margin_m
 
         if ci == NO_COMMUNE:
-            near = self.index.nearest(x, y, margin)
+            near = self.index.nearest(x, y, margin, point=point)
             if near is not None:
                 c = self.index.communes[near[0]]
                 warnings.append(ResultWarning("near_commune_boundary", messages.near_boundary(c, near[1])))
@@ -126,28 +127,29 @@ class Locator:
         # A municipality-level geocode is the commune's reference point, not the voter's
         # place: how close it is to a boundary says nothing about the voter.
         if geocode is None or geocode.type != "municipality":
-            warnings += self._boundary_warnings(ci, x, y)
-        return self.answer_in_commune(ci, x, y, query=query, geocode=geocode, warnings=warnings)
+            warnings += self._boundary_warnings(ci, x, y, point=point)
+        return self.answer_in_commune(ci, x, y, query=query, geocode=geocode, warnings=warnings, point=point)
 
-    def _boundary_warnings(self, ci: int, x: float, y: float) -> list[ResultWarning]:
+    def _boundary_warnings(self, ci: int, x: float, y: float, *, point=None) -> list[ResultWarning]:
         margin = self.settings.boundary_margin_m
-        neighbours = self.index.neighbours_within(x, y, ci, margin)
+        neighbours = self.index.neighbours_within(x, y, ci, margin, point=point)
         if neighbours:
             j, d = neighbours[0]
             return [ResultWarning("near_commune_boundary", messages.near_boundary(self.index.communes[j], d))]
-        edge = self.index.distance_to_boundary(x, y, ci)
+        edge = self.index.distance_to_boundary(x, y, ci, point=point)
         if edge < margin:
             return [ResultWarning("near_coverage_edge", messages.near_edge(self.index.communes[ci], edge))]
         return []
 
-    def answer_in_commune(self, ci: int, x: float, y: float, *, query, geocode=None, warnings=()) -> LookupResult:
+    def answer_in_commune(self, ci: int, x: float, y: float, *, query, geocode=None, warnings=(),
+                          point=None) -> LookupResult:
         """The assignment for a Lambert-93 point attributed to commune index ``ci`` (by its
         polygon, or by the geocoder's citycode when the simplified polygon is a few metres off):
         the strategies of ``locator.assign``, in that commune only."""
         commune = self.index.communes[ci]
         warnings = list(warnings)
-        bidx, method = self.assigner.assign(np.array([x]), np.array([y]), np.array([ci]))
-        bi, method_name = int(bidx[0]), METHOD_NAMES[int(method[0])]
+        bi, method = self.assigner.assign_one(float(x), float(y), ci, point=point)
+        method_name = METHOD_NAMES[method]
         if bi == NO_BUREAU:
             serving = self.assigner.serving[ci]
             if serving:  # several bureaux, none placed: let the voter see them, never guess

@@ -97,7 +97,8 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
     app.extensions["locator"] = WebData(locator)
     app.extensions["locator_settings"] = settings
 
-    init_security(app, settings)  # rate limits, CORS on /api, security headers, access log
+    # rate limits, CORS on /api, security headers, access log; then the page language
+    init_security(app, settings, on_request=_set_language)
 
     from .api import api, health
     from .pages import pages
@@ -107,10 +108,6 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
         app.register_blueprint(blueprint)
 
     app.add_url_rule("/vendor/leaflet/<path:filename>", "leaflet", _leaflet_file)
-
-    @app.before_request
-    def _language():
-        g.lang = pick_lang(request.args.get("lang"))
 
     @app.context_processor
     def _template_globals():
@@ -126,6 +123,11 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
     app.add_template_filter(lambda metres: format_distance(metres, g.get("lang", "fr")), "distance")
     app.register_error_handler(Exception, _handle_error)
     return app
+
+
+def _set_language(req, ctx) -> None:
+    args = req.args
+    ctx.lang = pick_lang(args.get("lang") if "lang" in args else None)  # no KeyError raised and caught
 
 
 def _leaflet_file(filename):

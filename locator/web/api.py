@@ -44,8 +44,11 @@ def _private(response):
 @api.get("/lookup")
 def lookup():
     args = request.args
-    result = queries.lookup(_data().locator, q=args.get("q"), lon=args.get("lon"), lat=args.get("lat"),
-                            departement=args.get("departement"))
+    # ``MultiDict.get`` raises and catches a KeyError for a missing key: test first.
+    result = queries.lookup(_data().locator, q=args.get("q") if "q" in args else None,
+                            lon=args.get("lon") if "lon" in args else None,
+                            lat=args.get("lat") if "lat" in args else None,
+                            departement=args.get("departement") if "departement" in args else None)
     return _private(jsonify(result.to_dict())), queries.http_status(result)
 
 

@@ -206,8 +206,11 @@ def _cors_preflight_headers(req) -> list[tuple[str, str]]:
     return headers
 
 
-def init_security(app: Flask, settings) -> RateLimits:
-    """Install limits, CORS, headers and the access log on ``app``; returns the rate limits."""
+def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
+    """Install limits, CORS, headers and the access log on ``app``; returns the rate limits.
+
+    ``on_request(request, g)`` runs in the same ``before_request`` hook once the request has
+    passed the rate limit (one hook instead of two: Flask checks each hook for ``async``)."""
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
     app.config["MAX_FORM_PARTS"] = 50
@@ -236,33 +239,35 @@ def init_security(app: Flask, settings) -> RateLimits:
     def _clock_and_rate_limit():
         ctx = g._get_current_object()
         ctx.started = perf_counter()
-        if not rate_limits.enabled:
-            return
         req = request._get_current_object()
-        applicable = rate_limits.limits_for(req.endpoint, req.method)
-        if applicable is None:
-            return
-        client = req.remote_addr or "127.0.0.1"  # flask-limiter's get_remote_address
-        exhausted = rate_limits.hit(applicable[0], client, applicable[1])
-        if exhausted is not None:
-            ctx.rate_limit_reset = rate_limits.reset_at(exhausted, client, applicable[1])
-            raise TooManyRequests()
+        applicable = rate_limits.limits_for(req.endpoint, req.method) if rate_limits.enabled else None
+        if applicable is not None:
+            client = req.remote_addr or "127.0.0.1"  # flask-limiter's get_remote_address
+            exhausted = rate_limits.hit(applicable[0], client, applicable[1])
+            if exhausted is not None:
+                ctx.rate_limit_reset = rate_limits.reset_at(exhausted, client, applicable[1])
+                raise TooManyRequests()
+        if on_request is not None:
+            on_request(req, ctx)
 
     @app.after_request
     def _headers_and_log(response):
         ctx = g._get_current_object()
         req = request._get_current_object()
         headers = response.headers
+        # Append the precomputed (already valid) header pairs in one go; Headers.extend would
+        # re-validate each value. Fallback for a Headers without its list.
+        extend = headers._list.extend if hasattr(headers, "_list") else headers.extend
         security = framed if getattr(ctx, "frameable", False) else unframed
         path = req.path
         if ((path.startswith("/api") or ("%" in path and unquote(path).startswith("/api")))
                 and "Access-Control-Allow-Origin" not in headers):
             if req.method == "OPTIONS" or "Access-Control-Request-Private-Network" in req.headers:
-                headers.extend([_ALLOW_ANY_ORIGIN, *_cors_preflight_headers(req), *security])
+                extend([_ALLOW_ANY_ORIGIN, *_cors_preflight_headers(req), *security])
             else:
-                headers.extend(api_unframed if security is unframed else (_ALLOW_ANY_ORIGIN, *security))
+                extend(api_unframed if security is unframed else (_ALLOW_ANY_ORIGIN, *security))
         else:
-            headers.extend(security)
+            extend(security)
         if access_log.isEnabledFor(logging.INFO):
             _log(response, ctx, req)
         return response
