@@ -88,6 +88,12 @@ _TRAILING_ARTICLE_RE = re.compile(r"^(?P<name>[^,()]+?)\s*(?:\(\s*(?P<a1>les|le|
 _BOX_RE = re.compile(r"(?<![\w])(?:b\.?\s?p\.?|cs|tsa|cidex)\s*(?:n[o°]?\.?\s*)?\d+\b", re.IGNORECASE)
 _CEDEX_RE = re.compile(r"\bc[eé]dex(?:\s*\d{1,2})?\b", re.IGNORECASE)
 _COUNTRY_RE = re.compile(r"[\s,-]+france\s*$", re.IGNORECASE)
+_SPACE_COMMA_RE = re.compile(r"\s+,")
+_COMMAS_RE = re.compile(r"(\s*,\s*){2,}")
+_NON_WORD_RE = re.compile(r"[^\w]+")
+#: Is there a digit (``\d``, as the patterns above mean it)? Most patterns need one: without,
+#: the normalisers below skip them (each skip is exact, only a shortcut).
+_has_digit = re.compile(r"\d").search
 
 
 def validate_query(text) -> str:
@@ -110,48 +116,65 @@ def validate_query(text) -> str:
 
 def compose_unicode(text: str) -> str:
     """NFC, without control or zero-width characters (copy-paste debris)."""
+    if text.isascii() and text.isprintable():  # NFC already, and no control character
+        return text
     text = unicodedata.normalize("NFC", text)
     return "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
                    for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def unify_apostrophes(text: str) -> str:
+    if text.isascii() and "`" not in text:  # the only ASCII one
+        return text
     return text.translate(_APOSTROPHES)
 
 
 def unify_hyphens(text: str) -> str:
+    if text.isascii():  # all of them are beyond ASCII
+        return text
     return text.translate(_HYPHENS)
 
 
 def collapse_spaces(text: str) -> str:
     """All whitespace (non-breaking too) → one space; no space before a comma."""
     text = " ".join(text.split())
-    return re.sub(r"\s+,", ",", text)
+    return _SPACE_COMMA_RE.sub(",", text) if " ," in text else text
 
 
 def drop_country(text: str) -> str:
+    if "france" not in text.lower():
+        return text
     return _COUNTRY_RE.sub("", text)
 
 
 def drop_postal_boxes(text: str) -> str:
     """'BP 12', 'CS 40017', 'Cedex 1' are for the mail, not places."""
-    text = _BOX_RE.sub(" ", text)
+    if _has_digit(text):
+        text = _BOX_RE.sub(" ", text)
+    if "dex" not in text.lower():
+        return text
     return _CEDEX_RE.sub(" ", text)
 
 
 def join_postcode(text: str) -> str:
     """'57 000' and 'F-57000' → '57000'."""
+    if not _has_digit(text):
+        return text
     text = _PREFIXED_POSTCODE_RE.sub(r"\1", text)
     return _SPLIT_POSTCODE_RE.sub(r"\1\2", text)
 
 
 def drop_departement_number(text: str) -> str:
     """'Metz (57)' → 'Metz': the département number is not part of any name."""
+    if "(" not in text:
+        return text
     return _DEP_IN_PARENS_RE.sub("", text)
 
 
 def move_trailing_article(text: str) -> str:
     """'Ban-Saint-Martin (Le)' or 'Ban-Saint-Martin, Le' → 'Le Ban-Saint-Martin' (INSEE lists)."""
+    if "(" not in text and "," not in text:
+        return text
     m = _TRAILING_ARTICLE_RE.match(text)
     if not m:
         return text
@@ -164,11 +187,16 @@ def move_trailing_article(text: str) -> str:
 
 def separate_ordinal(text: str) -> str:
     """'12-bis', '12,BIS', '12bis' → '12 bis' (addok-france then glues and folds it to '12b')."""
+    if not _has_digit(text):
+        return text
     return _ORDINAL_RE.sub(lambda m: f"{m.group(1)} {m.group(2).lower()}", text)
 
 
 def expand_saints(text: str) -> str:
     """'St-Avold', 'Ste Marie', 'st. Louis' → 'Saint-Avold', 'Sainte Marie', 'Saint Louis'."""
+    low = text.lower()
+    if "st" not in low and "\u017ft" not in low:  # the long s matches "s" without case
+        return text
     return _SAINT_RE.sub(lambda m: _SAINTS[m.group(1).lower()], text)
 
 
@@ -189,7 +217,8 @@ def german_letters(text: str) -> str:
 
 def trim_punctuation(text: str) -> str:
     """Leading/trailing separators and doubled commas left by the steps above."""
-    text = re.sub(r"(\s*,\s*){2,}", ", ", text)
+    if "," in text:
+        text = _COMMAS_RE.sub(", ", text)
     return text.strip(" ,;:-/.!?")
 
 
@@ -237,7 +266,7 @@ def _normalize(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case ASCII with single spaces: how addok compares strings ('Rémilly' → 'remilly')."""
-    return " ".join(re.sub(r"[^\w]+", " ", unidecode(text).lower()).split())
+    return " ".join(_NON_WORD_RE.sub(" ", unidecode(text).lower()).split())
 
 
 def cache_key(normalised: str) -> str:
