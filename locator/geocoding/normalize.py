@@ -197,7 +197,7 @@ def expand_saints(text: str) -> str:
     low = text.lower()
     if "st" not in low and "\u017ft" not in low:  # the long s matches "s" without case
         return text
-    return _SAINT_RE.sub(lambda m: _SAINTS[m.group(1).lower()], text)
+    return _SAINT_RE.sub(lambda m: _SAINTS[m.group(1).lower().replace("\u017f", "s")], text)
 
 
 def expand_rue(text: str) -> str:

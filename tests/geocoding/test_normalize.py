@@ -19,6 +19,7 @@ from locator.geocoding.normalize import (
     ("St-Avold", "Saint-Avold"),
     ("ste marie aux chenes", "Sainte marie aux chenes"),
     ("st. Julien-lès-Metz", "Saint Julien-lès-Metz"),
+    ("\u017ft-Avold", "Saint-Avold"),  # a long s (old typesetting, OCR) is an s to the pattern: no KeyError
     ("12 r des Fleurs", "12 rue des Fleurs"),
     ("Place R. Schuman", "Place R. Schuman"),  # a lone R elsewhere is an initial
     ("Ban-Saint-Martin (Le)", "Le Ban-Saint-Martin"),
