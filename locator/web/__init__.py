@@ -10,6 +10,7 @@ data and the geocoder are loaded once here, never at import time and never per r
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 
@@ -53,9 +54,22 @@ class SafeJSONProvider(DefaultJSONProvider):
     ensure_ascii = False
     sort_keys = False
 
+    def __init__(self, app):
+        super().__init__(app)
+        # ``response()`` outside debug asks for compact separators: the encoder for that case is
+        # built once (``json.dumps`` builds one per call), with the same options it would get.
+        self._compact = json.JSONEncoder(ensure_ascii=self.ensure_ascii, sort_keys=self.sort_keys,
+                                         separators=(",", ":"), default=self.default)
+
     def dumps(self, obj, **kwargs):
-        text = super().dumps(obj, **kwargs)
+        if kwargs == _COMPACT:
+            text = self._compact.encode(obj)
+        else:
+            text = super().dumps(obj, **kwargs)
         return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+_COMPACT = {"separators": (",", ":")}
 
 
 def load_locator(settings: Settings) -> Locator:
