@@ -167,7 +167,7 @@ def measure(loc: Locator, queries: list[str]) -> dict:
 def forget_memos() -> None:
     """Empty the module-level memos of the text pipeline (normalisation, query parsing), which
     outlive a Locator: in the distinct stream every text must be new to every cache."""
-    for fn in (normalize._normalize, parse_query):
+    for fn in (normalize._normalize, normalize.fold, parse_query):
         fn.cache_clear()
 
 

@@ -43,6 +43,13 @@ colonel lieutenant sergent abbe pere professeur monseigneur notre dame""".split(
 
 _NUMBER = re.compile(r"^\d{1,4}[a-z]?$")
 _POSTCODE = re.compile(r"^\d{5}$")
+_NOT_SIGNIFICANT = STOP_WORDS | STREET_TYPES | WEAK_WORDS
+
+
+def _may_be_numeric(t: str) -> bool:
+    """Can ``_NUMBER`` or ``_POSTCODE`` match ``t``? Both start with a digit (a cheap test
+    that spares the pattern for most words)."""
+    return "0" <= t[:1] <= "9" or not t.isascii()
 
 
 def same_word(a: str, b: str) -> bool:
@@ -60,8 +67,8 @@ def same_words(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
 
 
 def significant(tokens) -> list[str]:
-    return [t for t in tokens if t not in STOP_WORDS and t not in STREET_TYPES and t not in WEAK_WORDS
-            and not _NUMBER.match(t) and not _POSTCODE.match(t)]
+    return [t for t in tokens if t not in _NOT_SIGNIFICANT
+            and not (_may_be_numeric(t) and (_NUMBER.match(t) or _POSTCODE.match(t)))]
 
 
 @dataclass
@@ -102,7 +109,7 @@ def parse_query(normalised: str) -> QueryParts:
     for segment in normalised.split(","):
         current: list[str] = []
         for t in fold(segment).split():
-            if _POSTCODE.match(t):  # "12 rue X 57000 Metz" → "12 rue X" | "Metz"
+            if _may_be_numeric(t) and _POSTCODE.match(t):  # "12 rue X 57000 Metz" → "12 rue X" | "Metz"
                 parts.postcodes.add(t)
                 chunks.append(current)
                 current = []

@@ -264,9 +264,21 @@ def _normalize(text: str) -> str:
     return text
 
 
+#: ``unidecode`` character by character (it works character by character) for the Latin
+#: letters of French and German names, applied in one ``str.translate``.
+_LATIN_TO_ASCII = {cp: unidecode(chr(cp)) for cp in range(0x80, 0x250)}
+
+
+@lru_cache(maxsize=16384)
 def fold(text: str) -> str:
-    """Lower case ASCII with single spaces: how addok compares strings ('Rémilly' → 'remilly')."""
-    return " ".join(_NON_WORD_RE.sub(" ", unidecode(text).lower()).split())
+    """Lower case ASCII with single spaces: how addok compares strings ('Rémilly' → 'remilly').
+
+    Memoised: the labels of the index's documents come back query after query."""
+    if not text.isascii():
+        text = text.translate(_LATIN_TO_ASCII)
+        if not text.isascii():
+            text = unidecode(text)
+    return " ".join(_NON_WORD_RE.sub(" ", text.lower()).split())
 
 
 def cache_key(normalised: str) -> str:
