@@ -146,10 +146,12 @@ class GeocoderChain(GeocoderBase):
             every backend failed.
         """
         query = normalize_query(text)
-        key = (cache_key(query), citycode, postcode, int(limit))
-        cached = self.cache.get(key)
-        if cached is not None:
-            return list(cached)
+        caching = self.cache.maxsize > 0
+        if caching:  # no key to fold when the cache is off
+            key = (cache_key(query), citycode, postcode, int(limit))
+            cached = self.cache.get(key)
+            if cached is not None:
+                return list(cached)
         best: list[GeocodedPoint] | None = None
         failures: list[GeocoderUnavailable] = []
         for g in self.geocoders:
@@ -168,7 +170,7 @@ class GeocoderChain(GeocoderBase):
                 best = points
         if best is None:
             raise GeocoderUnavailable("every geocoder failed") from failures[-1]
-        if not failures:
+        if caching and not failures:
             self.cache.put(key, tuple(best))
         return list(best)
 

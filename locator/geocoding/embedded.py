@@ -35,6 +35,18 @@ from .redis_server import EmbeddedRedis
 
 log = logging.getLogger(__name__)
 
+_addok_search = None
+
+
+def _import_addok_search():
+    """``addok.core.search``, imported on first use (after our configuration is loaded)."""
+    global _addok_search
+    from addok.core import search
+
+    _addok_search = search
+    return search
+
+
 RDB_NAME = "addok.rdb"
 CONFIG_NAME = "addok_config.py"
 MANIFEST_NAME = "manifest.json"
@@ -214,8 +226,7 @@ class EmbeddedGeocoder(GeocoderBase):
         return self._client
 
     def search(self, text: str, *, citycode=None, postcode=None, limit: int = 5) -> list[GeocodedPoint]:
-        from addok.core import search
-
+        search = _addok_search or _import_addok_search()
         client = self._ready()
         filters = {}
         if citycode is not None:
@@ -226,7 +237,8 @@ class EmbeddedGeocoder(GeocoderBase):
             with addok_config.lock():
                 addok_config.bind_if_needed(client, self._redis_settings)
                 results = search(text, limit=limit, autocomplete=False, **filters)
-                return [self._point(r, text) for r in results]
+            point = self._point
+            return [point(r, text) for r in results]
         except redis.RedisError as err:
             raise GeocoderUnavailable(f"embedded geocoder: {err}") from err
         except ValueError as err:  # addok's EntityTooLarge and friends
@@ -245,8 +257,14 @@ class EmbeddedGeocoder(GeocoderBase):
             raise GeocoderUnavailable(f"embedded geocoder: {err}") from err
 
     def _point(self, result, text: str) -> GeocodedPoint:
-        postcodes = [p for p in result._rawattr("postcode") if p]
-        postcode = next((p for p in postcodes if p in text), postcodes[0] if postcodes else None)
+        postcode = None
+        for p in result._rawattr("postcode"):
+            if p:
+                if p in text:
+                    postcode = p
+                    break
+                if postcode is None:
+                    postcode = p
         citycode = result._rawattr("citycode")[0] or None
         return GeocodedPoint(
             label=str(result),
