@@ -37,6 +37,7 @@ from . import messages
 from .communes import NO_COMMUNE
 from .errors import AddressNotFound, InvalidQuery
 from .geocoding.anciennes import CodeHistory, load_anciennes
+from .geocoding.chain import GeocoderChain
 from .geocoding.evidence import (
     gazetteer_for,
     label_city,
@@ -45,7 +46,7 @@ from .geocoding.evidence import (
     street_words,
     streets_agree,
 )
-from .geocoding.normalize import normalize_query, validate_query
+from .geocoding.normalize import normalize_query
 from .models import GeocodedPoint, LookupResult, ResultWarning
 from .projection import to_l93, to_wgs84
 
@@ -169,15 +170,19 @@ def lookup_text(locator, text) -> LookupResult:
     """
     query = text
     try:
-        validate_query(text)
-        normalised = normalize_query(text)
+        normalised = normalize_query(text)  # validates first
     except InvalidQuery as err:
         return _error(err, query)
     if locator.geocoder is None:
         from .geocoding import attach_default_geocoder
 
         attach_default_geocoder(locator, eager=False)
-    points = [p for p in locator.geocoder.search(text, limit=CANDIDATES) if p.score is None or p.score >= MIN_SCORE]
+    geocoder = locator.geocoder
+    if isinstance(geocoder, GeocoderChain):  # what the chain would make of the text anyway
+        found = geocoder.search_normalised(normalised, limit=CANDIDATES)
+    else:
+        found = geocoder.search(text, limit=CANDIDATES)
+    points = [p for p in found if p.score is None or p.score >= MIN_SCORE]
     parts = parse_query(normalised)
     ctx = _context(locator)
     gazetteer = ctx.gazetteer

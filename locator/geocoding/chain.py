@@ -145,7 +145,12 @@ class GeocoderChain(GeocoderBase):
         GeocoderUnavailable
             every backend failed.
         """
-        query = normalize_query(text)
+        return self.search_normalised(normalize_query(text), citycode=citycode, postcode=postcode, limit=limit)
+
+    def search_normalised(self, query: str, *, citycode: str | None = None, postcode: str | None = None,
+                          limit: int = 5) -> list[GeocodedPoint]:
+        """``search`` for a text already through ``normalize_query`` (the address lookup has
+        normalised it for its own checks: no need to validate and normalise it again)."""
         caching = self.cache.maxsize > 0
         if caching:  # no key to fold when the cache is off
             key = (cache_key(query), citycode, postcode, int(limit))
