@@ -34,7 +34,7 @@ from weakref import WeakKeyDictionary
 import shapely
 
 from . import messages
-from .communes import NO_COMMUNE
+from .communes import NO_COMMUNE, point_l93
 from .errors import AddressNotFound, InvalidQuery
 from .geocoding.anciennes import CodeHistory, load_anciennes
 from .geocoding.chain import GeocoderChain
@@ -113,32 +113,14 @@ def _anciennes_in(data_dir: str) -> tuple:
 
 class _Context:
     """What an address lookup needs of a locator beyond the locator itself, built once per
-    locator (not per query): its former communes, code history and gazetteer, and which
-    commune polygons overlap others (for ``_polygon_of``)."""
+    locator (not per query): its former communes, code history and gazetteer."""
 
-    __slots__ = ("anciennes", "history", "gazetteer", "_overlaps", "__weakref__")
+    __slots__ = ("anciennes", "history", "gazetteer", "__weakref__")
 
     def __init__(self, locator):
         self.anciennes = _anciennes_in(str(Path(locator.settings.data_dir).resolve()))
         self.history = CodeHistory(list(self.anciennes))
         self.gazetteer = gazetteer_for(locator.index, self.anciennes)
-        self._overlaps: dict[int, bool] = {}
-
-    def overlaps_others(self, index, ci: int) -> bool:
-        """Does the interior of commune ``ci``'s polygon meet another polygon's interior
-        (the simplified polygons overlap in a few places), or is it invalid? Worked out per
-        commune, once."""
-        known = self._overlaps.get(ci)
-        if known is None:
-            geom = index.geoms[ci]
-            near = [int(j) for j in index.tree.query(geom) if j != ci]
-            try:
-                known = not shapely.is_valid(geom) or (
-                    bool(near) and bool(shapely.relate_pattern(geom, index.geoms[near], "T********").any()))
-            except shapely.errors.GEOSException:  # an invalid neighbour: no shortcut here
-                known = True
-            self._overlaps[ci] = known
-        return known
 
 
 _contexts: WeakKeyDictionary = WeakKeyDictionary()
@@ -210,7 +192,8 @@ def lookup_text(locator, text) -> LookupResult:
                             message=_msg_several_places(text))
 
     x, y = (float(v) for v in to_l93(best.lon, best.lat))
-    ci, polygon_ci, warnings = _commune_of(locator, ctx, best, x, y)
+    here = point_l93(x, y)  # one geometry for every test on this point, as lookup_point does
+    ci, polygon_ci, warnings = _commune_of(locator, ctx, best, x, y, here)
     if ci == NO_COMMUNE:
         return locator.lookup_point(best.lon, best.lat, query=query, geocode=best, extra_warnings=warnings)
 
@@ -228,19 +211,19 @@ def lookup_text(locator, text) -> LookupResult:
             warnings.append(ResultWarning("geocode_precision", _msg_precision_enough(commune, precision)))
 
     if ci == polygon_ci:
-        return _answer_in_polygon(locator, ci, x, y, query=query, geocode=best, warnings=warnings)
-    return locator.answer_in_commune(ci, x, y, query=query, geocode=best, warnings=warnings)
+        return _answer_in_polygon(locator, ci, x, y, here, query=query, geocode=best, warnings=warnings)
+    return locator.answer_in_commune(ci, x, y, query=query, geocode=best, warnings=warnings, point=here)
 
 
-def _answer_in_polygon(locator, ci: int, x: float, y: float, *, query, geocode: GeocodedPoint,
+def _answer_in_polygon(locator, ci: int, x: float, y: float, here, *, query, geocode: GeocodedPoint,
                        warnings: list[ResultWarning]) -> LookupResult:
     """``locator.lookup_point(geocode.lon, geocode.lat, ...)`` for a point already projected
     and located in commune ``ci`` (``_commune_of``): the same answer, without projecting and
     locating the point a second time. ``tests/geocoding/test_address_lookup.py`` checks that
     both agree."""
     if geocode.type != "municipality":
-        warnings = [*warnings, *locator._boundary_warnings(ci, x, y)]
-    return locator.answer_in_commune(ci, x, y, query=query, geocode=geocode, warnings=warnings)
+        warnings = [*warnings, *locator._boundary_warnings(ci, x, y, point=here)]
+    return locator.answer_in_commune(ci, x, y, query=query, geocode=geocode, warnings=warnings, point=here)
 
 
 def _judge(locator, ctx: _Context, parts, points: list[GeocodedPoint]) -> tuple[list[GeocodedPoint], list[GeocodedPoint]]:
@@ -328,29 +311,20 @@ def _rivals(locator, points: list[GeocodedPoint]) -> list[GeocodedPoint]:
     return out
 
 
-def _polygon_of(index, ctx: _Context, x: float, y: float, guess: int | None) -> int:
-    """``index.locate(x, y)`` for one point, answered by a single point-in-polygon test when
-    the point lies inside the polygon of ``guess`` (the geocoder's commune, almost always
-    right) and that polygon overlaps no other: then no other polygon can hold the point."""
-    if (guess is not None and shapely.contains_xy(index.geoms[guess], x, y)
-            and not ctx.overlaps_others(index, guess)):
-        return guess
-    return int(index.locate(x, y)[0])
-
-
-def _commune_of(locator, ctx: _Context, point: GeocodedPoint, x: float, y: float) -> tuple[int, int, list[ResultWarning]]:
-    """(commune to answer in, commune of the polygon containing the point, warnings)."""
+def _commune_of(locator, ctx: _Context, point: GeocodedPoint, x: float, y: float,
+                here) -> tuple[int, int, list[ResultWarning]]:
+    """(commune to answer in, commune of the polygon containing the point, warnings).
+    ``here``: the point as one Lambert-93 shapely point (``communes.point_l93``)."""
     index = locator.index
     margin = locator.settings.boundary_margin_m
+    polygon_ci = index.locate_one(here)
     code = ctx.history.today(point.citycode)
     geo_ci = index.by_code.get(code) if code else None
-    polygon_ci = _polygon_of(index, ctx, x, y, geo_ci)
     if code is None or geo_ci == polygon_ci:
         return polygon_ci, polygon_ci, []
-    here = shapely.Point(x, y)
     if geo_ci is None:
         # A commune we do not have (another département): near our edge, the address is its.
-        if polygon_ci != NO_COMMUNE and index.distance_to_boundary(x, y, polygon_ci) > margin:
+        if polygon_ci != NO_COMMUNE and index.distance_to_boundary(x, y, polygon_ci, point=here) > margin:
             poly = index.communes[polygon_ci]
             return polygon_ci, polygon_ci, [ResultWarning("geocoder_commune_overridden",
                                                           _msg_polygon_wins(f"la commune {code}", poly))]

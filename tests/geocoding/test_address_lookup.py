@@ -240,26 +240,10 @@ def _sample_points(loc, n: int = 300) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y in pts]
 
 
-def test_one_point_in_polygon_test_locates_like_the_commune_index(multi_locator):
-    from locator.address_lookup import _context, _polygon_of
-
-    index, ctx = multi_locator.index, _context(multi_locator)
-    a, b = index.tree.query(index.geoms, predicate="overlaps")  # where simplified polygons overlap
-    overlaps = shapely.point_on_surface(shapely.intersection(index.geoms[a], index.geoms[b]))
-    assert len(overlaps)
-    cases = [((x, y), int(next(iter(index.tree.query(shapely.Point(x, y).buffer(2000))), 0)))
-             for x, y in _sample_points(multi_locator)]
-    cases += [((p.x, p.y), int(i)) for p, i, j in zip(overlaps, a, b, strict=True)]  # both owners as guesses
-    cases += [((p.x, p.y), int(j)) for p, i, j in zip(overlaps, a, b, strict=True)]
-    for (x, y), other in cases:
-        expected = int(index.locate(x, y)[0])
-        for guess in (None, expected if expected >= 0 else None, other):
-            assert _polygon_of(index, ctx, float(x), float(y), guess) == expected, (x, y, guess)
-
-
 @pytest.mark.parametrize("kind", ["housenumber", "street", "municipality"])
 def test_answering_in_the_located_polygon_is_lookup_point(multi_locator, kind):
     from locator.address_lookup import _answer_in_polygon
+    from locator.communes import point_l93
     from locator.models import ResultWarning
 
     index = multi_locator.index
@@ -275,7 +259,7 @@ def test_answering_in_the_located_polygon_is_lookup_point(multi_locator, kind):
             continue
         g = GeocodedPoint(label="x", lon=lon, lat=lat, type=kind, score=0.9, citycode=index.communes[ci].code,
                           source="stub")
-        fast = _answer_in_polygon(multi_locator, ci, x, y, query="q", geocode=g, warnings=list(extra))
+        fast = _answer_in_polygon(multi_locator, ci, x, y, point_l93(x, y), query="q", geocode=g, warnings=list(extra))
         assert fast.to_dict() == multi_locator.lookup_point(lon, lat, query="q", geocode=g,
                                                             extra_warnings=extra).to_dict()
         checked += 1
