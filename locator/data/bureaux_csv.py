@@ -4,11 +4,11 @@ empty lon/lat means "not yet placed" (null geometry). Every bad row is named by 
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
 from ..errors import DataError
+from .csvio import read_csv_rows
 from .geojson import feature
 from .loader import RecordError, parse_bureau, point_problem
 
@@ -16,25 +16,9 @@ REQUIRED = ("id", "name", "address", "code_insee", "communes_served", "lon", "la
 OPTIONAL = ("location_source", "geocode_type", "geocode_score", "opening_hours", "accessibility", "notes")
 
 
-def _sniff(sample: str) -> str:
-    first = sample.splitlines()[0] if sample else ""
-    return max((",", ";", "\t"), key=first.count)
-
-
 def import_csv(path: Path | str) -> list[dict]:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"cannot read: {err}", path=str(path)) from err
-    reader = csv.DictReader(text.splitlines(), delimiter=_sniff(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise DataError(f"missing column(s) {', '.join(missing)}", path=str(path), record="header")
     out, seen = [], set()
-    for line, row in enumerate(reader, start=2):
-        row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+    for line, row in read_csv_rows(path, REQUIRED):
         try:
             out.append(_row_to_feature(row))
         except (RecordError, ValueError) as err:

@@ -8,14 +8,13 @@ modified; ``write_fixed`` writes a corrected copy atomically.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.csvio import read_csv_rows
 from ..data.geojson import dumps_collection, write_atomic
 from ..data.loader import point_problem, read_feature_collection
 from ..errors import DataError
@@ -48,23 +47,8 @@ class Correction:
 
 def load_corrections(path: Path | str) -> list[Correction]:
     """Read a corrections CSV (``,`` or ``;``). Raises ``DataError`` naming the file and line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"cannot read: {err}", path=str(path)) from err
-    first = text.splitlines()[0] if text.strip() else ""
-    reader = csv.DictReader(io.StringIO(text), delimiter=";" if first.count(";") > first.count(",") else ",")
-    header = [h.strip() for h in reader.fieldnames or []]
-    missing = [f for f in FIELDS if f not in header]
-    if missing:
-        raise DataError(f"missing column(s) {', '.join(missing)} (expected {', '.join(FIELDS)})",
-                        path=str(path), record="header")
     out = []
-    for line, row in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
-        if not any(row.values()):
-            continue
+    for line, row in read_csv_rows(path, FIELDS):
         try:
             out.append(_parse_row(row, line))
         except ValueError as err:
