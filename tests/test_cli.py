@@ -113,3 +113,12 @@ def test_bureaux_import_names_missing_columns(capsys, tmp_path):
     src.write_text("id;name\nX;Y\n", encoding="utf-8")
     code, _, err = _run(capsys, "bureaux", "import", str(src), "--out", str(tmp_path / "o.geojson"))
     assert code == 2 and "missing column(s) address, code_insee" in err
+
+
+def test_bureaux_import_reads_a_quoted_address_with_a_line_break(capsys, tmp_path):
+    src = tmp_path / "b.csv"
+    src.write_text(CSV_HEADER.replace(",", ";") + 'X1;Salle;"Salle des fêtes\n2 rue Haute";57901;57901;6.02;49.01\n'
+                   "X2;École;;57901;57901;abc;49\n", encoding="utf-8")
+    code, _, err = _run(capsys, "bureaux", "import", str(src), "--out", str(tmp_path / "o.geojson"))
+    # the second record starts on line 4 of the file: the error names that line
+    assert code == 2 and "line 4: lon/lat are not numbers" in err
