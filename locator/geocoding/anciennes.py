@@ -130,6 +130,20 @@ def load_anciennes(data_dir: Path | str) -> list[Ancienne]:
     return out
 
 
+def former_names(anciennes) -> tuple[dict[str, list[str]], set[str]]:
+    """Today's code → its former communes' names, and the codes of communes that absorbed a
+    former commune whose name neither source gives (Ritzing: its name is only in the merged
+    name "Manderen-Ritzing")."""
+    former: dict[str, list[str]] = {}
+    merged: set[str] = set()
+    for a in anciennes:
+        if a.nom:
+            former.setdefault(a.commune, []).append(a.nom)
+        elif a.code != a.commune:
+            merged.add(a.commune)
+    return former, merged
+
+
 class CodeHistory:
     """Old INSEE code → today's code, for ``citycode`` filters and agreement checks."""
 

@@ -26,7 +26,7 @@ from weakref import WeakKeyDictionary
 
 import editdistance
 
-from .anciennes import Ancienne
+from .anciennes import Ancienne, former_names
 from .index import commune_names
 from .normalize import fold
 
@@ -135,13 +135,7 @@ class Gazetteer:
     """Every commune's folded names (with aliases) and postcodes, for evidence checks."""
 
     def __init__(self, communes, anciennes: list[Ancienne] = ()):
-        former: dict[str, list[str]] = {}
-        merged: set[str] = set()
-        for a in anciennes:
-            if a.nom:
-                former.setdefault(a.commune, []).append(a.nom)
-            elif a.code != a.commune:
-                merged.add(a.commune)
+        former, merged = former_names(anciennes)
         self.names: list[set[tuple[str, ...]]] = []
         self.by_name: dict[tuple[str, ...], set[int]] = {}
         self.by_postcode: dict[str, set[int]] = {}

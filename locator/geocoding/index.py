@@ -43,6 +43,7 @@ from ..errors import DataError
 from ..projection import to_l93, to_wgs84
 from . import addok_config
 from .anciennes import Ancienne
+from .anciennes import former_names as anciennes_names
 from .normalize import german_spelling, without_article
 
 log = logging.getLogger(__name__)
@@ -210,13 +211,7 @@ def commune_names(nom: str, former: Iterable[str] = (), *, merged: bool = False)
 
 def municipality_docs(index, placed: list[Placed], anciennes: Iterable[Ancienne] = (),
                       former_names: dict[str, set[str]] | None = None) -> Iterator[dict]:
-    former: dict[str, list[str]] = {}
-    merged: set[str] = set()
-    for a in anciennes:
-        if a.nom:
-            former.setdefault(a.commune, []).append(a.nom)
-        elif a.code != a.commune:
-            merged.add(a.commune)
+    former, merged = anciennes_names(anciennes)
     for code, names in (former_names or {}).items():
         former.setdefault(code, []).extend(sorted(names))
     for c, p in zip(index.communes, placed, strict=True):
