@@ -34,6 +34,7 @@ def bureau_feature(bureau) -> dict:
             "communes_served": list(bureau.communes_served),
             "location_source": bureau.location_source,
             "geocode_type": bureau.geocode_type,
+            "geocode_score": bureau.geocode_score,
             "opening_hours": bureau.opening_hours,
             "accessibility": bureau.accessibility,
             "notes": bureau.notes,

@@ -122,6 +122,7 @@ _SCHEMAS = {
                     "communes_served": {"type": "array", "items": {"type": "string"}},
                     "location_source": _NULLABLE_STR,
                     "geocode_type": _NULLABLE_STR,
+                    "geocode_score": _NULLABLE_NUM,
                     "opening_hours": _NULLABLE_STR,
                     "accessibility": _NULLABLE_STR,
                     "notes": _NULLABLE_STR,

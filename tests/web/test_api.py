@@ -229,6 +229,9 @@ def test_one_bureau(client):
     feature = r.get_json()
     assert feature["geometry"]["coordinates"] == [6.189, 49.101]
     assert feature["properties"]["communes_served"] == ["57463"]
+    # provenance and precision travel with the point
+    assert feature["properties"]["location_source"] == "manual"
+    assert "geocode_score" in feature["properties"] and feature["properties"]["geocode_type"] is None
 
 
 def test_commune_has_outline_mairie_and_bureaux(client):
