@@ -390,3 +390,27 @@ def test_rate_limit_is_per_client_ip(web_data_dir, web_locator):
     assert lookup_point(client, MONTIGNY, ).status_code == 200
     assert client.get("/api/v1/lookup?lon=6.15&lat=49.1", environ_base=first).status_code == 200
     assert client.get("/api/v1/lookup?lon=6.15&lat=49.1", environ_base=first).status_code == 429
+
+
+# -- JSON encoding ---------------------------------------------------------------------------
+
+def test_json_bodies_mean_what_the_stdlib_encoder_would_write_with_markup_escaped(app):
+    import json
+    import math
+
+    import numpy as np
+
+    doc = {"query": "<script>&amp;</script>", "nom": "Montigny-lès-Metz", "n": 3, "d": 1234.5,
+           "np": np.float64(0.1) + np.float64(0.2), "none": None, "list": [1, "é", True], 7: "int key"}
+    with app.app_context():
+        compact = app.json.dumps(doc, separators=(",", ":"))
+        body = app.json.response(doc).get_data(as_text=True)
+        pretty = app.json.dumps(doc, indent=2)
+    expected = json.loads(json.dumps(doc))
+    for text in (compact, body, pretty):
+        assert "<" not in text and ">" not in text and "&" not in text
+        assert "\\u003cscript\\u003e\\u0026amp;" in text
+        assert json.loads(text) == expected
+        assert "lès" in text  # UTF-8, not \u escapes
+    assert body.endswith("\n") and "\n" not in body[:-1]
+    assert math.isclose(json.loads(body)["np"], 0.30000000000000004)
