@@ -19,6 +19,8 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
+from .accesslog import BatchedStreamHandler
+
 log = logging.getLogger("locator.web")
 
 
@@ -68,12 +70,21 @@ def _close(locator) -> None:
         geocoder.close()
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def _log_to_stderr() -> None:
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                            stream=sys.stderr)
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
     logging.getLogger("locator").setLevel(logging.INFO)
+    access = logging.getLogger("locator.web.access")
+    if not access.handlers:
+        # One line per request, with its time: written in batches (locator.web.accesslog).
+        handler = BatchedStreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        access.addHandler(handler)
+        access.propagate = False
 
 
 def _run_dev(app, host: str, port: int) -> None:
