@@ -47,6 +47,8 @@ AUTOCOMPLETE_FACTOR = 5
 CORS_METHODS = "GET, OPTIONS"
 CORS_MAX_AGE = "86400"
 _ALLOW_ANY_ORIGIN = ("Access-Control-Allow-Origin", "*")
+#: A JSON response loads nothing and may be framed by nobody.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 _SOURCE = re.compile(r"^(\*|'self'|https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?|https?:)$")
@@ -228,9 +230,13 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
     unframed = (*common, ("Content-Security-Policy", page_csp), ("X-Frame-Options", "DENY"),
                 ("Cross-Origin-Opener-Policy", "same-origin"))
     # The API is open to every origin (no credentials), like flask-cors with origins "*",
-    # send_wildcard and no Vary; nothing else gets CORS headers. Precomputed header lists
-    # are appended in one call: no view sets any of these headers itself.
-    api_unframed = (_ALLOW_ANY_ORIGIN, *unframed)
+    # send_wildcard and no Vary; nothing else gets CORS headers. Its JSON is never a document:
+    # the CSP that locks a JSON body down (OWASP's REST advice) replaces the page's, and the
+    # document-only headers (Permissions-Policy, COOP) are left out; every header is work for
+    # the server and bytes for a voter's phone. Precomputed header lists are appended in one
+    # call: no view sets any of these headers itself.
+    api_headers = (_ALLOW_ANY_ORIGIN, *common[:2], ("Content-Security-Policy", API_CSP),
+                   ("X-Frame-Options", "DENY"))
 
     rate_limits = RateLimits(settings.rate_limit, settings.rate_limit_storage)
     app.extensions["locator_limiter"] = rate_limits
@@ -263,9 +269,9 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
         if ((path.startswith("/api") or ("%" in path and unquote(path).startswith("/api")))
                 and "Access-Control-Allow-Origin" not in headers):
             if req.method == "OPTIONS" or "Access-Control-Request-Private-Network" in req.headers:
-                extend([_ALLOW_ANY_ORIGIN, *_cors_preflight_headers(req), *security])
+                extend([*api_headers, *_cors_preflight_headers(req)])
             else:
-                extend(api_unframed if security is unframed else (_ALLOW_ANY_ORIGIN, *security))
+                extend(api_headers)
         else:
             extend(security)
         if access_log.isEnabledFor(logging.INFO):

@@ -30,6 +30,15 @@ def test_every_response_but_the_widget_refuses_framing(client, url):
     assert r.headers["Referrer-Policy"] == "no-referrer"
 
 
+@pytest.mark.parametrize("url", ["/api/v1/lookup?lon=6.2&lat=49.1", "/api/v1/bureaux", "/api/v1/nulle-part"])
+def test_api_json_gets_the_locked_down_csp_and_no_document_headers(client, url):
+    r = client.get(url)
+    assert csp(r) == {"default-src": "'none'", "frame-ancestors": "'none'"}
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Permissions-Policy" not in r.headers and "Cross-Origin-Opener-Policy" not in r.headers
+    assert "Permissions-Policy" in client.get("/").headers  # pages keep them
+
+
 def test_result_pages_refuse_framing_too(client):
     r = client.post("/recherche", data={"q": "Metz"})
     assert csp(r)["frame-ancestors"] == "'none'"
