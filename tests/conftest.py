@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
 
 import pytest
+import shapely
+from shapely.geometry import mapping, shape
 
 from locator import Locator, Settings
 
@@ -35,6 +38,42 @@ def shared_data() -> Path:
 def moselle() -> Locator:
     """The committed default data (Moselle, example bureaux)."""
     return Locator.from_data_dir(PROJECT_DATA, settings=Settings(data_dir=PROJECT_DATA))
+
+
+@pytest.fixture(scope="session")
+def paris_dir(tmp_path_factory, shared_data) -> Path:
+    """Paris 2017: arrondissements as communes (union of their bureaux sectors), 896
+    bureaux from the Ville de Paris CSV, and the official sectors as areas."""
+    out = tmp_path_factory.mktemp("paris")
+    sectors_path = shared_data / "paris_opendata_secteurs-des-bureaux-de-vote_2017.geojson"
+    sectors = json.loads(sectors_path.read_text(encoding="utf-8"))["features"]
+    by_arr: dict[int, list] = {}
+    for f in sectors:
+        by_arr.setdefault(int(f["properties"]["arrondissement"]), []).append(shape(f["geometry"]))
+    communes = []
+    for arr, geoms in sorted(by_arr.items()):
+        union = shapely.union_all(geoms)
+        if union.geom_type == "Polygon":
+            union = shapely.MultiPolygon([union])
+        communes.append({"type": "Feature", "geometry": mapping(union), "properties": {
+            "code": f"751{arr:02d}", "nom": f"Paris {arr}e arrondissement", "departement": "75",
+            "codes_postaux": [f"750{arr:02d}"], "population": None, "canton": None, "mairie_lon": None,
+            "mairie_lat": None, "mairie_adresse": None, "mairie_telephone": None, "mairie_email": None,
+            "mairie_horaires": None, "mairie_accessibilite": None}})
+    write_json(out / "communes" / "75.geojson", {"type": "FeatureCollection", "features": communes})
+    bureaux = []
+    with open(shared_data / "paris_opendata_bureaux-de-votes_2017.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh, delimiter=";"):
+            arr = int(r["Identifiant du bureau de vote"].split("-")[0])
+            bureaux.append({"type": "Feature", "geometry": json.loads(r["geo_shape"]), "properties": {
+                "id": r["Identifiant du bureau de vote"], "name": r["Libellé du bureau de vote"],
+                "address": f"{r['Adresse']}, {r['Code Postal']} Paris", "code_insee": f"751{arr:02d}",
+                "communes_served": [f"751{arr:02d}"], "location_source": "manual"}})
+    write_json(out / "bureaux.geojson", {"type": "FeatureCollection", "features": bureaux})
+    areas = [{"type": "Feature", "geometry": f["geometry"], "properties": {"bureau_id": f["properties"]["id_bv"]}}
+             for f in sectors]
+    write_json(out / "bureaux_areas.geojson", {"type": "FeatureCollection", "features": areas})
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -158,42 +158,6 @@ def test_moselle_point_next_to_meurthe_et_moselle_names_the_neighbour(lorraine_d
 
 
 @pytest.fixture(scope="module")
-def paris_dir(tmp_path_factory, shared_data):
-    """Paris 2017: arrondissements as communes (union of their bureaux sectors), 896
-    bureaux from the Ville de Paris CSV, and the official sectors as areas."""
-    out = tmp_path_factory.mktemp("paris")
-    sectors = _collection(shared_data / "paris_opendata_secteurs-des-bureaux-de-vote_2017.geojson")
-    by_arr: dict[int, list] = {}
-    for f in sectors:
-        by_arr.setdefault(int(f["properties"]["arrondissement"]), []).append(shape(f["geometry"]))
-    communes = []
-    for arr, geoms in sorted(by_arr.items()):
-        union = shapely.union_all(geoms)
-        if union.geom_type == "Polygon":
-            union = shapely.MultiPolygon([union])
-        communes.append({"type": "Feature", "geometry": shapely.geometry.mapping(union), "properties": {
-            "code": f"751{arr:02d}", "nom": f"Paris {arr}e arrondissement", "departement": "75",
-            "codes_postaux": [f"750{arr:02d}"], "population": None, "canton": None, "mairie_lon": None,
-            "mairie_lat": None, "mairie_adresse": None, "mairie_telephone": None, "mairie_email": None,
-            "mairie_horaires": None, "mairie_accessibilite": None}})
-    (out / "communes").mkdir()
-    (out / "communes" / "75.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": communes}), encoding="utf-8")
-    bureaux = []
-    with open(shared_data / "paris_opendata_bureaux-de-votes_2017.csv", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh, delimiter=";"):
-            arr = int(r["Identifiant du bureau de vote"].split("-")[0])
-            bureaux.append({"type": "Feature", "geometry": json.loads(r["geo_shape"]), "properties": {
-                "id": r["Identifiant du bureau de vote"], "name": r["Libellé du bureau de vote"],
-                "address": f"{r['Adresse']}, {r['Code Postal']} Paris", "code_insee": f"751{arr:02d}",
-                "communes_served": [f"751{arr:02d}"], "location_source": "manual"}})
-    (out / "bureaux.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": bureaux}), encoding="utf-8")
-    areas = [{"type": "Feature", "geometry": f["geometry"], "properties": {"bureau_id": f["properties"]["id_bv"]}}
-             for f in sectors]
-    (out / "bureaux_areas.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": areas}), encoding="utf-8")
-    return out
-
-
-@pytest.fixture(scope="module")
 def paris(paris_dir):
     return Locator.from_data_dir(paris_dir, settings=Settings(data_dir=paris_dir))
 
