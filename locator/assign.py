@@ -61,6 +61,8 @@ class Assigner:
         self._served_pairs = {(ci, bi) for ci, lst in enumerate(self.serving) for bi in lst}
         self._placed_serving = [[(b, float(self.x[b]), float(self.y[b])) for b in lst if self.has_point[b]]
                                 for lst in self.serving]
+        self._xy = [(float(bx), float(by)) if placed else None
+                    for bx, by, placed in zip(self.x, self.y, self.has_point, strict=True)]
 
         self.area_bureau = np.array([self.by_id[b] for b in area_bureau_ids], dtype=np.int64)
         self.area_geoms = geometry_to_l93(np.asarray(list(area_geoms_wgs84), dtype=object))
@@ -148,6 +150,10 @@ class Assigner:
         return NO_BUREAU, METHOD_NONE
 
     def distance(self, x: float, y: float, bureau_idx: int) -> float | None:
-        if bureau_idx < 0 or not self.has_point[bureau_idx]:
+        xy = None if bureau_idx < 0 else self._xy[bureau_idx]
+        if xy is None:
             return None
-        return float(np.hypot(self.x[bureau_idx] - x, self.y[bureau_idx] - y))
+        # abs() of a complex is the C library's hypot, the one np.hypot calls: the same
+        # float bit for bit, without a numpy call (math.hypot is Python's own algorithm and
+        # differs in the last bit for about 1 pair in 500).
+        return abs(complex(xy[0] - x, xy[1] - y))
