@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import shapely
 
-from .grid import BOUNDARY, CellGrid
+from .grid import BOUNDARY, CellGrid, PointGrid
 from .models import Commune
 from .projection import geometry_to_l93
 
@@ -37,7 +37,8 @@ class CommuneIndex:
         self.tree = shapely.STRtree(self.geoms)
         self.boundaries = shapely.boundary(self.geoms)
         self._grid: CellGrid | None = None
-        self._grid_lock = threading.Lock()
+        self._point_grid: PointGrid | None = None
+        self._grid_lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self.communes)
@@ -70,16 +71,43 @@ class CommuneIndex:
         if self._grid is None:
             with self._grid_lock:
                 if self._grid is None:
-                    self._grid = CellGrid(self.geoms, self._locate_exact)
+                    self._grid = CellGrid(self.geoms, self._cover_exact)
         return self._grid
 
+    def warm(self, margin_m: float) -> None:
+        """Build the cell grid and its deep cells for ``margin_m`` now, for ``locate_cell``.
+
+        Idempotent and thread-safe; a new margin rebuilds the deep cells. Never called
+        implicitly: a single lookup from the command line should not pay for it.
+        """
+        if len(self.geoms) == 0:
+            return
+        with self._grid_lock:
+            if self._point_grid is None or self._point_grid.margin_m != margin_m:
+                self._point_grid = PointGrid(self.grid(), margin_m)
+
+    def locate_cell(self, x: float, y: float, margin_m: float) -> tuple[int, bool]:
+        """What the warm grid says of one Lambert-93 point: (commune index, ``NO_COMMUNE``,
+        or ``BOUNDARY`` when only the exact test can tell; whether every commune boundary is
+        farther than ``margin_m``). ``(BOUNDARY, False)`` until ``warm``."""
+        point_grid = self._point_grid
+        if point_grid is None:
+            return BOUNDARY, False
+        ci, deep = point_grid.lookup(x, y)
+        # deep for a wider margin is deep for a narrower one; not the other way round
+        return ci, deep and margin_m <= point_grid.margin_m
+
     def _locate_exact(self, x, y) -> np.ndarray:
+        return self._cover_exact(x, y)[0]
+
+    def _cover_exact(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """The commune containing each point (``NO_COMMUNE`` if none) and how many do."""
         out = np.full(x.shape, NO_COMMUNE, dtype=np.int64)
         points = shapely.points(x, y)
         pt_idx, geom_idx = self.tree.query(points, predicate="intersects")
         # Reverse so that, for a point on two communes, the first one written wins.
         out[pt_idx[::-1]] = geom_idx[::-1]
-        return out
+        return out, np.bincount(pt_idx, minlength=len(x))
 
     def neighbours_within(self, x: float, y: float, idx: int, distance_m: float, *,
                           point=None) -> list[tuple[int, float]]:

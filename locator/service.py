@@ -12,7 +12,7 @@ import numpy as np
 
 from . import messages
 from .assign import METHOD_NAMES, NO_BUREAU, Assigner
-from .communes import NO_COMMUNE, CommuneIndex, point_l93
+from .communes import BOUNDARY, NO_COMMUNE, CommuneIndex, point_l93
 from .config import Settings
 from .data.loader import communes_paths, load_areas, load_bureaux, load_communes
 from .errors import DataError, InvalidQuery, LocatorError
@@ -65,6 +65,15 @@ class Locator:
                    area_geoms=areas.geometries if areas else (),
                    settings=settings.replace(data_dir=data_dir), geocoder=geocoder)
 
+    def warm(self) -> Locator:
+        """Build now what makes one-point lookups cheaper, instead of never: the commune
+        cell grid and its cells far from every boundary (about 0.5 s and 28 MB for the
+        Moselle). Idempotent and thread-safe; a web app calls it once at start-up, before
+        forking its workers so that they share the memory. Answers are the same with or
+        without it; a single lookup never builds it (the command line starts fast)."""
+        self.index.warm(self.settings.boundary_margin_m)
+        return self
+
     @property
     def communes(self):
         return self.index.communes
@@ -111,13 +120,17 @@ class Locator:
         except LocatorError as err:
             return error_result(err, query)
         x, y = to_l93(lon, lat)
-        point = point_l93(x, y)  # one geometry for every test on this point
-        ci = self.index.locate_one(point)
-        warnings = list(extra_warnings)
         margin = self.settings.boundary_margin_m
+        ci, deep = self.index.locate_cell(x, y, margin)
+        # In a deep cell no boundary is within the margin, so no GEOS test is left to run
+        # (the bureau areas make their own point). Elsewhere one geometry serves every test.
+        point = None if deep else point_l93(x, y)
+        if ci == BOUNDARY:
+            ci = self.index.locate_one(point)
+        warnings = list(extra_warnings)
 
         if ci == NO_COMMUNE:
-            near = self.index.nearest(x, y, margin, point=point)
+            near = None if deep else self.index.nearest(x, y, margin, point=point)
             if near is not None:
                 c = self.index.communes[near[0]]
                 warnings.append(ResultWarning("near_commune_boundary", messages.near_boundary(c, near[1])))
@@ -126,7 +139,7 @@ class Locator:
 
         # A municipality-level geocode is the commune's reference point, not the voter's
         # place: how close it is to a boundary says nothing about the voter.
-        if geocode is None or geocode.type != "municipality":
+        if not deep and (geocode is None or geocode.type != "municipality"):
             warnings += self._boundary_warnings(ci, x, y, point=point)
         return self.answer_in_commune(ci, x, y, query=query, geocode=geocode, warnings=warnings, point=point)
 
