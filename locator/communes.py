@@ -116,13 +116,13 @@ class CommuneIndex:
         ``point``: the same point as a shapely geometry, when the caller already has it."""
         if point is None:
             point = shapely.Point(x, y)
-        near = self.tree.query(point, predicate="dwithin", distance=distance_m)
-        others = near[near != idx]
-        if len(others) == 0:
+        # Python lists rather than numpy arrays: for the one or two communes found, each
+        # numpy call costs more than the loop it replaces.
+        others = [j for j in self.tree.query(point, predicate="dwithin", distance=distance_m).tolist() if j != idx]
+        if not others:
             return []
-        dists = shapely.distance(point, self.geoms[others])
-        pairs = [(int(j), float(d)) for j, d in zip(others, dists, strict=True)]
-        return sorted(pairs, key=lambda p: p[1])
+        dists = shapely.distance(point, self.geoms[others]).tolist()
+        return sorted(zip(others, dists, strict=True), key=lambda p: p[1])
 
     def distance_to_boundary(self, x: float, y: float, idx: int, *, point=None) -> float:
         return float(shapely.distance(shapely.Point(x, y) if point is None else point, self.boundaries[idx]))
