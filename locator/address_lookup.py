@@ -27,6 +27,7 @@ Never confidently wrong:
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 from weakref import WeakKeyDictionary
@@ -47,6 +48,7 @@ from .geocoding.evidence import (
     streets_agree,
 )
 from .geocoding.normalize import normalize_query
+from .grid import BOUNDARY
 from .models import GeocodedPoint, LookupResult, ResultWarning
 from .projection import to_l93, to_wgs84
 
@@ -192,8 +194,11 @@ def lookup_text(locator, text) -> LookupResult:
                             message=_msg_several_places(text))
 
     x, y = (float(v) for v in to_l93(best.lon, best.lat))
-    here = point_l93(x, y)  # one geometry for every test on this point, as lookup_point does
-    ci, polygon_ci, warnings = _commune_of(locator, ctx, best, x, y, here)
+    # As lookup_point: the warm grid may name the commune and rule out every boundary within
+    # the margin; otherwise one geometry serves every test on this point.
+    cell_ci, deep = locator.index.locate_cell(x, y, locator.settings.boundary_margin_m)
+    here = None if deep else point_l93(x, y)
+    ci, polygon_ci, warnings = _commune_of(locator, ctx, best, x, y, here, cell_ci)
     if ci == NO_COMMUNE:
         return locator.lookup_point(best.lon, best.lat, query=query, geocode=best, extra_warnings=warnings)
 
@@ -221,7 +226,7 @@ def _answer_in_polygon(locator, ci: int, x: float, y: float, here, *, query, geo
     and located in commune ``ci`` (``_commune_of``): the same answer, without projecting and
     locating the point a second time. ``tests/geocoding/test_address_lookup.py`` checks that
     both agree."""
-    if geocode.type != "municipality":
+    if geocode.type != "municipality" and here is not None:  # None: deep in its commune
         warnings = [*warnings, *locator._boundary_warnings(ci, x, y, point=here)]
     return locator.answer_in_commune(ci, x, y, query=query, geocode=geocode, warnings=warnings, point=here)
 
@@ -312,26 +317,30 @@ def _rivals(locator, points: list[GeocodedPoint]) -> list[GeocodedPoint]:
 
 
 def _commune_of(locator, ctx: _Context, point: GeocodedPoint, x: float, y: float,
-                here) -> tuple[int, int, list[ResultWarning]]:
+                here, cell_ci: int = BOUNDARY) -> tuple[int, int, list[ResultWarning]]:
     """(commune to answer in, commune of the polygon containing the point, warnings).
-    ``here``: the point as one Lambert-93 shapely point (``communes.point_l93``)."""
+    ``here``: the point as one Lambert-93 shapely point (``communes.point_l93``), or ``None``
+    when the warm grid says no commune boundary is within the margin; ``cell_ci``: the grid's
+    commune for the point (``BOUNDARY``: ask the polygons)."""
     index = locator.index
     margin = locator.settings.boundary_margin_m
-    polygon_ci = index.locate_one(here)
+    polygon_ci = cell_ci if cell_ci != BOUNDARY else index.locate_one(here)
     code = ctx.history.today(point.citycode)
     geo_ci = index.by_code.get(code) if code else None
     if code is None or geo_ci == polygon_ci:
         return polygon_ci, polygon_ci, []
     if geo_ci is None:
         # A commune we do not have (another département): near our edge, the address is its.
-        if polygon_ci != NO_COMMUNE and index.distance_to_boundary(x, y, polygon_ci, point=here) > margin:
+        if polygon_ci != NO_COMMUNE and (here is None
+                                         or index.distance_to_boundary(x, y, polygon_ci, point=here) > margin):
             poly = index.communes[polygon_ci]
             return polygon_ci, polygon_ci, [ResultWarning("geocoder_commune_overridden",
                                                           _msg_polygon_wins(f"la commune {code}", poly))]
         return NO_COMMUNE, polygon_ci, [ResultWarning("geocoder_commune_not_covered",
                                                       _msg_outside_but_geocoder_commune(f"la commune {code}"))]
     geo = index.communes[geo_ci]
-    distance = float(shapely.distance(here, index.geoms[geo_ci]))
+    # Deep in a commune (or deep outside all), every other commune is beyond the margin.
+    distance = math.inf if here is None else float(shapely.distance(here, index.geoms[geo_ci]))
     if distance <= margin:
         if polygon_ci == NO_COMMUNE:
             return geo_ci, polygon_ci, [ResultWarning("commune_disagreement", messages.near_edge(geo, distance))]

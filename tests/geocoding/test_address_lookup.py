@@ -264,3 +264,17 @@ def test_answering_in_the_located_polygon_is_lookup_point(multi_locator, kind):
                                                             extra_warnings=extra).to_dict()
         checked += 1
     assert checked > 100
+
+
+def test_address_answers_are_the_same_with_the_warm_cell_grid(moselle_dir, moselle_locator):
+    """Every commune name and mairie address of the Moselle, answered by a locator whose
+    one-point shortcuts read the warm grid (as the web app's) and by one without it."""
+    settings = Settings(data_dir=moselle_dir)
+    cold = Locator.from_data_dir(moselle_dir, settings=settings)
+    warm = Locator.from_data_dir(moselle_dir, settings=settings).warm()
+    cold.geocoder = warm.geocoder = moselle_locator.geocoder  # same answers from addok
+    texts = [c.nom for c in cold.communes] + [c.mairie_adresse for c in cold.communes if c.mairie_adresse]
+    differ = [t for t in texts if cold.lookup(t).to_dict() != warm.lookup(t).to_dict()]
+    assert differ == []
+    statuses = {warm.lookup(t).status for t in texts}
+    assert {"ok", "ambiguous"} <= statuses
