@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from .accesslog import BatchedStreamHandler, access_log
+from .accesslog import BatchedStreamHandler
 
 log = logging.getLogger("locator.web")
 
@@ -78,15 +78,13 @@ def _log_to_stderr() -> None:
     if not root.handlers:
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
     logging.getLogger("locator").setLevel(logging.INFO)
-    logger = access_log.logger
-    if not logger.handlers:
-        # One line per request, with its time, to stderr; records made and written in batches
-        # (locator.web.accesslog), so that logging costs a lookup little.
+    access = logging.getLogger("locator.web.access")
+    if not access.handlers:
+        # One line per request, with its time: written in batches (locator.web.accesslog).
         handler = BatchedStreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        logger.addHandler(handler)
-        logger.propagate = False
-        access_log.defer()
+        access.addHandler(handler)
+        access.propagate = False
 
 
 def _run_dev(app, host: str, port: int) -> None:

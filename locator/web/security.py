@@ -28,8 +28,8 @@ from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from ..errors import DataError
-from .accesslog import access_log
 
+access_log = logging.getLogger("locator.web.access")
 security_log = logging.getLogger("locator.web.security")
 
 #: Bodies are a handful of form fields; anything bigger is refused with 413.
@@ -274,7 +274,7 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
                 extend(api_headers)
         else:
             extend(security)
-        if access_log.enabled():
+        if access_log.isEnabledFor(logging.INFO):
             _log(response, ctx, req)
         return response
 
@@ -308,5 +308,5 @@ def _log(response, ctx, req) -> None:
     started = getattr(ctx, "started", None)
     elapsed_ms = (perf_counter() - started) * 1000 if started is not None else -1.0
     rule = req.url_rule
-    access_log.write(req.method, rule.rule if rule is not None else "<no route>", response.status_code,
-                     elapsed_ms, getattr(ctx, "query_length", "-"))
+    access_log.info("%s %s %d %.1fms qlen=%s", req.method, rule.rule if rule is not None else "<no route>",
+                    response.status_code, elapsed_ms, getattr(ctx, "query_length", "-"))
