@@ -266,8 +266,7 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
         extend = headers._list.extend if hasattr(headers, "_list") else headers.extend
         security = framed if getattr(ctx, "frameable", False) else unframed
         path = req.path
-        if ((path.startswith("/api") or ("%" in path and unquote(path).startswith("/api")))
-                and "Access-Control-Allow-Origin" not in headers):
+        if path.startswith("/api") or ("%" in path and unquote(path).startswith("/api")):
             if req.method == "OPTIONS" or "Access-Control-Request-Private-Network" in req.headers:
                 extend([*api_headers, *_cors_preflight_headers(req)])
             else:
@@ -308,5 +307,9 @@ def _log(response, ctx, req) -> None:
     started = getattr(ctx, "started", None)
     elapsed_ms = (perf_counter() - started) * 1000 if started is not None else -1.0
     rule = req.url_rule
-    access_log.info("%s %s %d %.1fms qlen=%s", req.method, rule.rule if rule is not None else "<no route>",
-                    response.status_code, elapsed_ms, getattr(ctx, "query_length", "-"))
+    # ``Logger.info`` would walk the stack to name the calling line, the same one every time:
+    # the record is made and handled directly (levels, filters, handlers unchanged).
+    access_log.handle(access_log.makeRecord(
+        access_log.name, logging.INFO, __file__, 0, "%s %s %d %.1fms qlen=%s",
+        (req.method, rule.rule if rule is not None else "<no route>", response.status_code, elapsed_ms,
+         getattr(ctx, "query_length", "-")), None))
