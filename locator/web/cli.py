@@ -78,6 +78,9 @@ def _log_to_stderr() -> None:
     if not root.handlers:
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
     logging.getLogger("locator").setLevel(logging.INFO)
+    # The logging HOWTO's own optimisation: our formats never show thread or process names,
+    # and looking them up for every access record costs ~3 µs a request.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     access = logging.getLogger("locator.web.access")
     if not access.handlers:
         # One line per request, with its time: written in batches (locator.web.accesslog).
