@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from .accesslog import BatchedStreamHandler
+from .accesslog import BatchedStreamHandler, access_log
 
 log = logging.getLogger("locator.web")
 
@@ -81,13 +81,15 @@ def _log_to_stderr() -> None:
     # The logging HOWTO's own optimisation: our formats never show thread or process names,
     # and looking them up for every access record costs ~3 µs a request.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    access = logging.getLogger("locator.web.access")
-    if not access.handlers:
-        # One line per request, with its time: written in batches (locator.web.accesslog).
+    logger = access_log.logger
+    if not logger.handlers:
+        # One line per request, with its time, to stderr; records made and written in batches
+        # (locator.web.accesslog), so that logging costs a lookup little.
         handler = BatchedStreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        access.addHandler(handler)
-        access.propagate = False
+        logger.addHandler(handler)
+        logger.propagate = False
+        access_log.defer()
 
 
 def _run_dev(app, host: str, port: int) -> None:

@@ -28,8 +28,8 @@ from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from ..errors import DataError
+from .accesslog import access_log
 
-access_log = logging.getLogger("locator.web.access")
 security_log = logging.getLogger("locator.web.security")
 
 #: Bodies are a handful of form fields; anything bigger is refused with 413.
@@ -273,7 +273,7 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
                 extend(api_headers)
         else:
             extend(security)
-        if access_log.isEnabledFor(logging.INFO):
+        if access_log.enabled():
             _log(response, ctx, req)
         return response
 
@@ -307,9 +307,5 @@ def _log(response, ctx, req) -> None:
     started = getattr(ctx, "started", None)
     elapsed_ms = (perf_counter() - started) * 1000 if started is not None else -1.0
     rule = req.url_rule
-    # ``Logger.info`` would walk the stack to name the calling line, the same one every time:
-    # the record is made and handled directly (levels, filters, handlers unchanged).
-    access_log.handle(access_log.makeRecord(
-        access_log.name, logging.INFO, __file__, 0, "%s %s %d %.1fms qlen=%s",
-        (req.method, rule.rule if rule is not None else "<no route>", response.status_code, elapsed_ms,
-         getattr(ctx, "query_length", "-")), None))
+    access_log.write(req.method, rule.rule if rule is not None else "<no route>", response.status_code,
+                     elapsed_ms, getattr(ctx, "query_length", "-"))

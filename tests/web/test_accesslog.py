@@ -1,5 +1,5 @@
-"""The access log's batched handler: lines arrive complete, in order, and never later than
-its interval, a warning, a full batch or the process's exit."""
+"""The access log: records complete, in order, with their request's time; deferred ones
+reach the log within the interval, at a full batch or at the process's exit."""
 
 from __future__ import annotations
 
@@ -7,82 +7,128 @@ import io
 import logging
 import subprocess
 import sys
+import threading
 import time
 
-from locator.web.accesslog import BatchedStreamHandler
+from locator.web.accesslog import AccessLog, BatchedStreamHandler
 
 
-def make_logger(name: str, **options) -> tuple[logging.Logger, io.StringIO, BatchedStreamHandler]:
+def make_log(name: str) -> tuple[AccessLog, io.StringIO]:
     stream = io.StringIO()
-    handler = BatchedStreamHandler(stream, **options)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler = BatchedStreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(created).3f %(message)s"))
     logger = logging.getLogger(f"test.accesslog.{name}")
     logger.handlers[:] = [handler]
     logger.propagate = False
     logger.setLevel(logging.INFO)
-    return logger, stream, handler
+    return AccessLog(logger), stream
 
 
-def test_lines_wait_for_a_full_batch_then_arrive_in_order():
-    logger, stream, handler = make_logger("batch", capacity=3, interval_s=60)
-    logger.info("one")
-    logger.info("two")
+def lines(stream: io.StringIO) -> list[str]:
+    return [line.split(" ", 1)[1] for line in stream.getvalue().splitlines()]
+
+
+def test_by_default_each_record_is_handled_at_once(caplog):
+    log = AccessLog(logging.getLogger("test.accesslog.direct"))
+    with caplog.at_level(logging.INFO, logger="test.accesslog.direct"):
+        log.write("GET", "/api/v1/lookup", 200, 1.25, 13)
+        assert [r.getMessage() for r in caplog.records] == ["GET /api/v1/lookup 200 1.2ms qlen=13"]
+
+
+def test_deferred_records_wait_for_a_full_batch_then_arrive_in_order():
+    log, stream = make_log("batch")
+    log.defer(capacity=3, interval_s=60)
+    log.write("GET", "/a", 200, 1.0, 1)
+    log.write("GET", "/b", 404, 2.0, 2)
     assert stream.getvalue() == ""
-    logger.info("three")
-    assert stream.getvalue() == "INFO one\nINFO two\nINFO three\n"
-    handler.close()
+    log.write("POST", "/c", 400, 3.0, "-")
+    assert lines(stream) == ["GET /a 200 1.0ms qlen=1", "GET /b 404 2.0ms qlen=2", "POST /c 400 3.0ms qlen=-"]
 
 
-def test_a_warning_is_written_at_once_with_the_lines_before_it():
-    logger, stream, handler = make_logger("warning", capacity=100, interval_s=60)
-    logger.info("request")
-    logger.warning("storage failed")
-    assert stream.getvalue() == "INFO request\nWARNING storage failed\n"
-    handler.close()
+def test_deferred_records_keep_the_time_of_their_request():
+    log, stream = make_log("time")
+    log.defer(capacity=100, interval_s=60)
+    before = time.time()
+    log.write("GET", "/a", 200, 1.0, 1)
+    time.sleep(0.3)
+    log.flush()
+    created = float(stream.getvalue().split(" ", 1)[0])
+    assert before - 0.001 <= created < before + 0.2
 
 
 def test_an_idle_server_still_writes_its_lines_within_the_interval():
-    logger, stream, handler = make_logger("idle", capacity=100, interval_s=0.05)
-    logger.info("last request before a quiet hour")
+    log, stream = make_log("idle")
+    log.defer(capacity=100, interval_s=0.05)
+    log.write("GET", "/healthz", 200, 0.1, "-")
     deadline = time.monotonic() + 5
     while stream.getvalue() == "" and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert stream.getvalue() == "INFO last request before a quiet hour\n"
-    handler.close()
+    assert lines(stream) == ["GET /healthz 200 0.1ms qlen=-"]
 
 
-def test_close_writes_what_is_waiting():
-    logger, stream, handler = make_logger("close", capacity=100, interval_s=60)
-    logger.info("a")
-    handler.close()
-    assert stream.getvalue() == "INFO a\n"
+def test_no_line_is_lost_when_threads_write_while_the_flusher_runs():
+    log, stream = make_log("threads")
+    log.defer(capacity=50, interval_s=0.001)
+
+    def work(n):
+        for i in range(500):
+            log.write("GET", f"/t{n}", 200, float(i), i)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log.flush()
+    got = lines(stream)
+    assert len(got) == 2000
+    for n in range(4):  # each thread's lines in its order
+        mine = [line for line in got if line.startswith(f"GET /t{n} ")]
+        assert [int(line.rsplit("=", 1)[1]) for line in mine] == list(range(500))
 
 
 def test_a_normal_exit_writes_the_waiting_lines():
     code = (
         "import logging, sys\n"
-        "from locator.web.accesslog import BatchedStreamHandler\n"
-        "h = BatchedStreamHandler(sys.stderr, capacity=100, interval_s=60)\n"
-        "log = logging.getLogger('x'); log.addHandler(h); log.setLevel(logging.INFO)\n"
-        "log.info('written at exit')\n"
+        "from locator.web.accesslog import AccessLog, BatchedStreamHandler\n"
+        "logger = logging.getLogger('x'); logger.setLevel(logging.INFO)\n"
+        "logger.addHandler(BatchedStreamHandler(sys.stderr))\n"
+        "log = AccessLog(logger); log.defer(capacity=100, interval_s=60)\n"
+        "log.write('GET', '/api/v1/lookup', 200, 1.0, 5)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stderr == "written at exit\n"
+    assert out.stderr == "GET /api/v1/lookup 200 1.0ms qlen=5\n"
 
 
 def test_a_forked_child_writes_only_its_own_lines():
     code = (
         "import logging, os, sys\n"
-        "from locator.web.accesslog import BatchedStreamHandler\n"
-        "h = BatchedStreamHandler(sys.stdout, capacity=100, interval_s=60)\n"
-        "log = logging.getLogger('x'); log.addHandler(h); log.setLevel(logging.INFO)\n"
-        "log.info('parent'); sys.stdout.flush()\n"
+        "from locator.web.accesslog import AccessLog, BatchedStreamHandler\n"
+        "logger = logging.getLogger('x'); logger.setLevel(logging.INFO)\n"
+        "logger.addHandler(BatchedStreamHandler(sys.stdout))\n"
+        "log = AccessLog(logger); log.defer(capacity=100, interval_s=60)\n"
+        "log.write('GET', '/parent', 200, 1.0, 1); log.flush(); sys.stdout.flush()\n"
+        "log.write('GET', '/parent-unflushed', 200, 1.0, 1)\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
-        "    log.info('child'); logging.shutdown(); os._exit(0)\n"
+        "    log.write('GET', '/child', 200, 1.0, 1); log.flush(); os._exit(0)\n"
         "os.waitpid(pid, 0)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert sorted(out.stdout.splitlines()) == ["child", "parent"]
+    assert sorted(out.stdout.splitlines()) == ["GET /child 200 1.0ms qlen=1", "GET /parent 200 1.0ms qlen=1",
+                                               "GET /parent-unflushed 200 1.0ms qlen=1"]
+
+
+def test_the_handler_writes_a_warning_at_once():
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream)
+    logger = logging.getLogger("test.accesslog.warning")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.info("kept")
+    assert stream.getvalue() == ""
+    logger.warning("storage failed")
+    assert stream.getvalue() == "kept\nstorage failed\n"
