@@ -87,36 +87,34 @@ def test_no_line_is_lost_when_threads_write_while_the_flusher_runs():
         assert [int(line.rsplit("=", 1)[1]) for line in mine] == list(range(500))
 
 
-def test_a_normal_exit_writes_the_waiting_lines():
-    code = (
-        "import logging, sys\n"
-        "from locator.web.accesslog import AccessLog, BatchedStreamHandler\n"
-        "logger = logging.getLogger('x'); logger.setLevel(logging.INFO)\n"
-        "logger.addHandler(BatchedStreamHandler(sys.stderr))\n"
-        "log = AccessLog(logger); log.defer(capacity=100, interval_s=60)\n"
-        "log.write('GET', '/api/v1/lookup', 200, 1.0, 5)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stderr == "GET /api/v1/lookup 200 1.0ms qlen=5\n"
-
-
-def test_a_forked_child_writes_only_its_own_lines():
+def run_deferred(stream: str, body: str) -> subprocess.CompletedProcess:
+    """``body`` in a fresh Python whose ``log`` is a deferred AccessLog writing to ``stream``."""
     code = (
         "import logging, os, sys\n"
         "from locator.web.accesslog import AccessLog, BatchedStreamHandler\n"
         "logger = logging.getLogger('x'); logger.setLevel(logging.INFO)\n"
-        "logger.addHandler(BatchedStreamHandler(sys.stdout))\n"
+        f"logger.addHandler(BatchedStreamHandler(sys.{stream}))\n"
         "log = AccessLog(logger); log.defer(capacity=100, interval_s=60)\n"
+    ) + body
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_a_normal_exit_writes_the_waiting_lines():
+    out = run_deferred("stderr", "log.write('GET', '/api/v1/lookup', 200, 1.0, 5)\n")
+    assert out.stderr == "GET /api/v1/lookup 200 1.0ms qlen=5\n"
+
+
+def test_a_forked_child_writes_only_its_own_lines():
+    out = run_deferred("stdout", (
         "log.write('GET', '/parent', 200, 1.0, 1); log.flush(); sys.stdout.flush()\n"
         "log.write('GET', '/parent-unflushed', 200, 1.0, 1)\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
         "    log.write('GET', '/child', 200, 1.0, 1); log.flush(); os._exit(0)\n"
         "os.waitpid(pid, 0)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
+    ))
     assert sorted(out.stdout.splitlines()) == ["GET /child 200 1.0ms qlen=1", "GET /parent 200 1.0ms qlen=1",
                                                "GET /parent-unflushed 200 1.0ms qlen=1"]
 
