@@ -78,9 +78,6 @@ def _log_to_stderr() -> None:
     if not root.handlers:
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
     logging.getLogger("locator").setLevel(logging.INFO)
-    # The logging HOWTO's own optimisation: our formats never show thread or process names,
-    # and looking them up for every access record costs ~3 µs a request.
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logger = access_log.logger
     if not logger.handlers:
         # One line per request, with its time, to stderr; records made and written in batches

@@ -140,6 +140,8 @@ def test_serve_answers_a_moselle_address_and_leaves_nothing_running(serve_env, t
     # The logs never hold what voters typed.
     assert "place d'Armes" not in server.output and "Saint-Avold" not in server.output
     assert "GET /api/v1/lookup 200" in server.output
+    # every log line formatted (a logging error prints a traceback and loses the line)
+    assert "Logging error" not in server.output and "Traceback" not in server.output, server.output[-3000:]
 
 
 def test_dev_server_starts_and_stops_on_ctrl_c(serve_env):
