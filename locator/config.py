@@ -14,6 +14,10 @@ from pathlib import Path
 #: Géoplateforme; both (and any self-hosted addok) are one setting away.
 BAN_LEGACY_URL = "https://api-adresse.data.gouv.fr"
 GEOPLATEFORME_URL = "https://data.geopf.fr/geocodage"
+#: ``locator data fetch``: the API Découpage administratif and the API Annuaire's dataset.
+GEO_API_URL = "https://geo.api.gouv.fr"
+ANNUAIRE_DATASET_URL = ("https://api-lannuaire.service-public.fr/api/explore/v2.1/catalog/"
+                        "datasets/api-lannuaire-administration")
 
 
 def _default_data_dir() -> Path:
@@ -47,6 +51,11 @@ class Settings:
     #: Web: reverse proxies in front of the server whose X-Forwarded-For is trusted for the
     #: client IP (rate limits are per IP); 0 when clients connect directly.
     trusted_proxies: int = 0
+    #: ``locator data fetch``: hosts (a mirror or a recorded copy may stand in) and the time
+    #: allowed per request (a whole département's contours are a few MB of JSON).
+    fetch_geo_url: str = GEO_API_URL
+    fetch_annuaire_url: str = ANNUAIRE_DATASET_URL
+    fetch_timeout_s: float = 120.0
 
     def replace(self, **overrides) -> Settings:
         return dataclasses.replace(self, **_coerce(overrides))

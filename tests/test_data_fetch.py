@@ -398,3 +398,32 @@ def test_live_fetch_of_moselle_loads_strictly(tmp_path):
     path = tmp_path / "57.geojson"
     path.write_text(dumps_collection(report.features), encoding="utf-8")
     assert len(load_communes([path], strict=True).communes) == len(report.features)
+
+
+@pytest.mark.parametrize("env,argv,expected", [
+    ({}, [], (fetch.GEO_API_URL, fetch.ANNUAIRE_DATASET_URL, 120.0)),
+    ({"LOCATOR_FETCH_GEO_URL": "https://geo.mirror.example", "LOCATOR_FETCH_TIMEOUT_S": "30"}, [],
+     ("https://geo.mirror.example", fetch.ANNUAIRE_DATASET_URL, 30.0)),
+    ({"LOCATOR_FETCH_GEO_URL": "https://geo.mirror.example", "LOCATOR_FETCH_TIMEOUT_S": "30"},
+     ["--geo-url", "https://geo.cli.example", "--annuaire-url", "https://ann.cli.example/ds", "--timeout", "5"],
+     ("https://geo.cli.example", "https://ann.cli.example/ds", 5.0)),
+])
+def test_fetch_hosts_and_timeout_come_from_settings_then_the_command_line(tmp_path, monkeypatch, env, argv,
+                                                                         expected):
+    for name in ("LOCATOR_FETCH_GEO_URL", "LOCATOR_FETCH_ANNUAIRE_URL", "LOCATOR_FETCH_TIMEOUT_S"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def capture(*, config):
+        seen.append((config.geo_url, config.annuaire_url, config.timeout_s))
+        raise Stop
+
+    monkeypatch.setattr(fetch, "ApiClient", capture)
+    with pytest.raises(Stop):
+        main(["data", "fetch", "-d", "57", "--out", str(tmp_path), *argv])
+    assert seen == [expected]

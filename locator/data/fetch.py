@@ -51,6 +51,7 @@ from typing import Any, Protocol
 
 from shapely.geometry import shape
 
+from ..config import ANNUAIRE_DATASET_URL, GEO_API_URL, Settings
 from ..errors import DataError
 from .datafrance import (
     MAIRIE_DECIMALS,
@@ -63,9 +64,6 @@ from .geojson import feature, geometry_to_geojson
 
 log = logging.getLogger(__name__)
 
-GEO_API_URL = "https://geo.api.gouv.fr"
-ANNUAIRE_DATASET_URL = ("https://api-lannuaire.service-public.fr/api/explore/v2.1/catalog/"
-                        "datasets/api-lannuaire-administration")
 
 GEO_FIELDS = ("nom", "code", "codeDepartement", "codesPostaux", "population", "contour", "mairie")
 ANNUAIRE_FIELDS = ("nom", "ancien_code_pivot", "code_insee_commune", "pivot", "adresse",
@@ -97,7 +95,7 @@ class FetchConfig:
     geo_url: str = GEO_API_URL
     annuaire_url: str = ANNUAIRE_DATASET_URL
     #: The contours of a whole département are a few MB of JSON: give them time.
-    timeout_s: float = 120.0
+    timeout_s: float = Settings.fetch_timeout_s
     #: Retries after the first attempt, on network errors and RETRY_STATUSES only.
     retries: int = 3
     #: Exponential backoff: backoff_s, 2×, 4×… unless the server sends Retry-After.
@@ -559,15 +557,24 @@ def register_fetch(data_sub) -> None:
         "fetch", help="fetch data/communes/<dep>.geojson from geo.api.gouv.fr and the API Annuaire (internet)")
     p.add_argument("--departement", "-d", required=True, help="département code, e.g. 57")
     p.add_argument("--out", default="data", type=Path, help="data folder (default: data)")
-    p.add_argument("--geo-url", default=GEO_API_URL, help=f"API Découpage administratif (default: {GEO_API_URL})")
-    p.add_argument("--annuaire-url", default=ANNUAIRE_DATASET_URL,
-                   help="Opendatasoft dataset URL of the API Annuaire (default: the DILA production host)")
-    p.add_argument("--timeout", type=float, default=FetchConfig.timeout_s, help="seconds per request")
+    p.add_argument("--geo-url", help=f"API Découpage administratif (default: $LOCATOR_FETCH_GEO_URL or {GEO_API_URL})")
+    p.add_argument("--annuaire-url", help="Opendatasoft dataset URL of the API Annuaire (default: "
+                                          "$LOCATOR_FETCH_ANNUAIRE_URL or the DILA production host)")
+    p.add_argument("--timeout", type=float,
+                   help=f"seconds per request (default: $LOCATOR_FETCH_TIMEOUT_S or {FetchConfig.timeout_s:g})")
     p.set_defaults(func=cmd_fetch)
 
 
+def fetch_config(settings: Settings) -> FetchConfig:
+    """The fetch's hosts and timeout from the settings; the politeness rules stay fixed."""
+    return FetchConfig(geo_url=settings.fetch_geo_url, annuaire_url=settings.fetch_annuaire_url,
+                       timeout_s=settings.fetch_timeout_s)
+
+
 def cmd_fetch(args) -> int:
-    config = FetchConfig(geo_url=args.geo_url, annuaire_url=args.annuaire_url, timeout_s=args.timeout)
+    # defaults → LOCATOR_FETCH_* → command-line options
+    config = fetch_config(Settings.from_env(fetch_geo_url=args.geo_url, fetch_annuaire_url=args.annuaire_url,
+                                            fetch_timeout_s=args.timeout))
     report = fetch_departement(args.departement, client=ApiClient(config=config))
     dep = normalise_departement(args.departement)
     # Written only once everything parsed, and atomically: a failed fetch leaves the
