@@ -35,7 +35,7 @@ from weakref import WeakKeyDictionary
 import shapely
 
 from . import messages
-from .communes import NO_COMMUNE, point_l93
+from .communes import NO_COMMUNE
 from .errors import AddressNotFound, InvalidQuery
 from .geocoding.anciennes import CodeHistory, load_anciennes
 from .geocoding.chain import GeocoderChain
@@ -48,7 +48,6 @@ from .geocoding.evidence import (
     streets_agree,
 )
 from .geocoding.normalize import normalize_query
-from .grid import BOUNDARY
 from .models import GeocodedPoint, LookupResult, ResultWarning
 from .projection import to_l93, to_wgs84
 
@@ -194,11 +193,8 @@ def lookup_text(locator, text) -> LookupResult:
                             message=_msg_several_places(text))
 
     x, y = (float(v) for v in to_l93(best.lon, best.lat))
-    # As lookup_point: the warm grid may name the commune and rule out every boundary within
-    # the margin; otherwise one geometry serves every test on this point.
-    cell_ci, deep = locator.index.locate_cell(x, y, locator.settings.boundary_margin_m)
-    here = None if deep else point_l93(x, y)
-    ci, polygon_ci, warnings = _commune_of(locator, ctx, best, x, y, here, cell_ci)
+    polygon_ci, here = locator.index.locate_point(x, y, locator.settings.boundary_margin_m)
+    ci, warnings = _commune_of(locator, ctx, best, x, y, here, polygon_ci)
     if ci == NO_COMMUNE:
         return locator.lookup_point(best.lon, best.lat, query=query, geocode=best, extra_warnings=warnings)
 
@@ -223,9 +219,9 @@ def lookup_text(locator, text) -> LookupResult:
 def _answer_in_polygon(locator, ci: int, x: float, y: float, here, *, query, geocode: GeocodedPoint,
                        warnings: list[ResultWarning]) -> LookupResult:
     """``locator.lookup_point(geocode.lon, geocode.lat, ...)`` for a point already projected
-    and located in commune ``ci`` (``_commune_of``): the same answer, without projecting and
-    locating the point a second time. ``tests/geocoding/test_address_lookup.py`` checks that
-    both agree."""
+    and located in commune ``ci`` (``CommuneIndex.locate_point``): the same answer, without
+    projecting and locating the point a second time. ``tests/geocoding/test_address_lookup.py``
+    checks that both agree."""
     if geocode.type != "municipality" and here is not None:  # None: deep in its commune
         warnings = [*warnings, *locator._boundary_warnings(ci, x, y, point=here)]
     return locator.answer_in_commune(ci, x, y, query=query, geocode=geocode, warnings=warnings, point=here)
@@ -317,41 +313,39 @@ def _rivals(locator, points: list[GeocodedPoint]) -> list[GeocodedPoint]:
 
 
 def _commune_of(locator, ctx: _Context, point: GeocodedPoint, x: float, y: float,
-                here, cell_ci: int = BOUNDARY) -> tuple[int, int, list[ResultWarning]]:
-    """(commune to answer in, commune of the polygon containing the point, warnings).
-    ``here``: the point as one Lambert-93 shapely point (``communes.point_l93``), or ``None``
-    when the warm grid says no commune boundary is within the margin; ``cell_ci``: the grid's
-    commune for the point (``BOUNDARY``: ask the polygons)."""
+                here, polygon_ci: int) -> tuple[int, list[ResultWarning]]:
+    """(commune to answer in, warnings), given the commune whose polygon contains the point
+    and ``here`` from ``CommuneIndex.locate_point`` (``None``: no commune boundary within
+    the margin)."""
     index = locator.index
     margin = locator.settings.boundary_margin_m
-    polygon_ci = cell_ci if cell_ci != BOUNDARY else index.locate_one(here)
     code = ctx.history.today(point.citycode)
     geo_ci = index.by_code.get(code) if code else None
     if code is None or geo_ci == polygon_ci:
-        return polygon_ci, polygon_ci, []
+        return polygon_ci, []
     if geo_ci is None:
         # A commune we do not have (another département): near our edge, the address is its.
         if polygon_ci != NO_COMMUNE and (here is None
                                          or index.distance_to_boundary(x, y, polygon_ci, point=here) > margin):
             poly = index.communes[polygon_ci]
-            return polygon_ci, polygon_ci, [ResultWarning("geocoder_commune_overridden",
-                                                          _msg_polygon_wins(f"la commune {code}", poly))]
-        return NO_COMMUNE, polygon_ci, [ResultWarning("geocoder_commune_not_covered",
-                                                      _msg_outside_but_geocoder_commune(f"la commune {code}"))]
+            return polygon_ci, [ResultWarning("geocoder_commune_overridden",
+                                              _msg_polygon_wins(f"la commune {code}", poly))]
+        return NO_COMMUNE, [ResultWarning("geocoder_commune_not_covered",
+                                          _msg_outside_but_geocoder_commune(f"la commune {code}"))]
     geo = index.communes[geo_ci]
     # Deep in a commune (or deep outside all), every other commune is beyond the margin.
     distance = math.inf if here is None else float(shapely.distance(here, index.geoms[geo_ci]))
     if distance <= margin:
         if polygon_ci == NO_COMMUNE:
-            return geo_ci, polygon_ci, [ResultWarning("commune_disagreement", messages.near_edge(geo, distance))]
+            return geo_ci, [ResultWarning("commune_disagreement", messages.near_edge(geo, distance))]
         poly = index.communes[polygon_ci]
-        return geo_ci, polygon_ci, [ResultWarning("commune_disagreement",
-                                                  _msg_citycode_within_margin(geo, poly, distance))]
+        return geo_ci, [ResultWarning("commune_disagreement",
+                                      _msg_citycode_within_margin(geo, poly, distance))]
     if polygon_ci == NO_COMMUNE:
-        return NO_COMMUNE, polygon_ci, [ResultWarning("geocoder_commune_overridden",
-                                                      _msg_outside_but_geocoder_commune(geo.nom))]
-    return polygon_ci, polygon_ci, [ResultWarning("geocoder_commune_overridden",
-                                                  _msg_polygon_wins(geo.nom, index.communes[polygon_ci]))]
+        return NO_COMMUNE, [ResultWarning("geocoder_commune_overridden",
+                                          _msg_outside_but_geocoder_commune(geo.nom))]
+    return polygon_ci, [ResultWarning("geocoder_commune_overridden",
+                                      _msg_polygon_wins(geo.nom, index.communes[polygon_ci]))]
 
 
 def _commune_candidate(locator, ci: int) -> dict:

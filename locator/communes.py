@@ -120,10 +120,11 @@ class CommuneIndex:
         return self._grid
 
     def warm(self, margin_m: float) -> None:
-        """Build the cell grid and its deep cells for ``margin_m`` now, for ``locate_cell``.
+        """Build now, for ``margin_m``, the tables one-point lookups read: the cell grid with
+        its deep cells (``locate_cell``) and the neighbour blocks (``neighbours_within``).
 
-        Idempotent and thread-safe; a new margin rebuilds the deep cells. Never called
-        implicitly: a single lookup from the command line should not pay for it.
+        Idempotent and thread-safe; a new margin rebuilds them. Never called implicitly: a
+        single lookup from the command line should not pay for it.
         """
         if len(self.geoms) == 0:
             return
@@ -142,6 +143,16 @@ class CommuneIndex:
         ci, deep = point_grid.lookup(x, y)
         # deep for a wider margin is deep for a narrower one; not the other way round
         return ci, deep and margin_m <= point_grid.margin_m
+
+    def locate_point(self, x: float, y: float, margin_m: float):
+        """(commune index or ``NO_COMMUNE``, the point as a shapely geometry) for one
+        Lambert-93 point. The geometry is ``None`` when the warm grid says every commune
+        boundary is farther than ``margin_m``: then no GEOS test is left to run on it."""
+        ci, deep = self.locate_cell(x, y, margin_m)
+        if deep:
+            return ci, None
+        point = point_l93(x, y)  # one geometry for every test still to run on this point
+        return (self.locate_one(point) if ci == BOUNDARY else ci), point
 
     def _locate_exact(self, x, y) -> np.ndarray:
         return self._cover_exact(x, y)[0]
