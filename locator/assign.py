@@ -59,10 +59,10 @@ class Assigner:
         # The same tables as Python objects, for one point at a time (``assign_one``).
         self._single_list = [int(v) for v in self.single]
         self._served_pairs = {(ci, bi) for ci, lst in enumerate(self.serving) for bi in lst}
-        self._placed_serving = [[(b, float(self.x[b]), float(self.y[b])) for b in lst if self.has_point[b]]
-                                for lst in self.serving]
         self._xy = [(float(bx), float(by)) if placed else None
                     for bx, by, placed in zip(self.x, self.y, self.has_point, strict=True)]
+        self._placed_serving = [[(b, *self._xy[b]) for b in lst if self._xy[b] is not None]
+                                for lst in self.serving]
 
         self.area_bureau = np.array([self.by_id[b] for b in area_bureau_ids], dtype=np.int64)
         self.area_geoms = geometry_to_l93(np.asarray(list(area_geoms_wgs84), dtype=object))
