@@ -133,8 +133,8 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
         settings = locator.settings if locator is not None else Settings.from_env()
     if locator is None:
         locator = load_locator(settings)
-    # The cell grid for one-point lookups, built here once: under ``locator serve`` this runs
-    # in gunicorn's master, before the fork, so the workers share it (~28 MB for the Moselle).
+    # The tables one-point lookups read, built here once: under ``locator serve`` this runs in
+    # gunicorn's master, before the fork, so the workers share them (~36 MB for the Moselle).
     locator.warm()
 
     app = LocatorFlask(__name__)

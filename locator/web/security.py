@@ -224,7 +224,8 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
 
     # Result pages may carry the voter's address in their URL: Referrer-Policy no-referrer
     # never leaks it to tile servers or to the directions sites the page links to.
-    common = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+    every_response = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
+    common = (*every_response,
               ("Permissions-Policy", "camera=(), microphone=(), payment=(), interest-cohort=()"))
     framed = (*common, ("Content-Security-Policy", widget_csp))
     unframed = (*common, ("Content-Security-Policy", page_csp), ("X-Frame-Options", "DENY"),
@@ -235,7 +236,7 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
     # document-only headers (Permissions-Policy, COOP) are left out; every header is work for
     # the server and bytes for a voter's phone. Precomputed header lists are appended in one
     # call: no view sets any of these headers itself.
-    api_headers = (_ALLOW_ANY_ORIGIN, *common[:2], ("Content-Security-Policy", API_CSP),
+    api_headers = (_ALLOW_ANY_ORIGIN, *every_response, ("Content-Security-Policy", API_CSP),
                    ("X-Frame-Options", "DENY"))
 
     rate_limits = RateLimits(settings.rate_limit, settings.rate_limit_storage)
@@ -264,7 +265,6 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
         # Append the precomputed (already valid) header pairs in one go; Headers.extend would
         # re-validate each value. Fallback for a Headers without its list.
         extend = headers._list.extend if hasattr(headers, "_list") else headers.extend
-        security = framed if getattr(ctx, "frameable", False) else unframed
         path = req.path
         if path.startswith("/api") or ("%" in path and unquote(path).startswith("/api")):
             if req.method == "OPTIONS" or "Access-Control-Request-Private-Network" in req.headers:
@@ -272,7 +272,7 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
             else:
                 extend(api_headers)
         else:
-            extend(security)
+            extend(framed if getattr(ctx, "frameable", False) else unframed)
         if access_log.enabled():
             _log(response, ctx, req)
         return response
