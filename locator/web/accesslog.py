@@ -51,9 +51,10 @@ class AccessLog:
 
     def defer(self, *, capacity: int = 64, interval_s: float = 1.0) -> None:
         """Hand records to ``logging`` in batches from now on (see the module's docstring)."""
+        if not self.capacity:
+            atexit.register(self.flush)
         self.interval_s = interval_s
         self.capacity = capacity
-        atexit.register(self.flush)
 
     def flush(self) -> None:
         with self._lock:
@@ -116,7 +117,10 @@ class BatchedStreamHandler(logging.StreamHandler):
             lines, self._lines = self._lines, []
             if self.stream is None:
                 return
-            if lines:
-                self.stream.write("".join(lines))
-            if hasattr(self.stream, "flush"):
-                self.stream.flush()
+            try:
+                if lines:
+                    self.stream.write("".join(lines))
+                if hasattr(self.stream, "flush"):
+                    self.stream.flush()
+            except (OSError, ValueError):  # stream closed or gone: lose the lines, not the request
+                pass

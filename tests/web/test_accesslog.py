@@ -130,3 +130,10 @@ def test_the_handler_writes_a_warning_at_once():
     assert stream.getvalue() == ""
     logger.warning("storage failed")
     assert stream.getvalue() == "kept\nstorage failed\n"
+
+
+def test_a_closed_stream_loses_lines_not_requests():
+    log, stream = make_log("closed")
+    log.defer(capacity=1, interval_s=60)
+    stream.close()
+    log.write("GET", "/healthz", 200, 0.1, "-")  # the flush finds the stream closed: no exception
