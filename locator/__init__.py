@@ -1,24 +1,18 @@
 """Bureau-de-vote locator: address → geocode → commune check → bureau."""
 
 from .config import Settings
-from .errors import (
-    AddressNotFound,
-    AmbiguousAddress,
-    DataError,
-    GeocoderUnavailable,
-    InvalidQuery,
-    LocatorError,
-    OutsideCoverage,
-)
-from .models import Bureau, Commune, Finding, GeocodedPoint, LookupResult
+from .data.datadir import DataDir, Dataset
+from .errors import DataError, GeocoderUnavailable, InvalidQuery, LocatorError
+from .lookup.outcome import LookupResult, Status
+from .models import Bureau, Commune, Finding, GeocodedPoint
 from .service import Locator
 
 __all__ = [
-    "AddressNotFound",
-    "AmbiguousAddress",
     "Bureau",
     "Commune",
+    "DataDir",
     "DataError",
+    "Dataset",
     "Finding",
     "GeocodedPoint",
     "GeocoderUnavailable",
@@ -26,6 +20,6 @@ __all__ = [
     "Locator",
     "LocatorError",
     "LookupResult",
-    "OutsideCoverage",
     "Settings",
+    "Status",
 ]

@@ -34,30 +34,6 @@ class InvalidQuery(LocatorError, ValueError):
     public_message = "La recherche n'est pas valide : saisissez une adresse ou une commune."
 
 
-class AddressNotFound(LocatorError, LookupError):
-    """The geocoder found nothing for this text."""
-
-    http_status = 404
-    code = "not_found"
-    public_message = "Adresse introuvable. Vérifiez l'orthographe ou indiquez la commune."
-
-
-class AmbiguousAddress(LocatorError):
-    """Several places match and none can be chosen safely; the result lists candidates."""
-
-    http_status = 300
-    code = "ambiguous"
-    public_message = "Plusieurs lieux correspondent : précisez l'adresse (numéro, rue, commune)."
-
-
-class OutsideCoverage(LocatorError, LookupError):
-    """The place is real but no bureau of the loaded data serves it."""
-
-    http_status = 404
-    code = "outside_coverage"
-    public_message = "Ce lieu n'est couvert par aucun bureau de vote de ce service."
-
-
 class GeocoderUnavailable(LocatorError, OSError):
     """Every configured geocoder failed (down, timeout, rate limit, garbage)."""
 

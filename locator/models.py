@@ -98,47 +98,6 @@ class Bureau:
 
 
 @dataclass(frozen=True)
-class ResultWarning:
-    code: str
-    message: str
-
-    def to_dict(self) -> dict:
-        return {"code": self.code, "message": self.message}
-
-
-@dataclass(frozen=True)
-class LookupResult:
-    """The answer to one query; ``to_dict()`` is the public JSON contract."""
-
-    status: str
-    query: object
-    message: str
-    commune: Commune | None = None
-    bureau: Bureau | None = None
-    distance_m: float | None = None
-    method: str | None = None
-    geocode: GeocodedPoint | None = None
-    candidates: tuple[dict, ...] = ()
-    warnings: tuple[ResultWarning, ...] = ()
-    mairie: dict | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "status": self.status,
-            "query": self.query,
-            "commune": None if self.commune is None else {"code": self.commune.code, "nom": self.commune.nom},
-            "bureau": None if self.bureau is None else self.bureau.summary(),
-            "distance_m": None if self.distance_m is None else round(self.distance_m, 1),
-            "method": self.method,
-            "geocode": None if self.geocode is None else self.geocode.to_dict(),
-            "candidates": list(self.candidates),
-            "warnings": [w.to_dict() for w in self.warnings],
-            "mairie": self.mairie,
-            "message": self.message,
-        }
-
-
-@dataclass(frozen=True)
 class Finding:
     """One problem the validator found; checks return these and never raise for bad records."""
 

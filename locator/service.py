@@ -1,45 +1,78 @@
-"""The framework-free core: ``Locator`` answers point (and, with a geocoder, address) queries.
+"""The framework-free core: ``Locator`` answers point and address queries over one ``Dataset``.
 
-Data is loaded once and never mutated; reloading builds a new ``Locator``.
+Two paths, one tail. A point (``lookup_point``) is checked, projected and located once
+(``locate`` → a ``Located`` value); an address (``lookup``, ``locator.lookup.text``) is
+geocoded, gated, and its best answer is located the same way. Both end in ``answer``: the
+commune's bureau by the strategies of ``locator.assign``, with the warnings of the point's
+place. Data is loaded once and never mutated; reloading builds a new ``Locator``.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from . import messages
 from .assign import METHOD_NAMES, NO_BUREAU, Assigner
 from .communes import NO_COMMUNE, CommuneIndex
 from .config import Settings
-from .data.loader import communes_paths, load_areas, load_bureaux, load_communes
-from .errors import DataError, InvalidQuery, LocatorError
-from .models import Bureau, LookupResult, ResultWarning
+from .data.datadir import DataDir, Dataset
+from .data.points import check_lonlat
+from .errors import InvalidQuery, LocatorError
+from .lookup import messages
+from .lookup.messages import say
+from .lookup.outcome import (
+    BureauCandidate,
+    LookupResult,
+    ResultWarning,
+    Status,
+    error_result,
+    warning,
+)
+from .models import Bureau, GeocodedPoint
 from .projection import to_l93
 
 
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A point projected and located once: Lambert-93 ``x``/``y``, the commune whose polygon
+    holds it (``NO_COMMUNE``: none), and ``point`` (a shapely Point, or ``None`` when no
+    commune boundary is within the margin: nothing is left for GEOS to test)."""
+
+    x: float
+    y: float
+    polygon_ci: int
+    point: object
+
+    @property
+    def deep(self) -> bool:
+        return self.point is None
+
+
 class Locator:
-    """Point → commune → bureau over one set of data files.
+    """Point → commune → bureau over one ``Dataset``, and address → point with a geocoder.
 
     >>> loc = Locator.from_data_dir("data")          # doctest: +SKIP
     >>> loc.lookup_point(6.1757, 49.1196).to_dict()["bureau"]["id"]  # doctest: +SKIP
     """
 
-    def __init__(self, communes, commune_geoms, bureaux, *, area_bureau_ids=(), area_geoms=(),
-                 settings: Settings | None = None, geocoder=None):
-        self.settings = settings or Settings()
-        self.index = CommuneIndex(communes, commune_geoms)
-        self.bureaux: list[Bureau] = list(bureaux)
-        self.assigner = Assigner(self.bureaux, [c.code for c in communes], area_bureau_ids, area_geoms)
+    def __init__(self, dataset: Dataset, *, settings: Settings | None = None, geocoder=None):
+        self.dataset = dataset
+        self.settings = settings or Settings(data_dir=dataset.data_dir.path)
+        self.index = CommuneIndex(list(dataset.communes), list(dataset.commune_geoms))
+        self.bureaux: list[Bureau] = list(dataset.bureaux)
+        self.assigner = Assigner(self.bureaux, [c.code for c in dataset.communes],
+                                 dataset.area_bureau_ids, dataset.area_geoms)
         self.geocoder = geocoder
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
-    def from_data_dir(cls, path: Path | str | None = None, *, settings: Settings | None = None, geocoder=None):
-        """Load ``communes/*.geojson``, ``bureaux.geojson`` and the optional
-        ``bureaux_areas.geojson`` from a folder, strictly.
+    def from_data_dir(cls, path: Path | str | None = None, *, settings: Settings | None = None,
+                      geocoder=None) -> Locator:
+        """Load a data folder strictly (``DataDir.load``), with the configured geocoder unless
+        one is given (it starts on the first address, never for a point).
 
         Raises
         ------
@@ -48,39 +81,57 @@ class Locator:
         """
         settings = settings or Settings.from_env()
         data_dir = Path(path) if path is not None else Path(settings.data_dir)
-        if not data_dir.is_dir():
-            raise DataError("data folder not found", path=str(data_dir))
-        communes = load_communes(communes_paths(data_dir), strict=True)
-        known = {c.code for c in communes.communes}
-        bureaux_path = data_dir / "bureaux.geojson"
-        if not bureaux_path.is_file():
-            raise DataError("bureaux.geojson is missing", path=str(bureaux_path))
-        bureaux = load_bureaux(bureaux_path, known, strict=True)
-        areas_path = data_dir / "bureaux_areas.geojson"
-        areas = None
-        if areas_path.is_file():
-            areas = load_areas(areas_path, {b.id for b in bureaux.bureaux}, strict=True)
-        return cls(communes.communes, communes.geometries, bureaux.bureaux,
-                   area_bureau_ids=areas.bureau_ids if areas else (),
-                   area_geoms=areas.geometries if areas else (),
-                   settings=settings.replace(data_dir=data_dir), geocoder=geocoder)
+        settings = settings.replace(data_dir=data_dir)
+        locator = cls(DataDir(data_dir).load(strict=True), settings=settings)
+        if geocoder is None:
+            from .geocoding import build_geocoder
+
+            geocoder = build_geocoder(settings, dataset=locator.dataset, communes=locator.index)
+        locator.geocoder = geocoder
+        return locator
 
     def warm(self) -> Locator:
         """Build now what makes one-point lookups cheaper, instead of never: the commune
-        cell grid with its cells far from every boundary, and the neighbour blocks (about
-        0.9 s and 36 MB for the Moselle). Idempotent and thread-safe; a web app calls it once
-        at start-up, before forking its workers so that they share the memory. Answers are
-        the same with or without it; a single lookup never builds it (the command line
-        starts fast)."""
+        cell grid with its cells far from every boundary, and the neighbour blocks. Idempotent
+        and thread-safe; a web app calls it once at start-up, before forking its workers so
+        that they share the memory. Answers are the same with or without it; a single lookup
+        never builds it (the command line starts fast)."""
         self.index.warm(self.settings.boundary_margin_m)
         return self
 
+    def open(self) -> Locator:
+        """Start the geocoder now (the embedded index is built first if missing or stale)."""
+        if self.geocoder is not None:
+            try:
+                self.geocoder.open()
+            except BaseException:
+                self.geocoder.close()
+                raise
+        return self
+
+    def close(self) -> None:
+        """Stop what the geocoder holds (the embedded redis-server)."""
+        if self.geocoder is not None:
+            self.geocoder.close()
+
+    def __enter__(self) -> Locator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the data ---------------------------------------------------------------------------
     @property
     def communes(self):
         return self.index.communes
 
-    def commune(self, code: str):
-        i = self.index.by_code.get(code)
+    @property
+    def history(self):
+        """Former INSEE codes → today's."""
+        return self.dataset.history
+
+    def commune(self, code: str | None):
+        i = self.index.by_code.get(code) if code is not None else None
         return None if i is None else self.index.communes[i]
 
     def bureau(self, bureau_id: str):
@@ -112,105 +163,119 @@ class Locator:
         return codes, ids
 
     # -- one point -----------------------------------------------------------------------------
-    def lookup_point(self, lon, lat, *, query=None, geocode=None, extra_warnings=()) -> LookupResult:
+    def locate(self, lon: float, lat: float) -> Located:
+        """Project a checked lon/lat once and find the commune whose polygon holds it."""
+        x, y = to_l93(lon, lat)
+        return self.locate_l93(float(x), float(y))
+
+    def locate_l93(self, x: float, y: float) -> Located:
+        ci, point = self.index.locate_point(x, y, self.settings.boundary_margin_m)
+        return Located(x, y, ci, point)
+
+    def lookup_point(self, lon, lat, *, query=None) -> LookupResult:
         """The voter's commune and bureau for one point. Never raises for bad input: an
         invalid point gives ``status: invalid``."""
         query = query if query is not None else {"lon": lon, "lat": lat}
         try:
-            lon, lat = parse_lonlat(lon, lat)
+            lon, lat = check_lonlat(lon, lat)
         except LocatorError as err:
             return error_result(err, query)
-        x, y = to_l93(lon, lat)
-        margin = self.settings.boundary_margin_m
-        # point None: no boundary within the margin, no GEOS test left (bureau areas make their own)
-        ci, point = self.index.locate_point(x, y, margin)
-        deep = point is None
-        warnings = list(extra_warnings)
+        return self.answer(self.locate(lon, lat), query=query)
 
+    def answer(self, here: Located, ci: int | None = None, *, query, geocode: GeocodedPoint | None = None,
+               warnings=()) -> LookupResult:
+        """The one tail of both paths: the answer for a located point, in commune ``ci``
+        (``None``: the commune whose polygon holds the point; another one when the geocoder's
+        commune wins near a simplified boundary)."""
+        warnings = list(warnings)
+        if ci is None:
+            ci = here.polygon_ci
         if ci == NO_COMMUNE:
-            near = None if deep else self.index.nearest(x, y, margin, point=point)
+            near = None if here.deep else self.index.nearest(here.x, here.y, self.settings.boundary_margin_m,
+                                                             point=here.point)
             if near is not None:
                 c = self.index.communes[near[0]]
-                warnings.append(ResultWarning("near_commune_boundary", messages.near_boundary(c, near[1])))
-            return LookupResult(status="outside_coverage", query=query, geocode=geocode, warnings=tuple(warnings),
-                                message=messages.outside_all_communes())
-
+                warnings.append(warning("near_commune_boundary", distance=round(near[1]), other=c.nom,
+                                        other_code=c.code))
+            return LookupResult(status=Status.OUTSIDE_COVERAGE, query=query, geocode=geocode,
+                                warnings=tuple(warnings), message=say("outside.all_communes"),
+                                message_key="outside.all_communes")
         # A municipality-level geocode is the commune's reference point, not the voter's
         # place: how close it is to a boundary says nothing about the voter.
-        if not deep and (geocode is None or geocode.type != "municipality"):
-            warnings += self._boundary_warnings(ci, x, y, point=point)
-        return self.answer_in_commune(ci, x, y, query=query, geocode=geocode, warnings=warnings, point=point)
+        if ci == here.polygon_ci and not here.deep and (geocode is None or geocode.type != "municipality"):
+            warnings += self._boundary_warnings(ci, here)
+        return self._answer_in_commune(ci, here, query=query, geocode=geocode, warnings=warnings)
 
-    def _boundary_warnings(self, ci: int, x: float, y: float, *, point=None) -> list[ResultWarning]:
+    def _boundary_warnings(self, ci: int, here: Located) -> list[ResultWarning]:
         margin = self.settings.boundary_margin_m
-        neighbours = self.index.neighbours_within(x, y, ci, margin, point=point)
+        neighbours = self.index.neighbours_within(here.x, here.y, ci, margin, point=here.point)
         if neighbours:
             j, d = neighbours[0]
-            return [ResultWarning("near_commune_boundary", messages.near_boundary(self.index.communes[j], d))]
-        edge = self.index.distance_to_boundary(x, y, ci, point=point)
+            other = self.index.communes[j]
+            return [warning("near_commune_boundary", distance=round(d), other=other.nom, other_code=other.code)]
+        edge = self.index.distance_to_boundary(here.x, here.y, ci, point=here.point)
         if edge < margin:
-            return [ResultWarning("near_coverage_edge", messages.near_edge(self.index.communes[ci], edge))]
+            return [warning("near_coverage_edge", distance=round(edge), commune=self.index.communes[ci].nom)]
         return []
 
-    def answer_in_commune(self, ci: int, x: float, y: float, *, query, geocode=None, warnings=(),
-                          point=None) -> LookupResult:
-        """The assignment for a Lambert-93 point attributed to commune index ``ci`` (by its
-        polygon, or by the geocoder's citycode when the simplified polygon is a few metres off):
-        the strategies of ``locator.assign``, in that commune only."""
+    def _answer_in_commune(self, ci: int, here: Located, *, query, geocode, warnings) -> LookupResult:
+        """The strategies of ``locator.assign`` in commune ``ci`` only."""
         commune = self.index.communes[ci]
-        warnings = list(warnings)
-        bi, method = self.assigner.assign_one(float(x), float(y), ci, point=point)
+        bi, method = self.assigner.assign_one(here.x, here.y, ci, point=here.point)
         method_name = METHOD_NAMES[method]
         if bi == NO_BUREAU:
             serving = self.assigner.serving[ci]
             if serving:  # several bureaux, none placed: let the voter see them, never guess
-                cands = tuple(self.bureau_candidate(b, x, y) for b in serving)
-                return LookupResult(status="ambiguous", query=query, commune=commune, geocode=geocode,
-                                    candidates=cands, warnings=tuple(warnings), mairie=commune.mairie_contact(),
-                                    message=messages.several_unplaced(commune))
-            return LookupResult(status="outside_coverage", query=query, commune=commune, geocode=geocode,
+                return LookupResult(status=Status.AMBIGUOUS, query=query, commune=commune, geocode=geocode,
+                                    candidates=self.bureau_candidates(ci, here.x, here.y, sort=False),
+                                    warnings=tuple(warnings), mairie=commune.mairie_contact(),
+                                    message=say("ambiguous.unplaced", commune=commune.nom),
+                                    message_key="ambiguous.unplaced", message_params=(("commune", commune.nom),))
+            params = {"commune": commune.nom, "tel": messages.telephone_part(commune)}
+            return LookupResult(status=Status.OUTSIDE_COVERAGE, query=query, commune=commune, geocode=geocode,
                                 warnings=tuple(warnings), mairie=commune.mairie_contact(),
-                                message=messages.commune_not_covered(commune))
+                                message=say("outside.commune_not_covered", **params),
+                                message_key="outside.commune_not_covered", message_params=tuple(params.items()))
         bureau = self.bureaux[bi]
         if method_name == "nearest_in_commune":
-            warnings.append(ResultWarning("nearest_in_commune", messages.nearest_warning(commune)))
+            warnings.append(warning("nearest_in_commune", commune=commune.nom))
         # From a commune's reference point the distance would be a number about nobody.
-        distance = None if geocode is not None and geocode.type == "municipality" else self.assigner.distance(x, y, bi)
-        return LookupResult(status="ok", query=query, commune=commune, bureau=bureau,
+        distance = None if geocode is not None and geocode.type == "municipality" else self.assigner.distance(
+            here.x, here.y, bi)
+        params = {"where": messages.where(bureau), "commune": commune.nom}
+        key = f"found.{method_name}"
+        return LookupResult(status=Status.OK, query=query, commune=commune, bureau=bureau,
                             distance_m=distance, method=method_name, geocode=geocode,
-                            warnings=tuple(warnings), message=messages.found(commune, bureau, method_name))
+                            warnings=tuple(warnings), message=say(key, **params),
+                            message_key=key, message_params=tuple(params.items()))
 
-    def bureau_candidate(self, bi: int, x: float | None = None, y: float | None = None) -> dict:
-        """A bureau as a candidate, with its distance from the point when one is given."""
-        d = None if x is None or y is None else self.assigner.distance(x, y, bi)
-        return {"kind": "bureau", **self.bureaux[bi].summary(), "distance_m": None if d is None else round(d, 1)}
+    def bureau_candidates(self, ci: int, x: float | None = None, y: float | None = None, *,
+                          sort: bool = True) -> tuple[BureauCandidate, ...]:
+        """The bureaux serving commune ``ci``, with their distance from the point when one is
+        given (nearest first when ``sort``)."""
+        cands = [BureauCandidate.of(self.bureaux[b], None if x is None or y is None
+                                    else self.assigner.distance(x, y, b))
+                 for b in self.assigner.serving[ci]]
+        if sort:
+            cands.sort(key=lambda c: (c.distance_m is None, c.distance_m or 0.0))
+        return tuple(cands)
 
     # -- one address ------------------------------------------------------------------------
+    @cached_property
+    def text(self):
+        """The address pipeline over this locator (``locator.lookup.text``), built on first use."""
+        from .lookup.text import TextLookup
+
+        return TextLookup(self)
+
     def lookup(self, text) -> LookupResult:
-        """The commune and bureau for an address or a commune name (see ``locator.address_lookup``).
+        """The commune and bureau for an address or a commune name (``locator.lookup.text``).
 
-        Invalid input gives ``status: invalid``; ``GeocoderUnavailable`` propagates. Without a
-        geocoder attached, the configured one is attached on first use.
+        Invalid input gives ``status: invalid``.
+
+        Raises
+        ------
+        GeocoderUnavailable
+            no geocoder, or every configured geocoder failed.
         """
-        from .address_lookup import lookup_text
-
-        return lookup_text(self, text)
-
-
-def parse_lonlat(lon, lat) -> tuple[float, float]:
-    """Two finite numbers in range, or ``InvalidQuery``."""
-    try:
-        lon_f, lat_f = float(lon), float(lat)
-    except (TypeError, ValueError) as err:
-        raise InvalidQuery("lon/lat are not numbers",
-                           public_message="Les coordonnées doivent être des nombres (longitude, latitude).") from err
-    if not (math.isfinite(lon_f) and math.isfinite(lat_f)):
-        raise InvalidQuery("lon/lat not finite", public_message="Les coordonnées doivent être des nombres finis.")
-    if not (-180 <= lon_f <= 180 and -90 <= lat_f <= 90):
-        raise InvalidQuery("lon/lat out of range",
-                           public_message="Coordonnées hors limites : longitude entre -180 et 180, latitude entre -90 et 90.")
-    return lon_f, lat_f
-
-
-def error_result(err: LocatorError, query) -> LookupResult:
-    return LookupResult(status=err.code, query=query, message=err.public_message)
+        return self.text.run(text)

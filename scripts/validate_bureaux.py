@@ -13,7 +13,7 @@ from pathlib import Path
 # Run from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from locator.validation.cli import main  # noqa: E402
+from locator.cli.validate import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

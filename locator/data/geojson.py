@@ -40,6 +40,29 @@ def feature(properties: dict, geometry: dict | None) -> dict:
     return {"type": "Feature", "properties": properties, "geometry": geometry}
 
 
+def bureau_feature(bureau) -> dict:
+    """A ``Bureau`` as the Feature the bureaux file holds and the API serves (``loader.parse_bureau``
+    reads it back): every property, ``null`` when unknown; no geometry when not placed."""
+    return {
+        "type": "Feature",
+        "id": bureau.id,
+        "geometry": ({"type": "Point", "coordinates": [bureau.lon, bureau.lat]} if bureau.has_point else None),
+        "properties": {
+            "id": bureau.id,
+            "name": bureau.name,
+            "address": bureau.address,
+            "code_insee": bureau.code_insee,
+            "communes_served": list(bureau.communes_served),
+            "location_source": bureau.location_source,
+            "geocode_type": bureau.geocode_type,
+            "geocode_score": bureau.geocode_score,
+            "opening_hours": bureau.opening_hours,
+            "accessibility": bureau.accessibility,
+            "notes": bureau.notes,
+        },
+    }
+
+
 def dumps_collection(features: list[dict]) -> str:
     """One feature per line: readable diffs, still valid JSON."""
     lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features]

@@ -4,11 +4,11 @@
 >>> with build_geocoder(Settings.from_env()) as g:        # doctest: +SKIP
 ...     g.search("12 rue Serpenoise 57000 Metz", limit=1)
 
-``attach_default_geocoder(locator)`` is what the web service calls once at start-up.
+``Locator.from_data_dir`` builds the configured chain over the data it loaded.
 """
 
 from ..models import GeocodedPoint
-from .chain import GeocoderChain, attach_default_geocoder, build_geocoder
+from .chain import GeocoderChain, build_geocoder
 from .normalize import normalize_query
 from .protocol import GEOCODE_TYPES, Geocoder
 
@@ -17,7 +17,6 @@ __all__ = [
     "GeocodedPoint",
     "Geocoder",
     "GeocoderChain",
-    "attach_default_geocoder",
     "build_geocoder",
     "normalize_query",
 ]

@@ -196,7 +196,8 @@ class GeocoderChain(GeocoderBase):
         return []
 
 
-def build_geocoder(settings: Settings, *, communes=None, batch: bool = False, adapter_factory=None) -> GeocoderChain:
+def build_geocoder(settings: Settings, *, dataset=None, communes=None, batch: bool = False,
+                   adapter_factory=None) -> GeocoderChain:
     """The chain configured by ``settings.geocoders`` (see the module docstring).
 
     Nothing is started here: the embedded index opens (and builds itself if needed) on first
@@ -208,9 +209,9 @@ def build_geocoder(settings: Settings, *, communes=None, batch: bool = False, ad
     settings
         ``geocoders``, ``remote_*``, ``redis_url``, ``data_dir``/``index_dir``,
         ``geocode_cache_size``.
-    communes
-        the ``CommuneIndex`` to index if the embedded index must be built (``locator.index``);
-        loaded from ``data_dir`` when omitted.
+    dataset, communes
+        the loaded data (``Locator.dataset``) and its ``CommuneIndex`` (``Locator.index``),
+        indexed if the embedded index must be built; read from ``data_dir`` when omitted.
     batch
         rate-limit the remote backend for bulk work.
     adapter_factory
@@ -222,29 +223,9 @@ def build_geocoder(settings: Settings, *, communes=None, batch: bool = False, ad
     backends = []
     for name in settings.geocoders:
         if name == "embedded":
-            backends.append(EmbeddedGeocoder(settings, communes=communes))
+            backends.append(EmbeddedGeocoder(settings, dataset=dataset, communes=communes))
         elif name == "remote":
             backends.append(RemoteGeocoder(settings, batch=batch, adapter_factory=adapter_factory))
         else:
             raise ValueError(f"unknown geocoder {name!r} in LOCATOR_GEOCODERS (known: {', '.join(BACKENDS)})")
     return GeocoderChain(backends, cache_size=settings.geocode_cache_size)
-
-
-def attach_default_geocoder(locator, *, eager: bool = True):
-    """Give ``locator`` the configured geocoder (``locator.settings``) and return the locator.
-
-    With ``eager`` (the web service, at start-up) the embedded index is opened now, and built
-    first if it is missing or stale, so the first voter does not wait; without, it opens on
-    the first address lookup (the CLI, where point lookups never need it).
-    """
-    if locator.geocoder is not None:
-        return locator
-    geocoder = build_geocoder(locator.settings, communes=locator.index)
-    if eager:
-        try:
-            geocoder.open()
-        except BaseException:
-            geocoder.close()
-            raise
-    locator.geocoder = geocoder
-    return locator

@@ -24,11 +24,11 @@ import redis
 
 from ..communes import CommuneIndex
 from ..config import Settings
-from ..data.loader import communes_paths, load_communes
-from ..errors import DataError, GeocoderUnavailable
+from ..data.anciennes import CodeHistory
+from ..data.datadir import DataDir, Dataset
+from ..errors import GeocoderUnavailable
 from ..models import GeocodedPoint
 from . import addok_config
-from .anciennes import CodeHistory, anciennes_files, load_anciennes
 from .index import IndexSources, build, fingerprint, read_manifest
 from .protocol import GeocoderBase
 from .redis_server import EmbeddedRedis
@@ -54,8 +54,7 @@ MANIFEST_NAME = "manifest.json"
 
 def index_dir_for(settings: Settings) -> Path:
     """``Settings.index_dir``, else ``<data_dir>/index`` (git-ignored)."""
-    explicit = getattr(settings, "index_dir", None)
-    return Path(explicit) if explicit else Path(settings.data_dir) / "index"
+    return Path(settings.index_dir) if settings.index_dir else DataDir(settings.data_dir).index_dir
 
 
 class EmbeddedGeocoder(GeocoderBase):
@@ -65,19 +64,22 @@ class EmbeddedGeocoder(GeocoderBase):
     ----------
     settings
         ``data_dir``, ``index_dir``, ``redis_url``, ``boundary_margin_m`` are used.
+    dataset
+        the loaded data folder (``Locator.dataset``); read from ``data_dir`` when omitted.
     communes
-        the ``CommuneIndex`` (e.g. ``locator.index``) to index when a build is needed; loaded
-        from ``data_dir`` when omitted.
+        the ``CommuneIndex`` of that data (``Locator.index``) to index when a build is needed;
+        built from the dataset when omitted.
     ban_files
         BAN files to index; None keeps the ones the current index was built with.
     """
 
     name = "embedded"
 
-    def __init__(self, settings: Settings, *, communes=None, ban_files=None,
-                 progress: Callable[[int], None] | None = None):
+    def __init__(self, settings: Settings, *, dataset: Dataset | None = None, communes: CommuneIndex | None = None,
+                 ban_files=None, progress: Callable[[int], None] | None = None):
         self.settings = settings
         self.index_dir = index_dir_for(settings)
+        self._dataset = dataset
         self._communes = communes
         self._ban_files = None if ban_files is None else [Path(p) for p in ban_files]
         self._progress = progress
@@ -133,8 +135,8 @@ class EmbeddedGeocoder(GeocoderBase):
         with addok_config.lock():
             addok_config.bind(client, self._redis_settings)
         self._client = client
-        anciennes = load_anciennes(self.settings.data_dir)
-        self.history = CodeHistory(anciennes)
+        dataset = self.dataset
+        self.history = dataset.history
         with self._build_lock():
             current = read_manifest(client)
             ban_files = self._ban_files
@@ -145,8 +147,8 @@ class EmbeddedGeocoder(GeocoderBase):
                     log.warning("BAN file(s) of the index are gone, rebuilding without: %s",
                                 ", ".join(map(str, gone)))
                     ban_files = [p for p in ban_files if p.is_file()]
-            sources = IndexSources(communes_files=communes_paths(self.settings.data_dir),
-                                   anciennes_files=anciennes_files(self.settings.data_dir), ban_files=ban_files)
+            sources = IndexSources(communes_files=dataset.data_dir.communes_paths(),
+                                   anciennes_files=dataset.data_dir.anciennes_paths(), ban_files=ban_files)
             digest, record = fingerprint(sources)
             stale = current is None or current.get("fingerprint") != digest
             if stale and not rebuild and self._server is not None and self._saved_fingerprint() == digest:
@@ -165,7 +167,7 @@ class EmbeddedGeocoder(GeocoderBase):
                 manifest = {"fingerprint": digest, **record}
                 with addok_config.lock():
                     addok_config.bind(client, self._redis_settings)
-                    self.last_build = build(client, self._index(), anciennes=anciennes, ban_files=ban_files,
+                    self.last_build = build(client, self._index(), anciennes=list(dataset.anciennes), ban_files=ban_files,
                                             margin_m=self.settings.boundary_margin_m, manifest=manifest,
                                             progress=self._progress)
                 if self._server is not None:
@@ -190,16 +192,17 @@ class EmbeddedGeocoder(GeocoderBase):
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    @property
+    def dataset(self) -> Dataset:
+        """The data folder, read once (given, or loaded on first need)."""
+        if self._dataset is None:
+            self._dataset = DataDir(self.settings.data_dir).load(strict=True, require_bureaux=False)
+        return self._dataset
+
     def _index(self) -> CommuneIndex:
-        c = self._communes
-        if c is None:
-            loaded = load_communes(communes_paths(self.settings.data_dir), strict=True)
-            c = CommuneIndex(loaded.communes, loaded.geometries)
-        elif not isinstance(c, CommuneIndex) and hasattr(c, "index"):  # a Locator
-            c = c.index
-        if not isinstance(c, CommuneIndex):
-            raise DataError("communes must be a CommuneIndex (locator.index) or a Locator")
-        return c
+        if self._communes is None:
+            self._communes = CommuneIndex(list(self.dataset.communes), list(self.dataset.commune_geoms))
+        return self._communes
 
     def close(self) -> None:
         with self._open_lock:

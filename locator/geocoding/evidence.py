@@ -26,7 +26,7 @@ from weakref import WeakKeyDictionary
 
 import editdistance
 
-from .anciennes import Ancienne, former_names
+from ..data.anciennes import Ancienne, former_names
 from .index import commune_names
 from .normalize import fold
 

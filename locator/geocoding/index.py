@@ -39,11 +39,11 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from ..data.anciennes import Ancienne
+from ..data.anciennes import former_names as anciennes_names
 from ..errors import DataError
 from ..projection import to_l93, to_wgs84
 from . import addok_config
-from .anciennes import Ancienne
-from .anciennes import former_names as anciennes_names
 from .normalize import german_spelling, without_article
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ reference is checked and chosen in ``reference``; corrections are data (``correc
 reports are rendered by ``report.render``; ``locator validate`` is the command line.
 """
 
+from ..data.corrections import Correction, apply_corrections, load_corrections, write_fixed
 from .checks import CHECK_NAMES, CHECKS, Check, run_checks
-from .corrections import Correction, apply_corrections, load_corrections, write_fixed
 from .reference import Reference, choose_references
 from .run import ValidationResult, validate, validate_files
 from .thresholds import Thresholds

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from ..communes import CommuneIndex
 from ..config import Settings
-from ..data.loader import DataProblem, communes_paths, load_areas, load_bureaux, load_communes
+from ..data.corrections import Applied, Correction, apply_corrections
+from ..data.datadir import DataDir, Dataset
 from ..errors import DataError
 from ..models import Bureau, Commune, Finding
 from ..projection import to_l93
 from .checks import CHECK_NAMES, CHECKS, run_checks
 from .context import ValidationContext, project_areas
-from .corrections import Applied, Correction, apply_corrections, load_corrections
 from .flag import INFO, SEVERITIES, SEVERITY_RANK, WARNING, metres
 from .reference import Reference, choose_references
 from .regeocode import DEFAULT_RATE_PER_S, RegeocodeResult, regeocode
@@ -89,9 +89,28 @@ def validate(bureaux: list[Bureau], communes: list[Commune], commune_geometries:
     geocoder_error
         Re-geocoding was asked for but the geocoder could not start: reported as a finding.
     """
+    fixed, applied, unknown = apply_corrections(list(bureaux), list(corrections))
+    return _validate_fixed(fixed, applied, unknown, communes, commune_geometries, settings=settings,
+                           thresholds=thresholds, area_bureau_ids=area_bureau_ids, area_geometries=area_geometries,
+                           geocoder=geocoder, geocoder_error=geocoder_error, rate_per_s=rate_per_s,
+                           progress=progress, index=index, checks=checks, inputs=inputs)
+
+
+def validate_dataset(dataset: Dataset, *, settings: Settings | None = None, **options) -> ValidationResult:
+    """Validate a loaded data folder (its corrections are already applied by the load)."""
+    return _validate_fixed(list(dataset.bureaux), list(dataset.applied), list(dataset.unknown_corrections),
+                           list(dataset.communes), list(dataset.commune_geoms), settings=settings,
+                           area_bureau_ids=dataset.area_bureau_ids, area_geometries=dataset.area_geoms,
+                           inputs=dataset.paths, **options)
+
+
+def _validate_fixed(fixed: list[Bureau], applied: list[Applied], unknown: list[Correction], communes, commune_geometries,
+                    *, settings: Settings | None = None, thresholds: Thresholds | None = None,
+                    area_bureau_ids=(), area_geometries=(), geocoder=None, geocoder_error: str | None = None,
+                    rate_per_s: float = DEFAULT_RATE_PER_S, progress: bool = False,
+                    index: CommuneIndex | None = None, checks=CHECKS, inputs: dict | None = None) -> ValidationResult:
     settings = settings or Settings()
     thresholds = thresholds or Thresholds.from_settings(settings)
-    fixed, applied, unknown = apply_corrections(list(bureaux), list(corrections))
     index = index or CommuneIndex(communes, commune_geometries)
     hosts = [b.code_insee for b in fixed if b.code_insee in index.by_code]
     reg = None
@@ -144,16 +163,6 @@ def _load_findings(applied: list[Applied], unknown: list[Correction], reg: Regeo
     return out
 
 
-def _raise_problems(problems: list[DataProblem]) -> None:
-    if not problems:
-        return
-    if len(problems) == 1:
-        raise problems[0].to_error()
-    first = problems[0]
-    listing = "\n  ".join(str(p) for p in problems)
-    raise DataError(f"{len(problems)} unusable records:\n  {listing}", path=first.path, record=first.record)
-
-
 def expand_communes_paths(paths) -> list[Path]:
     """Files as given; folders replaced by their ``*.geojson`` files."""
     out: list[Path] = []
@@ -188,29 +197,10 @@ def validate_files(bureaux_path: Path | str | None = None, communes: list | None
         file and every bad record). Bad *positions* are not raised: they are findings.
     """
     settings = settings or Settings.from_env()
-    data_dir = Path(settings.data_dir)
-    bureaux_path = Path(bureaux_path) if bureaux_path is not None else data_dir / "bureaux.geojson"
-    paths = expand_communes_paths(communes) if communes else communes_paths(data_dir)
-    if default_areas and areas_path is None and (bureaux_path.parent / "bureaux_areas.geojson").is_file():
-        areas_path = bureaux_path.parent / "bureaux_areas.geojson"
-    if default_corrections and corrections_path is None and (bureaux_path.parent / "corrections.csv").is_file():
-        corrections_path = bureaux_path.parent / "corrections.csv"
-    loaded_communes = load_communes(paths, strict=False)
-    _raise_problems(loaded_communes.problems)
-    if not loaded_communes.communes:
-        raise DataError("no commune loaded", path=str(paths[0]) if paths else None)
-    loaded = load_bureaux(bureaux_path, strict=False)
-    _raise_problems(loaded.problems)
-    area_ids, area_geoms = [], []
-    if areas_path is not None:
-        areas = load_areas(areas_path, None, strict=False)
-        _raise_problems(areas.problems)
-        area_ids, area_geoms = areas.bureau_ids, areas.geometries
-    corrections = load_corrections(corrections_path) if corrections_path is not None else []
-    inputs = {"bureaux": str(bureaux_path), "communes": [str(p) for p in paths],
-              "areas": None if areas_path is None else str(areas_path),
-              "corrections": None if corrections_path is None else str(corrections_path)}
-    return validate(loaded.bureaux, loaded_communes.communes, loaded_communes.geometries, settings=settings,
-                    thresholds=thresholds, area_bureau_ids=area_ids, area_geometries=area_geoms,
-                    corrections=corrections, geocoder=geocoder, geocoder_error=geocoder_error,
-                    rate_per_s=rate_per_s, progress=progress, inputs=inputs)
+    dataset = DataDir(settings.data_dir).load(
+        strict=False, bureaux_path=bureaux_path, communes_paths=expand_communes_paths(communes) if communes else None,
+        areas_path=areas_path, corrections_path=corrections_path, use_areas=default_areas,
+        use_corrections=default_corrections)
+    dataset.raise_problems()
+    return validate_dataset(dataset, settings=settings, thresholds=thresholds, geocoder=geocoder,
+                            geocoder_error=geocoder_error, rate_per_s=rate_per_s, progress=progress)

@@ -10,37 +10,19 @@ data and the geocoder are loaded once here, never at import time and never per r
 
 from __future__ import annotations
 
-import logging
-import traceback
-from types import FunctionType
-
-import orjson
 import xstatic.pkg.leaflet as xstatic_leaflet
-from flask import (
-    Flask,
-    current_app,
-    g,
-    jsonify,
-    make_response,
-    render_template,
-    request,
-    send_from_directory,
-)
-from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import HTTPException
+from flask import Flask, g, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
-from ..errors import LocatorError
 from ..service import Locator
 from .data import WebData
-from .errors import HttpError
+from .errors import handle_error
+from .flaskapp import LocatorFlask, SafeJSONProvider
 from .i18n import format_distance, pick_lang, translate
-from .security import init_security, retry_after_seconds
+from .security import init_security
 
 __all__ = ["create_app", "load_locator"]
-
-log = logging.getLogger(__name__)
 
 #: Bumped with the package version so browsers refetch our CSS/JS after an upgrade.
 ASSET_VERSION = "1"
@@ -48,72 +30,10 @@ LEAFLET_DIR = xstatic_leaflet.BASE_DIR
 LEAFLET_VERSION = xstatic_leaflet.VERSION
 
 
-class SafeJSONProvider(DefaultJSONProvider):
-    """UTF-8 JSON in the contract's key order, with ``<``, ``>`` and ``&`` escaped so that a
-    voter's text echoed in ``query`` can never be read as markup, whatever a client does.
-
-    Compact output (every response outside debug) is encoded by orjson: the stdlib encoder
-    took ~14 µs of a ~150 µs point lookup. Types orjson does not know, and dates and
-    dataclasses (which Flask serialises its own way), go through Flask's ``default`` so the
-    output means the same as ``DefaultJSONProvider``'s. Indented output (debug) keeps the
-    stdlib encoder.
-    """
-
-    ensure_ascii = False
-    sort_keys = False
-    #: As the stdlib encoder: int dict keys become strings and numpy floats are numbers; dates
-    #: and dataclasses go to Flask's ``default``.
-    _ORJSON = (orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATETIME
-               | orjson.OPT_PASSTHROUGH_DATACLASS)
-
-    def _encode(self, obj) -> bytes:
-        return (orjson.dumps(obj, default=self.default, option=self._ORJSON)
-                .replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026"))
-
-    def dumps(self, obj, **kwargs):
-        if not kwargs or kwargs == _COMPACT:
-            return self._encode(obj).decode("utf-8")
-        text = super().dumps(obj, **kwargs)
-        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-    def response(self, *args, **kwargs):
-        if self.compact is False or (self.compact is None and self._app.debug):
-            return super().response(*args, **kwargs)
-        obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(self._encode(obj) + b"\n", mimetype=self.mimetype)
-
-
-_COMPACT = {"separators": (",", ":")}
-
-
-class LocatorFlask(Flask):
-    """Flask, remembering which of our functions are plain (not ``async``).
-
-    Flask asks ``ensure_sync`` about every hook and the view on every request, and each
-    answer goes through ``inspect``: ~1 µs apiece, for functions that never change. Only plain
-    functions are remembered (bound methods are new objects on every access).
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._plain_functions: set = set()
-
-    def ensure_sync(self, func):
-        if func in self._plain_functions:
-            return func
-        wrapped = super().ensure_sync(func)
-        if wrapped is func and type(func) is FunctionType:
-            self._plain_functions.add(func)
-        return wrapped
-
-
 def load_locator(settings: Settings) -> Locator:
     """The locator on ``settings.data_dir`` with the configured geocoder attached and opened:
     the embedded index is built now if it is missing or stale, so the first voter never waits."""
-    from ..geocoding import attach_default_geocoder
-
-    locator = Locator.from_data_dir(settings.data_dir, settings=settings)
-    return attach_default_geocoder(locator, eager=True)
+    return Locator.from_data_dir(settings.data_dir, settings=settings).open()
 
 
 def create_app(settings: Settings | None = None, *, locator: Locator | None = None, test_config=None) -> Flask:
@@ -173,7 +93,7 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
         }
 
     app.add_template_filter(lambda metres: format_distance(metres, g.get("lang", "fr")), "distance")
-    app.register_error_handler(Exception, _handle_error)
+    app.register_error_handler(Exception, handle_error)
     return app
 
 
@@ -184,46 +104,3 @@ def _set_language(req, ctx) -> None:
 
 def _leaflet_file(filename):
     return send_from_directory(LEAFLET_DIR, filename, max_age=7 * 86400)
-
-
-def _wants_json() -> bool:
-    path = request.path
-    return path.startswith("/api/") or path in ("/healthz", "/readyz")
-
-
-def _handle_error(err):
-    """The app's one error handler: every error becomes a ``LocatorError`` with a French public
-    message, rendered as JSON for the API and as a page (or the widget's page) otherwise."""
-    if isinstance(err, HTTPException):
-        if err.code is not None and err.code < 400:  # routing redirects are not errors
-            return err
-        err = HttpError.from_werkzeug(err, retry_after=retry_after_seconds(current_app) if err.code == 429 else None)
-    elif not isinstance(err, LocatorError):
-        # Log the stack without the exception's message: it could quote the voter's input.
-        rule = request.url_rule.rule if request.url_rule is not None else "<no route>"
-        log.error("unhandled %s on %s %s\n%s", type(err).__name__, request.method, rule,
-                  "".join(traceback.format_tb(err.__traceback__)))
-        err = LocatorError()
-    status = err.http_status
-    if _wants_json():
-        response = jsonify(err.to_dict())
-    else:
-        response = _error_page(err)
-    response.status_code = status
-    retry_after = getattr(err, "retry_after", None)
-    if retry_after is not None and status in (429, 503):
-        response.headers["Retry-After"] = str(retry_after)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _error_page(err):
-    lang = g.get("lang", "fr")
-    widget_page = request.blueprint == "widget"
-    if widget_page:
-        g.frameable = True
-    if request.headers.get("X-Locator-Fragment") == "1":
-        template = "_error.html"
-    else:
-        template = "widget_error.html" if widget_page else "error.html"
-    return make_response(render_template(template, error=err, lang=lang))

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..errors import GeocoderUnavailable, InvalidQuery, LocatorError
-from ..service import error_result
-from . import queries
+from ..errors import InvalidQuery, LocatorError
+from ..lookup.outcome import error_result
+from ..lookup.scope import probe, suggest
+from . import params
 from .errors import NotReady
 from .openapi import GEOJSON, openapi_document
 from .sandbox import sandbox_lookup
@@ -16,7 +17,6 @@ from .security import note_query_length
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
 
-AUTOCOMPLETE_MIN_CHARS = 3
 AUTOCOMPLETE_MAX = 10
 
 
@@ -45,11 +45,11 @@ def _private(response):
 def lookup():
     args = request.args
     # ``MultiDict.get`` raises and catches a KeyError for a missing key: test first.
-    result = queries.lookup(_data().locator, q=args.get("q") if "q" in args else None,
-                            lon=args.get("lon") if "lon" in args else None,
-                            lat=args.get("lat") if "lat" in args else None,
-                            departement=args.get("departement") if "departement" in args else None)
-    return _private(jsonify(result.to_dict())), queries.http_status(result)
+    result = params.lookup(_data().locator, q=args.get("q") if "q" in args else None,
+                           lon=args.get("lon") if "lon" in args else None,
+                           lat=args.get("lat") if "lat" in args else None,
+                           departement=args.get("departement") if "departement" in args else None)
+    return _private(jsonify(result.to_dict())), result.http_status
 
 
 @api.get("/sandbox/lookup", endpoint="sandbox_lookup")
@@ -58,13 +58,13 @@ def sandbox_lookup_view():
     note_query_length(len(q))
     try:
         if q.strip():
-            queries.check_text(q)
+            params.check_text(q)
         result = sandbox_lookup(q)
     except InvalidQuery as err:
         result = error_result(err, None)
     response = _private(jsonify(result.to_dict()))
     response.headers["X-Sandbox"] = "fake answers, see /api/v1/openapi.json"
-    return response, queries.http_status(result)
+    return response, result.http_status
 
 
 @api.get("/autocomplete")
@@ -72,27 +72,11 @@ def autocomplete():
     """Suggestions from the embedded geocoder while the voter types."""
     raw = request.args.get("q", "")
     note_query_length(len(raw))
-    dep = queries.check_departement(request.args.get("departement"))
+    dep = params.check_departement(request.args.get("departement"))
     limit = _int_arg("limit", default=5, low=1, high=AUTOCOMPLETE_MAX)
-    text = queries.check_text(raw) if raw.strip() else ""
-    results = []
-    if len(text) >= AUTOCOMPLETE_MIN_CHARS:
-        geocoder = _data().geocoder
-        if geocoder is None:
-            raise GeocoderUnavailable("no geocoder configured")
-        # Ask for more when filtering by département, so the filter does not empty the list.
-        points = geocoder.search(text, limit=limit * 3 if dep else limit)
-        covered = _data().locator.commune
-        for p in points:
-            if p.citycode is not None and covered(p.citycode) is None:
-                continue  # a place this service cannot answer for
-            if dep and not (p.citycode or "").startswith(dep):
-                continue
-            results.append({"label": p.label, "lon": p.lon, "lat": p.lat, "type": p.type,
-                            "citycode": p.citycode, "postcode": p.postcode, "score": p.score})
-            if len(results) >= limit:
-                break
-    return _private(jsonify({"query": text, "results": results}))
+    text = params.check_text(raw) if raw.strip() else ""
+    results = suggest(_data().locator, text, limit=limit, departement=dep)
+    return _private(jsonify({"query": text, "results": [s.to_dict() for s in results]}))
 
 
 @api.get("/bureaux")
@@ -126,12 +110,11 @@ def healthz():
 def readyz():
     """Readiness: data loaded and the geocoder answers a search."""
     data = _data()
-    geocoder = data.geocoder
-    if geocoder is None:
+    if data.locator.geocoder is None:
         raise NotReady("no geocoder", public_message="Aucun géocodeur n'est configuré : seules les "
                                                      "recherches par coordonnées fonctionnent.")
     try:
-        geocoder.search(data.locator.communes[0].nom, limit=1)
+        probe(data.locator)
     except LocatorError as err:
         raise NotReady(f"geocoder check failed: {type(err).__name__}") from err
     return _private(jsonify({"status": "ready", "communes": len(data.locator.communes),

@@ -9,37 +9,14 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-import shapely
 from shapely.geometry import mapping
 
+from ..data.departements import COMMUNE_CODE_RE as _COMMUNE_CODE
+from ..data.geojson import bureau_feature
 from ..errors import InvalidQuery
-from ..projection import to_wgs84
 from .errors import UnknownResource
 
-_COMMUNE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _BUREAU_ID = re.compile(r"^[\w.:-]{1,64}$")
-
-
-def bureau_feature(bureau) -> dict:
-    return {
-        "type": "Feature",
-        "id": bureau.id,
-        "geometry": ({"type": "Point", "coordinates": [bureau.lon, bureau.lat]} if bureau.has_point else None),
-        "properties": {
-            "id": bureau.id,
-            "name": bureau.name,
-            "address": bureau.address,
-            "code_insee": bureau.code_insee,
-            "communes_served": list(bureau.communes_served),
-            "location_source": bureau.location_source,
-            "geocode_type": bureau.geocode_type,
-            "geocode_score": bureau.geocode_score,
-            "opening_hours": bureau.opening_hours,
-            "accessibility": bureau.accessibility,
-            "notes": bureau.notes,
-        },
-    }
 
 
 def mairie_dict(commune) -> dict:
@@ -61,16 +38,12 @@ class WebData:
         self.locator = locator
         self.bureau_features = {b.id: bureau_feature(b) for b in locator.bureaux}
         self.departements = tuple(sorted({c.departement for c in locator.communes}))
-        # The index holds Lambert-93 polygons; one vectorised transform brings them all back to
-        # lon/lat (6 decimals ≈ 0.1 m, far below the polygons' own simplification).
-        wgs84 = shapely.transform(locator.index.geoms, _coords_to_wgs84)
+        # The outlines as the data folder has them (WGS84): nothing projected back and forth.
+        dataset = locator.dataset
         self.commune_features = {
-            c.code: self._commune_feature(c, geom) for c, geom in zip(locator.communes, wgs84, strict=True)
+            c.code: self._commune_feature(c, geom)
+            for c, geom in zip(dataset.communes, dataset.commune_geoms, strict=True)
         }
-
-    @property
-    def geocoder(self):
-        return getattr(self.locator, "geocoder", None)
 
     def _commune_feature(self, commune, geom) -> dict:
         outline = mapping(geom)
@@ -115,8 +88,3 @@ class WebData:
         if feature is None:
             raise UnknownResource(public_message="Cette commune n'est pas dans les données du service.")
         return feature
-
-
-def _coords_to_wgs84(coords):
-    lon, lat = to_wgs84(coords[:, 0], coords[:, 1])
-    return np.round(np.column_stack([lon, lat]), 6)

@@ -7,9 +7,16 @@ HTML, is rendered from one kind of object with a French public message.
 
 from __future__ import annotations
 
+import logging
+import traceback
+
+from flask import current_app, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import LocatorError
+from .security import retry_after_seconds
+
+log = logging.getLogger("locator.web")
 
 #: Public messages for the HTTP errors a voter or a client can trigger.
 _HTTP_MESSAGES = {
@@ -56,3 +63,48 @@ class NotReady(LocatorError):
     code = "not_ready"
     public_message = "Le service démarre ou son moteur de recherche d'adresse est indisponible."
     retry_after = 10
+
+
+# -- the app's one error handler -------------------------------------------------------------
+
+def _wants_json() -> bool:
+    path = request.path
+    return path.startswith("/api/") or path in ("/healthz", "/readyz")
+
+
+def handle_error(err):
+    """The app's one error handler: every error becomes a ``LocatorError`` with a French public
+    message, rendered as JSON for the API and as a page (or the widget's page) otherwise."""
+    if isinstance(err, HTTPException):
+        if err.code is not None and err.code < 400:  # routing redirects are not errors
+            return err
+        err = HttpError.from_werkzeug(err, retry_after=retry_after_seconds(current_app) if err.code == 429 else None)
+    elif not isinstance(err, LocatorError):
+        # Log the stack without the exception's message: it could quote the voter's input.
+        rule = request.url_rule.rule if request.url_rule is not None else "<no route>"
+        log.error("unhandled %s on %s %s\n%s", type(err).__name__, request.method, rule,
+                  "".join(traceback.format_tb(err.__traceback__)))
+        err = LocatorError()
+    status = err.http_status
+    if _wants_json():
+        response = jsonify(err.to_dict())
+    else:
+        response = _error_page(err)
+    response.status_code = status
+    retry_after = getattr(err, "retry_after", None)
+    if retry_after is not None and status in (429, 503):
+        response.headers["Retry-After"] = str(retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_page(err):
+    lang = g.get("lang", "fr")
+    widget_page = request.blueprint == "widget"
+    if widget_page:
+        g.frameable = True
+    if request.headers.get("X-Locator-Fragment") == "1":
+        template = "_error.html"
+    else:
+        template = "widget_error.html" if widget_page else "error.html"
+    return make_response(render_template(template, error=err, lang=lang))

@@ -2,12 +2,14 @@
 
 The language comes from the ``lang`` query or form field only (``fr`` by default), never
 from a cookie, so a page is the same for everyone who opens the same link. The engine's
-sentences (``LookupResult.message``, warnings) are French; in English the page rebuilds
-them from the result's fields, and shows an untranslated French sentence with
-``lang="fr"`` so screen readers switch voice.
+sentences (``LookupResult.message``, warnings) are French; in English the page says the same
+sentence key with the same values (``locator.lookup.messages``), and shows an untranslated
+French sentence with ``lang="fr"`` so screen readers switch voice.
 """
 
 from __future__ import annotations
+
+from ..lookup import messages
 
 LANGS = ("fr", "en")
 DEFAULT_LANG = "fr"
@@ -187,32 +189,6 @@ TEXT = {
     },
 }
 
-#: English for the engine's warning codes; unknown codes keep the French sentence.
-WARNINGS_EN = {
-    "near_commune_boundary": "This place is close to another commune's boundary. The boundaries we use "
-                             "are simplified: check which commune you live in.",
-    "near_coverage_edge": "This place is close to the edge of the area this service covers: check your commune.",
-    "nearest_in_commune": "Nearest polling station of your commune, because we do not have the official "
-                          "boundaries between stations: check your voter card.",
-    "geocode_precision": "The address was only recognised at street or commune level; that is enough here, "
-                         "because a single polling station serves the commune.",
-    "geocoder_commune_overridden": "The address search and the official commune boundaries disagree about "
-                                   "the commune: we use the boundaries. Please check your address.",
-    "geocoder_commune_not_covered": "The address search places this address in a commune this service does "
-                                    "not cover: please check your address.",
-    "commune_disagreement": "This address is close to a commune boundary and the sources disagree: "
-                            "check which commune you live in.",
-}
-
-#: English for the result statuses when the engine's French sentence cannot be rebuilt.
-STATUS_EN = {
-    "not_found": "Address not found. Check the spelling or add the commune.",
-    "outside_coverage": "This place is not covered by any polling station of this service.",
-    "invalid": "This search is not valid: type an address or the name of a commune.",
-    "ambiguous": "Several places match: please add the house number, the street and the commune.",
-}
-
-
 def pick_lang(value) -> str:
     return value if value in LANGS else DEFAULT_LANG
 
@@ -231,32 +207,22 @@ def format_distance(metres: float | None, lang: str) -> str | None:
     return f"{km.replace('.', ',') if lang == 'fr' else km} km"
 
 
-def _where(bureau) -> str:
-    return f"{bureau.name}, {bureau.address}" if bureau.address else bureau.name
-
-
 def result_sentence(result, lang: str) -> tuple[str, str]:
-    """The main sentence of a result and its language (``fr`` when not translated)."""
-    if lang != "en":
+    """The main sentence of a result and its language (``fr`` when not translated): the
+    sentence's key and values said in ``lang`` (``locator.lookup.messages``)."""
+    if lang == "fr":
         return result.message, "fr"
-    if result.status == "ok" and result.bureau is not None and result.commune is not None:
-        where, commune = _where(result.bureau), result.commune.nom
-        if result.method == "area":
-            return f"Your polling station: {where} ({commune}).", "en"
-        if result.method == "commune":
-            return f"Voters of {commune} vote at {where}.", "en"
-        return (f"Several polling stations serve {commune} and we do not have their boundaries: the nearest "
-                f"to this address is {where}. It may not be yours: check your voter card or ask the town hall "
-                "(mairie)."), "en"
-    if result.status == "outside_coverage" and result.commune is not None:
-        return (f"No polling station of this service covers {result.commune.nom}. "
-                "Please ask the town hall (mairie)."), "en"
-    if result.status in STATUS_EN:
-        return STATUS_EN[result.status], "en"
+    key = result.message_key
+    if key is not None and messages.has(key, lang):
+        return messages.say(key, lang, **dict(result.message_params)), lang
+    status_key = f"status.{result.status}"
+    if messages.has(status_key, lang):
+        return messages.say(status_key, lang), lang
     return result.message, "fr"
 
 
 def warning_sentence(warning, lang: str) -> tuple[str, str]:
-    if lang == "en" and warning.code in WARNINGS_EN:
-        return WARNINGS_EN[warning.code], "en"
+    key = f"warning.{warning.code}"
+    if lang != "fr" and messages.has(key, lang):
+        return messages.say(key, lang, **dict(warning.params)), lang
     return warning.message, "fr"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ..lookup.outcome import CANDIDATE_TYPES, Status
+
 GEOJSON = "application/geo+json"
 _NULLABLE_STR = {"type": ["string", "null"]}
 _NULLABLE_NUM = {"type": ["number", "null"]}
@@ -29,7 +31,13 @@ def _json(schema_name: str, description: str, *, headers: dict | None = None,
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
                                 "schema": {"type": "integer", "minimum": 0}}}
 
+def _candidate_name(cls) -> str:
+    return f"{cls.kind.capitalize()}Candidate"
+
+
 _SCHEMAS = {
+    # every kind of candidate, from the classes the engine builds its answers with
+    **{_candidate_name(c): c.json_schema() for c in CANDIDATE_TYPES},
     "Error": {
         "type": "object",
         "required": ["status", "message"],
@@ -79,7 +87,7 @@ _SCHEMAS = {
         "required": ["status", "query", "commune", "bureau", "distance_m", "method", "geocode", "candidates",
                      "warnings", "mairie", "message"],
         "properties": {
-            "status": {"type": "string", "enum": ["ok", "ambiguous", "not_found", "outside_coverage", "invalid"]},
+            "status": {"type": "string", "enum": [str(s) for s in Status if s.http_status < 500]},
             "query": {"description": "The text searched, or {lon, lat}; null when the input was refused.",
                       "type": ["string", "object", "null"]},
             "commune": _ref("CommuneRef"),
@@ -89,8 +97,9 @@ _SCHEMAS = {
                        "description": "How the bureau was chosen; nearest_in_commune is only the nearest "
                                       "bureau of the commune (say so to the voter)."},
             "geocode": _ref("Geocode"),
-            "candidates": {"type": "array", "items": {"type": "object"},
-                           "description": "When ambiguous: places (kind address/...) or bureaux (kind bureau)."},
+            "candidates": {"type": "array", "items": {"oneOf": [_ref(_candidate_name(c)) for c in CANDIDATE_TYPES]},
+                           "description": "When ambiguous: the choices, each with its kind "
+                                          f"({', '.join(c.kind for c in CANDIDATE_TYPES)})."},
             "warnings": {"type": "array", "items": {
                 "type": "object", "required": ["code", "message"],
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},

@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from . import queries
+from . import params
 from .render import build_view
 
 pages = Blueprint("pages", __name__)
@@ -51,13 +51,13 @@ def search():
     if request.method == "GET" and q is None and lon is None and lat is None:
         return redirect(url_for("pages.index", **lang_args()))
     data = current_app.extensions["locator"]
-    result = queries.lookup(data.locator, q=q, lon=lon, lat=lat)
+    result = params.lookup(data.locator, q=q, lon=lon, lat=lat)
     view = build_view(result, g.lang)
     prefill = result.query if isinstance(result.query, str) else ""
     context = {"v": view, "q": prefill, "departements": data.departements,
                "form_action": url_for("pages.search", **lang_args())}
     template = "_result.html" if wants_fragment() else "search.html"
-    return _page(template, queries.http_status(result), **context)
+    return _page(template, result.http_status, **context)
 
 
 @pages.get("/integration")

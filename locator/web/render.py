@@ -100,9 +100,9 @@ def build_view(result, lang: str) -> ResultView:
         label = quote(bureau.name or "bureau de vote")
         view.geo_uri = f"geo:{bureau.lat:.6f},{bureau.lon:.6f}?q={bureau.lat:.6f},{bureau.lon:.6f}({label})"
     for cand in result.candidates:
-        if cand.get("kind") == "bureau":
+        if cand.kind == "bureau":
             view.bureau_candidates.append(cand)
-        elif cand.get("label"):
+        elif cand.kind == "place":
             view.places.append(cand)
     # The mairie is the fallback whenever we cannot name the bureau with confidence.
     view.show_mairie = result.commune is not None and (result.status != "ok" or result.method == "nearest_in_commune")

@@ -13,7 +13,9 @@ shapes are the real ``LookupResult`` contract (the tests check both against one 
 from __future__ import annotations
 
 from ..errors import GeocoderUnavailable
-from ..models import Bureau, Commune, GeocodedPoint, LookupResult, ResultWarning
+from ..lookup.messages import say, where
+from ..lookup.outcome import LookupResult, PlaceCandidate, Status, warning
+from ..models import Bureau, Commune, GeocodedPoint
 
 _COMMUNE = Commune(code="99999", nom="Exempleville", departement="99", codes_postaux=("99000",),
                    mairie_lon=6.0, mairie_lat=49.0, mairie_adresse="1 place de la Mairie, 99000 Exempleville",
@@ -31,37 +33,32 @@ _STREET = GeocodedPoint(label="Rue de l'Exemple 99000 Exempleville", lon=6.002, 
 
 
 def _answers(q: str) -> LookupResult:
+    """The engine's own result classes and sentences, filled with the fictional data."""
     key = q.strip().lower().replace("-", "_").replace(" ", "_")
+    nom = _COMMUNE.nom
     if key in ("", "invalid"):
-        return LookupResult(status="invalid", query=q or None,
+        return LookupResult(status=Status.INVALID, query=q or None,
                             message="La recherche n'est pas valide : saisissez une adresse ou une commune.")
     if key == "unavailable":
         raise GeocoderUnavailable("sandbox: simulated outage")
     if key == "not_found":
-        return LookupResult(status="not_found", query=q,
-                            message="Adresse introuvable. Vérifiez l'orthographe ou indiquez la commune.")
+        return LookupResult(status=Status.NOT_FOUND, query=q, message=say("not_found"))
     if key == "outside_coverage":
-        return LookupResult(status="outside_coverage", query=q, commune=_COMMUNE, mairie=_COMMUNE.mairie_contact(),
-                            message="Aucun bureau de vote de ce service ne couvre Exempleville. "
-                                    "Renseignez-vous auprès de la mairie au 01 23 45 67 89.")
+        return LookupResult(status=Status.OUTSIDE_COVERAGE, query=q, commune=_COMMUNE, mairie=_COMMUNE.mairie_contact(),
+                            message=say("outside.commune_not_covered", commune=nom,
+                                        tel=f" au {_COMMUNE.mairie_telephone}"))
     if key == "ambiguous":
-        candidate = {"kind": "address", "label": _HOUSE.label, "lon": _HOUSE.lon, "lat": _HOUSE.lat,
-                     "type": "housenumber", "citycode": "99999"}
-        return LookupResult(status="ambiguous", query=q, commune=_COMMUNE, geocode=_STREET,
+        candidate = PlaceCandidate.of(_HOUSE, _HOUSE.citycode, _COMMUNE)
+        return LookupResult(status=Status.AMBIGUOUS, query=q, commune=_COMMUNE, geocode=_STREET,
                             candidates=(candidate,), mairie=_COMMUNE.mairie_contact(),
-                            message="Plusieurs bureaux de vote servent Exempleville : indiquez le numéro dans la rue.")
+                            message=say("ambiguous.need_housenumber", commune=nom, precision="de la rue"))
     if key == "nearest":
-        return LookupResult(status="ok", query=q, commune=_COMMUNE, bureau=_BUREAU_2, distance_m=612.4,
+        return LookupResult(status=Status.OK, query=q, commune=_COMMUNE, bureau=_BUREAU_2, distance_m=612.4,
                             method="nearest_in_commune", geocode=_HOUSE,
-                            warnings=(ResultWarning("nearest_in_commune",
-                                                    "Bureau le plus proche parmi ceux d'Exempleville, faute de "
-                                                    "découpage officiel : vérifiez sur votre carte électorale."),),
-                            message="Plusieurs bureaux de vote servent Exempleville et nous n'avons pas leur "
-                                    "découpage : le plus proche de cette adresse est Salle des fêtes.")
-    return LookupResult(status="ok", query=q, commune=_COMMUNE, bureau=_BUREAU_1, distance_m=48.2, method="area",
-                        geocode=_HOUSE,
-                        message="Votre bureau de vote : École des Exemples, 2 rue de l'Exemple, 99000 Exempleville "
-                                "(Exempleville).")
+                            warnings=(warning("nearest_in_commune", commune=nom),),
+                            message=say("found.nearest_in_commune", commune=nom, where=where(_BUREAU_2)))
+    return LookupResult(status=Status.OK, query=q, commune=_COMMUNE, bureau=_BUREAU_1, distance_m=48.2, method="area",
+                        geocode=_HOUSE, message=say("found.area", commune=nom, where=where(_BUREAU_1)))
 
 
 def sandbox_lookup(q: str | None) -> LookupResult:

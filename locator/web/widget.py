@@ -23,7 +23,7 @@ from flask import (
     url_for,
 )
 
-from . import queries
+from . import params
 from .i18n import pick_lang
 from .pages import wants_fragment
 from .render import build_view
@@ -45,7 +45,7 @@ class WidgetOptions:
     @classmethod
     def from_args(cls, args) -> WidgetOptions:
         try:
-            dep = queries.check_departement(args.get("departement"))
+            dep = params.check_departement(args.get("departement"))
         except ValueError:
             dep = None
         return cls(lang=pick_lang(args.get("lang")), colour=parse_colour(args.get("colour")), departement=dep,
@@ -109,11 +109,11 @@ def widget_view():
     status = 200
     if request.method == "POST":
         form = request.form
-        result = queries.lookup(data.locator, q=form.get("q"), lon=form.get("lon"), lat=form.get("lat"),
+        result = params.lookup(data.locator, q=form.get("q"), lon=form.get("lon"), lat=form.get("lat"),
                                 departement=options.departement)
         context["v"] = build_view(result, options.lang)
         context["q"] = result.query if isinstance(result.query, str) else ""
-        status = queries.http_status(result)
+        status = result.http_status
     template = "_result.html" if wants_fragment() and context["v"] is not None else "widget.html"
     response = make_response(render_template(template, widget=True, **context), status)
     response.headers["Cache-Control"] = "no-store"

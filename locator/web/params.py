@@ -1,29 +1,25 @@
-"""Turn request parameters into a lookup, the same way for the API, the page and the widget.
+"""HTTP request values → core arguments: the voter's text and numbers checked before anything
+else sees them. Views call ``lookup``; the rules of an answer are the core's.
 
-The voter's text is checked here, at the boundary, before any geocoder sees it: empty, over
-200 characters, control or binary characters, or markup characters are an ``InvalidQuery``
-(HTTP 400). Addresses never contain ``<``, ``>``, braces or backslashes, so refusing them costs
-no real voter anything and keeps hostile input out of every later layer.
+Refusing markup and control characters here answers hostile input plainly, never echoes it to
+the voter and keeps it out of every later layer.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
 import unicodedata
 
-from ..errors import GeocoderUnavailable, InvalidQuery, LocatorError
-from ..models import LookupResult
-from ..service import error_result
+from ..data.departements import check_departement
+from ..errors import InvalidQuery
+from ..lookup.outcome import LookupResult, error_result
+from ..lookup.scope import restrict_to_departement
 from .security import note_query_length
+
+__all__ = ["check_departement", "check_text", "lookup"]
 
 MAX_QUERY_CHARS = 200
 MAX_NUMBER_CHARS = 32
 _FORBIDDEN = set("<>{}[]\\|^`~$=*")
-_DEPARTEMENT = re.compile(r"^(\d{2}|2A|2B|97\d)$")
-
-#: HTTP status of each lookup status (ambiguous is an answer the voter acts on: 200).
-HTTP_STATUS = {"ok": 200, "ambiguous": 200, "invalid": 400, "not_found": 404, "outside_coverage": 404}
 
 
 def check_text(raw) -> str:
@@ -48,15 +44,6 @@ def check_text(raw) -> str:
     return text
 
 
-def check_departement(raw) -> str | None:
-    if raw is None or raw == "":
-        return None
-    code = str(raw).strip().upper()
-    if not _DEPARTEMENT.match(code):
-        raise InvalidQuery("bad departement", public_message="Le code de département n'est pas valide (ex. 57).")
-    return code
-
-
 def lookup(locator, *, q=None, lon=None, lat=None, departement=None) -> LookupResult:
     """One lookup from raw request values. Invalid input gives a ``status: invalid`` result
     (HTTP 400) that does not echo the text; ``GeocoderUnavailable`` propagates (HTTP 503)."""
@@ -74,37 +61,7 @@ def lookup(locator, *, q=None, lon=None, lat=None, departement=None) -> LookupRe
                 raise InvalidQuery("number too long", public_message="Les coordonnées doivent être des nombres.")
             result = locator.lookup_point(lon, lat)
         else:
-            result = lookup_text(locator, check_text(q))
+            result = locator.lookup(check_text(q))
     except InvalidQuery as err:
         return error_result(err, None)
     return restrict_to_departement(result, dep)
-
-
-def lookup_text(locator, text: str) -> LookupResult:
-    """An address or commune lookup through the locator's geocoder."""
-    lookup_fn = getattr(locator, "lookup", None)
-    if lookup_fn is None or getattr(locator, "geocoder", None) is None:
-        raise GeocoderUnavailable("no geocoder configured")
-    try:
-        return lookup_fn(text)
-    except (GeocoderUnavailable, InvalidQuery):
-        raise
-    except LocatorError as err:
-        return error_result(err, text)
-
-
-def restrict_to_departement(result: LookupResult, departement: str | None) -> LookupResult:
-    """A widget limited to one département answers "outside coverage" for the others, keeping
-    the commune and its mairie so the voter still knows whom to ask."""
-    if departement is None or result.commune is None or result.commune.departement == departement:
-        return result
-    commune = result.commune
-    return dataclasses.replace(
-        result, status="outside_coverage", bureau=None, distance_m=None, method=None, candidates=(),
-        mairie=commune.mairie_contact(),
-        message=(f"{commune.nom} n'est pas dans le département {departement} couvert par ce formulaire : "
-                 "renseignez-vous auprès de la mairie."))
-
-
-def http_status(result: LookupResult) -> int:
-    return HTTP_STATUS.get(result.status, 500)

@@ -1,4 +1,4 @@
-"""`locator` command line. Each area of the project registers its own subcommands.
+"""`locator` command line: one package, one module per family of commands, explicit imports.
 
 Exit codes: 0 success, 1 a run that found problems (validator errors, lookups that failed),
 2 unusable input (a data file or argument that cannot be read; the message names it).
@@ -7,20 +7,14 @@ Exit codes: 0 success, 1 a run that found problems (validator errors, lookups th
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
-from .errors import DataError, LocatorError
+from ..errors import DataError, LocatorError
+from . import data, geocode, lookup, serve, validate
 
-#: Modules with a ``register(subparsers)`` function; adding a command is adding a line.
-COMMAND_MODULES = (
-    "locator.data.cli",
-    "locator.lookup_cli",
-    "locator.validation.cli",
-    "locator.geocoding.cli",
-    "locator.web.cli",
-)
+#: Each module has a ``register(subparsers)``; adding a family of commands is adding it here.
+COMMANDS = (data, lookup, validate, geocode, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,8 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMANDS:
+        module.register(sub)
     return parser
 
 

@@ -14,11 +14,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.csvio import read_csv_rows
-from ..data.geojson import dumps_collection, write_atomic
-from ..data.loader import point_problem, read_feature_collection
 from ..errors import DataError
 from ..models import Bureau
+from .csvio import read_csv_rows
+from .geojson import dumps_collection, write_atomic
+from .loader import point_problem, read_feature_collection
 
 FIELDS = ("bureau_id", "lon", "lat", "address", "reason", "author", "date")
 HEADER = ",".join(FIELDS) + "\n"

@@ -1,4 +1,8 @@
-"""`locator lookup`: one point, one address, or a batch file (one query per line)."""
+"""`locator lookup`: one point, one address, or a batch file (one query per line).
+
+A batch gives exactly one output line per input line, in order, so outputs join back to
+inputs by line number: a blank line is ``invalid``, never skipped.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,16 @@ import re
 import sys
 from pathlib import Path
 
-from .config import Settings
-from .errors import DataError, InvalidQuery, LocatorError
-from .service import Locator, error_result
+from ..errors import DataError, InvalidQuery, LocatorError
+from ..lookup.outcome import LookupResult, error_result
+from ..service import Locator
+from .common import add_data_argument, settings_from
 
-_POINT_LINE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*$")
+#: "lon,lat", "lon;lat" or "lon lat": two numbers. Written as numbers but not finite ("nan",
+#: "inf", "1e999") they are still a point, which ``check_lonlat`` refuses (``invalid``), never
+#: a text to geocode.
+_NUMBER = r"([-+]?(?:\d+(?:\.\d+)?(?:e[-+]?\d+)?|nan|inf(?:inity)?))"
+_POINT_LINE = re.compile(rf"^\s*{_NUMBER}\s*[,;\s]\s*{_NUMBER}\s*$", re.IGNORECASE)
 
 
 def register(sub) -> None:
@@ -21,32 +30,17 @@ def register(sub) -> None:
     p.add_argument("--lat", type=str)
     p.add_argument("--batch", type=Path, help="a file with one query per line ('lon,lat' or an address); - for stdin")
     p.add_argument("--json", action="store_true", help="print JSON (one object per line with --batch)")
-    p.add_argument("--data", type=Path, help="data folder (default: $LOCATOR_DATA_DIR or data/)")
+    add_data_argument(p)
     p.set_defaults(func=cmd_lookup)
 
 
-def make_locator(args) -> Locator:
-    settings = Settings.from_env(data_dir=args.data)
-    locator = Locator.from_data_dir(settings.data_dir, settings=settings)
-    if getattr(args, "text", None) is not None or getattr(args, "batch", None) is not None:
-        # Text lookups need the geocoder; it opens on the first address (point lines never
-        # start it). cmd_lookup closes it, which stops the embedded redis-server.
-        from .geocoding import attach_default_geocoder
-
-        attach_default_geocoder(locator, eager=False)
-    return locator
-
-
-def run_query(locator: Locator, line: str):
+def run_query(locator: Locator, line: str) -> LookupResult:
     """One batch line → a result; never raises for bad input."""
     m = _POINT_LINE.match(line)
     if m:
         return locator.lookup_point(m.group(1), m.group(2), query=line)
-    lookup = getattr(locator, "lookup", None)
-    if lookup is None:
-        return error_result(InvalidQuery("not lon,lat", public_message="Ligne illisible : attendu « longitude,latitude »."), line)
     try:
-        return lookup(line)
+        return locator.lookup(line)
     except LocatorError as err:
         return error_result(err, line)
 
@@ -54,8 +48,10 @@ def run_query(locator: Locator, line: str):
 def cmd_lookup(args) -> int:
     if args.batch is None and args.text is None and (args.lon is None or args.lat is None):
         raise DataError("give --lon and --lat, an address, or --batch FILE")
-    locator = make_locator(args)
-    try:
+    settings = settings_from(args)
+    # Point lookups never start the geocoder; the first address does. ``with`` stops the
+    # embedded redis-server now, not at exit.
+    with Locator.from_data_dir(settings.data_dir, settings=settings) as locator:
         if args.batch is not None:
             return _batch(locator, args)
         if args.text is not None:
@@ -64,9 +60,6 @@ def cmd_lookup(args) -> int:
             result = locator.lookup_point(args.lon, args.lat)
         _print(result, args.json)
         return 0 if result.status in ("ok", "ambiguous") else 1
-    finally:
-        if locator.geocoder is not None:
-            locator.geocoder.close()  # stops the embedded redis-server now, not at exit
 
 
 def _batch(locator: Locator, args) -> int:
@@ -78,12 +71,13 @@ def _batch(locator: Locator, args) -> int:
         for raw in stream:
             line = raw.rstrip("\r\n")
             if not line.strip():
+                _print(error_result(InvalidQuery("empty line"), line), args.json)
                 continue
             _print(run_query(locator, line), args.json)
     return 0
 
 
-def _print(result, as_json: bool) -> None:
+def _print(result: LookupResult, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False), flush=False)
         return

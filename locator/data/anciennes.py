@@ -25,9 +25,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.datafrance import DataFranceArchive, nom_avec_article
-from ..data.geojson import write_atomic
 from ..errors import DataError
+from .datafrance import DataFranceArchive, nom_avec_article
+from .geojson import write_atomic
 
 SUFFIX = ".anciennes.json"
 KINDS = ("COMD", "COMA", "ARM", "ANCIEN")
@@ -114,8 +114,14 @@ def anciennes_files(data_dir: Path | str) -> list[Path]:
 
 def load_anciennes(data_dir: Path | str) -> list[Ancienne]:
     """Every side file of the data folder (none is fine: the data just has no history)."""
+    return read_anciennes(anciennes_files(data_dir))
+
+
+def read_anciennes(paths) -> list[Ancienne]:
+    """The former communes of the given side files, in order."""
     out = []
-    for path in anciennes_files(data_dir):
+    for path in paths:
+        path = Path(path)
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
             items = doc["anciennes"]
@@ -126,6 +132,8 @@ def load_anciennes(data_dir: Path | str) -> list[Ancienne]:
                 out.append(Ancienne(code=str(raw["code"]), commune=str(raw["commune"]), kind=kind,
                                     nom=raw.get("nom") or None))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            if isinstance(err, DataError):
+                raise
             raise DataError(f"unreadable former communes file: {err}", path=str(path)) from err
     return out
 

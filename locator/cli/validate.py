@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 
 from ..config import Settings
+from ..data.corrections import write_fixed
+from ..data.datadir import DataDir
 from ..data.geojson import write_atomic
 from ..errors import DataError, LocatorError
-from .corrections import write_fixed
-from .regeocode import DEFAULT_RATE_PER_S
-from .report import FORMATS, render
-from .run import validate_files
+from ..validation.regeocode import DEFAULT_RATE_PER_S
+from ..validation.report import FORMATS, render
+from ..validation.run import validate_files
+from .common import add_data_argument, settings_from
 
 
 def register(sub) -> None:
@@ -48,13 +50,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "when a remote geocoder is configured, no limit for the embedded one)")
     p.add_argument("--write-fixed", type=Path, metavar="FILE",
                    help="write the bureaux with the corrections applied to FILE (atomically; the input is never modified)")
-    p.add_argument("--data", type=Path, metavar="DIR", help="data folder (default: $LOCATOR_DATA_DIR or data/)")
+    add_data_argument(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line on stderr")
 
 
 def cmd_validate(args) -> int:
-    settings = Settings.from_env(data_dir=args.data)
-    bureaux_path = args.bureaux if args.bureaux is not None else Path(settings.data_dir) / "bureaux.geojson"
+    settings = settings_from(args)
+    bureaux_path = args.bureaux if args.bureaux is not None else DataDir(settings.data_dir).bureaux_path
     if args.write_fixed is not None and args.write_fixed.resolve() == bureaux_path.resolve():
         raise DataError("--write-fixed must not overwrite the input bureaux file", path=str(args.write_fixed))
     geocoder, geocoder_error = _geocoder(settings) if args.regeocode else (None, None)
@@ -65,7 +67,7 @@ def cmd_validate(args) -> int:
             default_corrections=not args.no_corrections, settings=settings, geocoder=geocoder,
             geocoder_error=geocoder_error, rate_per_s=_rate(args.rate, settings), progress=not args.quiet)
     finally:
-        if geocoder is not None and hasattr(geocoder, "close"):
+        if geocoder is not None:
             geocoder.close()
     text = render(result, args.format, settings=settings)
     if args.output is not None:
@@ -94,16 +96,11 @@ def _rate(requested: float | None, settings: Settings) -> float:
 def _geocoder(settings: Settings):
     """``(geocoder, None)``, or ``(None, why)`` when it cannot start: the validation still
     runs without re-geocoding and the report says so (``regeocode_unavailable``)."""
+    from ..geocoding import build_geocoder
+
     try:
-        import inspect
-
-        from ..geocoding import build_geocoder
-
-        # batch: the remote backend paces itself for bulk work (when the geocoder offers it)
-        batch = {"batch": True} if "batch" in inspect.signature(build_geocoder).parameters else {}
-        return build_geocoder(settings, **batch), None
-    except ImportError as err:
-        why = f"géocodeur absent (locator.geocoding) : {err}"
+        # batch: the remote backend paces itself for bulk work
+        return build_geocoder(settings, batch=True), None
     except LocatorError as err:
         why = str(err)
     print(f"warning: --regeocode: {why}", file=sys.stderr)

