@@ -42,9 +42,14 @@ def moselle() -> Locator:
 
 @pytest.fixture(scope="session")
 def paris_dir(tmp_path_factory, shared_data) -> Path:
-    """Paris 2017: arrondissements as communes (union of their bureaux sectors), 896
-    bureaux from the Ville de Paris CSV, and the official sectors as areas."""
-    out = tmp_path_factory.mktemp("paris")
+    """Paris 2017 (see ``build_paris_dir``)."""
+    return build_paris_dir(shared_data, tmp_path_factory.mktemp("paris"))
+
+
+def build_paris_dir(shared_data: Path, out: Path) -> Path:
+    """Write into ``out`` the Paris 2017 data folder: arrondissements as communes (union of
+    their bureaux sectors), 896 bureaux from the Ville de Paris CSV, and the official sectors
+    as areas. Also used by the regression set (tests/regression)."""
     sectors_path = shared_data / "paris_opendata_secteurs-des-bureaux-de-vote_2017.geojson"
     sectors = json.loads(sectors_path.read_text(encoding="utf-8"))["features"]
     by_arr: dict[int, list] = {}

@@ -13,7 +13,7 @@ import pytest
 from locator.cli import main
 from locator.data.datafrance import DataFranceArchive
 from locator.errors import DataError
-from locator.geocoding.anciennes import CodeHistory, build_anciennes, load_anciennes
+from locator.data.anciennes import CodeHistory, build_anciennes, load_anciennes
 
 from .conftest import ROOT
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from locator.errors import DataError
-from locator.validation.corrections import HEADER, apply_corrections, load_corrections, write_fixed
+from locator.data.corrections import HEADER, apply_corrections, load_corrections, write_fixed
 
 from .conftest import DATA, SCHOOL_BETA, clean_bureaux, found, replace, shift, write_bureaux
 

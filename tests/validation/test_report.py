@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from locator import Settings
-from locator.validation.corrections import load_corrections
+from locator.data.corrections import load_corrections
 from locator.validation.report import CSV_FIELDS, render
 
 from .conftest import DATA, SCHOOL_BETA, clean_bureaux, replace, shift
