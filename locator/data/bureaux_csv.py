@@ -10,7 +10,8 @@ from pathlib import Path
 from ..errors import DataError
 from .csvio import read_csv_rows
 from .geojson import feature
-from .loader import RecordError, parse_bureau, point_problem
+from .loader import RecordError, parse_bureau
+from .points import parse_coordinate, point_problem
 
 REQUIRED = ("id", "name", "address", "code_insee", "communes_served", "lon", "lat")
 OPTIONAL = ("location_source", "geocode_type", "geocode_score", "opening_hours", "accessibility", "notes")
@@ -37,7 +38,7 @@ def _row_to_feature(row: dict) -> dict:
     geometry = None
     if lon_s:
         try:
-            lon, lat = float(lon_s.replace(",", ".")), float(lat_s.replace(",", "."))
+            lon, lat = parse_coordinate(lon_s), parse_coordinate(lat_s)
         except ValueError as err:
             raise RecordError(f"lon/lat are not numbers: {lon_s!r}, {lat_s!r}") from err
         bad = point_problem(lon, lat)

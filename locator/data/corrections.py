@@ -18,7 +18,8 @@ from ..errors import DataError
 from ..models import Bureau
 from .csvio import read_csv_rows
 from .geojson import dumps_collection, write_atomic
-from .loader import point_problem, read_feature_collection
+from .loader import read_feature_collection
+from .points import parse_coordinate, point_problem
 
 FIELDS = ("bureau_id", "lon", "lat", "address", "reason", "author", "date")
 HEADER = ",".join(FIELDS) + "\n"
@@ -66,7 +67,7 @@ def _parse_row(row: dict, line: int) -> Correction:
     lon = lat = None
     if lon_s:
         try:
-            lon, lat = float(lon_s.replace(",", ".")), float(lat_s.replace(",", "."))
+            lon, lat = parse_coordinate(lon_s), parse_coordinate(lat_s)
         except ValueError as err:
             raise ValueError(f"lon/lat are not numbers: {lon_s!r}, {lat_s!r}") from err
         if not (math.isfinite(lon) and math.isfinite(lat)):

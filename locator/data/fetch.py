@@ -46,21 +46,21 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from shapely.geometry import shape
 
 from ..config import ANNUAIRE_DATASET_URL, GEO_API_URL, Settings
 from ..errors import DataError
+from ..pacing import Pacer, retry_after
 from .datafrance import (
     MAIRIE_DECIMALS,
     UNSUPPORTED_DEPARTEMENTS,
     horaires_text,
     rounded_multipolygon,
-    write_departement,
 )
 from .geojson import feature, geometry_to_geojson
+from .points import in_range, point_problem
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +165,7 @@ class ApiClient:
         self.config = config or FetchConfig()
         self.transport = transport if transport is not None else UrllibTransport()
         self._sleep = sleep
-        self._clock = clock
-        self._last_request: float | None = None
+        self._pacer = Pacer(self.config.min_interval_s, clock=clock, sleep=sleep)
 
     def get_json(self, url: str, params: Mapping[str, str]) -> Any:
         """The decoded JSON answer of ``url?params``; DataError naming the URL otherwise."""
@@ -176,7 +175,7 @@ class ApiClient:
         attempts = cfg.retries + 1
         problem = "no attempt made"
         for attempt in range(1, attempts + 1):
-            self._space_requests()
+            self._pacer.wait()
             wait = None
             try:
                 resp = self.transport(full, timeout=cfg.timeout_s, headers=headers)
@@ -188,23 +187,13 @@ class ApiClient:
                 problem = f"HTTP {resp.status}{_snippet(resp.body)}"
                 if resp.status not in RETRY_STATUSES:
                     raise DataError(problem, path=full)
-                wait = _retry_after(resp.headers)
+                wait = retry_after(resp.headers)
             if attempt < attempts:
                 delay = wait if wait is not None else cfg.backoff_s * 2 ** (attempt - 1)
                 delay = min(delay, cfg.max_wait_s)
                 log.warning("%s: %s; retrying in %.0f s (%d/%d)", full, problem, delay, attempt, cfg.retries)
                 self._sleep(delay)
         raise DataError(f"{problem} after {attempts} attempts", path=full)
-
-    def _space_requests(self) -> None:
-        now = self._clock()
-        if self._last_request is not None:
-            gap = self.config.min_interval_s - (now - self._last_request)
-            if gap > 0:
-                self._sleep(gap)
-                now = self._clock()
-        self._last_request = now
-
 
 def full_url(url: str, params: Mapping[str, str]) -> str:
     return f"{url}?{urllib.parse.urlencode(params)}" if params else url
@@ -221,16 +210,6 @@ def _snippet(body: bytes, size: int = 160) -> str:
     text = body[:size].decode("utf-8", "replace").strip()
     return f": {' '.join(text.split())!r}" if text else ""
 
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    raw = {k.lower(): v for k, v in headers.items()}.get("retry-after")
-    try:
-        return max(0.0, float(raw)) if raw is not None else None
-    except ValueError:  # an HTTP date: fall back to our own backoff
-        return None
-
-
-# -- requests -------------------------------------------------------------------------------
 
 def normalise_departement(departement: str) -> str:
     dep = str(departement).strip().upper().zfill(2)
@@ -340,11 +319,7 @@ def valid_point(lon, lat, ndigits: int = MAIRIE_DECIMALS) -> tuple[float | None,
         lon, lat = float(lon), float(lat)
     except (TypeError, ValueError):
         return None, None
-    if not (math.isfinite(lon) and math.isfinite(lat)):
-        return None, None
-    if lon == 0 and lat == 0:  # a placeholder, not a place
-        return None, None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+    if not in_range(lon, lat) or point_problem(lon, lat) is not None:  # (0, 0) is a placeholder
         return None, None
     return round(lon, ndigits), round(lat, ndigits)
 
@@ -551,37 +526,8 @@ def fetch_departement(departement: str, *, client: ApiClient | None = None) -> F
 
 # -- command line ---------------------------------------------------------------------------
 
-def register_fetch(data_sub) -> None:
-    """Add ``locator data fetch`` to the ``locator data`` subparsers."""
-    p = data_sub.add_parser(
-        "fetch", help="fetch data/communes/<dep>.geojson from geo.api.gouv.fr and the API Annuaire (internet)")
-    p.add_argument("--departement", "-d", required=True, help="département code, e.g. 57")
-    p.add_argument("--out", default="data", type=Path, help="data folder (default: data)")
-    p.add_argument("--geo-url", help=f"API Découpage administratif (default: $LOCATOR_FETCH_GEO_URL or {GEO_API_URL})")
-    p.add_argument("--annuaire-url", help="Opendatasoft dataset URL of the API Annuaire (default: "
-                                          "$LOCATOR_FETCH_ANNUAIRE_URL or the DILA production host)")
-    p.add_argument("--timeout", type=float,
-                   help=f"seconds per request (default: $LOCATOR_FETCH_TIMEOUT_S or {FetchConfig.timeout_s:g})")
-    p.set_defaults(func=cmd_fetch)
-
 
 def fetch_config(settings: Settings) -> FetchConfig:
     """The fetch's hosts and timeout from the settings; the politeness rules stay fixed."""
     return FetchConfig(geo_url=settings.fetch_geo_url, annuaire_url=settings.fetch_annuaire_url,
                        timeout_s=settings.fetch_timeout_s)
-
-
-def cmd_fetch(args) -> int:
-    # defaults → LOCATOR_FETCH_* → command-line options
-    config = fetch_config(Settings.from_env(fetch_geo_url=args.geo_url, fetch_annuaire_url=args.annuaire_url,
-                                            fetch_timeout_s=args.timeout))
-    report = fetch_departement(args.departement, client=ApiClient(config=config))
-    dep = normalise_departement(args.departement)
-    # Written only once everything parsed, and atomically: a failed fetch leaves the
-    # previous file untouched.
-    path = write_departement(report.features, args.out, dep)
-    placed = report.points_from_annuaire + report.points_from_geo_api
-    print(f"{path}: {len(report.features)} communes, {placed} with a mairie point "
-          f"({report.points_from_annuaire} from the API Annuaire, {report.points_from_geo_api} from geo.api.gouv.fr); "
-          f"{len(report.without_annuaire_entry)} without an annuaire entry; canton not available (null)")
-    return 0

@@ -22,6 +22,7 @@ from shapely.geometry import shape
 
 from ..errors import DataError
 from ..models import LOCATION_SOURCES, Bureau, Commune
+from .points import point_problem
 
 
 @dataclass(frozen=True)
@@ -116,17 +117,6 @@ def _optional_float(props: dict, key: str) -> float | None:
     if not math.isfinite(out):
         raise RecordError(f"property {key!r} is not finite")
     return out
-
-
-def point_problem(lon: float | None, lat: float | None) -> str | None:
-    """Why a lon/lat pair cannot be a place, or None. Missing (None) is not a problem here."""
-    if lon is None or lat is None:
-        return None
-    if lon == 0 and lat == 0:
-        return "point is (0, 0), a placeholder, not a place"
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        return f"point ({lon}, {lat}) is out of the lon/lat range (projected coordinates?)"
-    return None
 
 
 # -- communes -----------------------------------------------------------------------------

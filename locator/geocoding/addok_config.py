@@ -157,15 +157,11 @@ def bind(client, redis: dict) -> None:
     scripts.load_scripts()  # the scripts are registered on a client, not on the proxy
 
 
-_db = None
-
-
 def bind_if_needed(client, redis: dict) -> None:
     """``bind`` unless addok already talks to ``client`` (the common case: one index)."""
-    global _db
-    if _db is None:
-        from addok import db as _db
-    if _db.DB.instance is not client:
+    from addok import db
+
+    if db.DB.instance is not client:
         bind(client, redis)
 
 

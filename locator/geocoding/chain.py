@@ -27,24 +27,23 @@ from collections import OrderedDict
 from ..config import Settings
 from ..errors import GeocoderUnavailable
 from ..models import GEOCODE_TYPES, GeocodedPoint
-from .normalize import cache_key, normalize_query
+from .normalize import cache_key, fold, normalize_query
 from .protocol import GeocoderBase
+from .words import HOUSENUMBER, STREET_TYPES_RE
 
 log = logging.getLogger(__name__)
 
 SUFFICIENT_SCORE = 0.5
 BACKENDS = ("embedded", "remote")
 
-_HOUSENUMBER_RE = re.compile(r"^\s*\d{1,4}(?:\s*(?:bis|ter|quater|[a-z]))?\b(?!\s*\d)", re.IGNORECASE)
-_NUMBER_BEFORE_TYPE_RE = re.compile(
-    r"\b\d{1,4}(?:\s*(?:bis|ter|quater|[a-z]))?,?\s+(?:rue|avenue|boulevard|place|chemin|route|impasse|all[ée]e|"
-    r"quai|cours|faubourg|square|passage|sentier|voie|cit[ée]|r[ée]sidence|lotissement|grand[' ]?rue)\b",
-    re.IGNORECASE)
+_HOUSENUMBER_RE = re.compile(rf"^\s*{HOUSENUMBER}\b(?!\s*\d)")
+_NUMBER_BEFORE_TYPE_RE = re.compile(rf"\b{HOUSENUMBER}\s+(?:{STREET_TYPES_RE})\b")
 
 
 def has_housenumber(query: str) -> bool:
     """'12 rue X' or 'Résidence Y, 3 bis rue Z' name a house number; 'Metz 57000' does not."""
-    return bool(_HOUSENUMBER_RE.match(query) or _NUMBER_BEFORE_TYPE_RE.search(query))
+    folded = fold(query)
+    return bool(_HOUSENUMBER_RE.match(folded) or _NUMBER_BEFORE_TYPE_RE.search(folded))
 
 
 def precision_rank(point: GeocodedPoint) -> int:

@@ -35,18 +35,6 @@ from .redis_server import EmbeddedRedis
 
 log = logging.getLogger(__name__)
 
-_addok_search = None
-
-
-def _import_addok_search():
-    """``addok.core.search``, imported on first use (after our configuration is loaded)."""
-    global _addok_search
-    from addok.core import search
-
-    _addok_search = search
-    return search
-
-
 RDB_NAME = "addok.rdb"
 CONFIG_NAME = "addok_config.py"
 MANIFEST_NAME = "manifest.json"
@@ -229,8 +217,8 @@ class EmbeddedGeocoder(GeocoderBase):
         return self._client
 
     def search(self, text: str, *, citycode=None, postcode=None, limit: int = 5) -> list[GeocodedPoint]:
-        search = _addok_search or _import_addok_search()
         client = self._ready()
+        from addok.core import search  # imported once addok's configuration is loaded
         filters = {}
         if citycode is not None:
             filters["citycode"] = self.history.today(str(citycode))

@@ -29,12 +29,8 @@ import editdistance
 from ..data.anciennes import Ancienne, former_names
 from .index import commune_names
 from .normalize import fold
+from .words import NUMBER_SUFFIXES, STREET_TYPES
 
-#: Street types (folded, full words: the query is normalised, abbreviations expanded).
-STREET_TYPES = frozenset("""
-rue avenue boulevard place chemin route impasse allee quai cours faubourg square passage sentier voie cite
-residence lotissement ruelle venelle esplanade promenade parvis clos hameau rond point montee descente
-traverse sente carrefour rampe villa domaine quartier zone""".split())
 #: Words that carry no identity on their own.
 STOP_WORDS = frozenset("de du des la le les l d et a au aux en sur sous bis ter quater b t lieu dit".split())
 #: Titles and saints: "Rue Charles de Gaulle" is "Rue du Général de Gaulle".
@@ -123,7 +119,7 @@ def parse_query(normalised: str) -> QueryParts:
     for chunk in chunks:
         if chunk is street:
             parts.has_street = True
-            while chunk and (_NUMBER.match(chunk[0]) or chunk[0] in ("bis", "ter", "quater")):
+            while chunk and (_NUMBER.match(chunk[0]) or chunk[0] in NUMBER_SUFFIXES):
                 chunk = chunk[1:]
             parts.street_tokens = chunk
         elif chunk not in typed:

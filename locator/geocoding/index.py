@@ -45,6 +45,7 @@ from ..errors import DataError
 from ..projection import to_l93, to_wgs84
 from . import addok_config
 from .normalize import german_spelling, without_article
+from .words import SUFFIXES_RE
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ HASH_LIMIT = 64 * 1024 * 1024
 
 BAN_COLUMNS = ("numero", "nom_voie", "code_insee", "lon", "lat")
 
-_NUMBER_LINE = re.compile(r"^(?P<num>\d{1,4})\s*(?P<rep>bis|ter|quater|quinquies|[a-z])?\b[\s,]*(?P<street>.+)$",
+_NUMBER_LINE = re.compile(rf"^(?P<num>\d{{1,4}})\s*(?P<rep>{SUFFIXES_RE}|[a-z])?\b[\s,]*(?P<street>.+)$",
                           re.IGNORECASE)
 _POSTCODE_LINE = re.compile(r"^(?P<cp>\d{5})\s+(?P<city>.+)$")
 _NOT_A_STREET = re.compile(r"^(b\.?p\.?|cs|tsa|cedex|mairie|h[ôo]tel de ville)\b", re.IGNORECASE)

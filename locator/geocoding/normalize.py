@@ -29,6 +29,7 @@ from functools import lru_cache
 from unidecode import unidecode
 
 from ..errors import InvalidQuery
+from .words import SUFFIXES_RE
 
 #: Same limit as addok's QUERY_MAX_LENGTH and the national API.
 MAX_QUERY_LENGTH = 200
@@ -79,7 +80,7 @@ _SAINT_RE = re.compile(r"(?<![\w'])(stes|sts|ste|st)\b\.?(?=[\s-]*" + _WORD + ")
 # "r" is "rue" only where a street type can stand: at the start, or after a house number.
 _RUE_RE = re.compile(r"(^|\d[a-z]?\s*,?\s+|\b(?:bis|ter|quater)\s+)r\b\.?(?=\s+" + _WORD + ")", re.IGNORECASE)
 
-_ORDINAL_RE = re.compile(r"\b(\d{1,4})\s*[-,/.]?\s*(bis|ter|quater|quinquies)\b", re.IGNORECASE)
+_ORDINAL_RE = re.compile(rf"\b(\d{{1,4}})\s*[-,/.]?\s*({SUFFIXES_RE})\b", re.IGNORECASE)
 _SPLIT_POSTCODE_RE = re.compile(r"(?<!\d)(?:F\s*-?\s*)?((?:0[1-9]|[1-8]\d|9[0-8]|2[ab]))\s(\d{3})(?!\d)", re.IGNORECASE)
 _PREFIXED_POSTCODE_RE = re.compile(r"(?<![\w-])F\s*-\s*(\d{5})(?!\d)", re.IGNORECASE)
 _DEP_IN_PARENS_RE = re.compile(r"\s*\(\s*(?:\d{2}|2[ab]|\d{3})\s*\)", re.IGNORECASE)

@@ -14,7 +14,6 @@ check per query until its cooldown ends. Batch work (``batch=True``) goes throug
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from functools import partial
@@ -26,6 +25,7 @@ from geopy.geocoders import BANFrance
 from geopy.geocoders.base import DEFAULT_SENTINEL
 
 from ..config import Settings
+from ..data.points import in_range
 from ..errors import GeocoderUnavailable
 from ..models import GEOCODE_TYPES, GeocodedPoint
 from .protocol import GeocoderBase
@@ -178,7 +178,7 @@ class RemoteGeocoder(GeocoderBase):
     def _point(self, feature: dict) -> GeocodedPoint:
         lon, lat = feature["geometry"]["coordinates"][:2]
         lon, lat = float(lon), float(lat)
-        if not (math.isfinite(lon) and math.isfinite(lat)) or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        if not in_range(lon, lat):
             raise ValueError(f"coordinates out of range: {lon}, {lat}")
         props = feature.get("properties") or {}
         label = props.get("label")

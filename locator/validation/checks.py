@@ -12,7 +12,6 @@ consequences of the same fault.
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import shapely
 from pyproj import Transformer
 
 from ..communes import NO_COMMUNE
+from ..data.points import in_range
 from ..models import Finding
 from ..projection import to_l93, to_wgs84
 from .context import ValidationContext
@@ -135,7 +135,7 @@ def _unproject_candidates(a: float, b: float, i: int, ctx):
     for crs, label in PROJECTED_CRS:
         for x, y, swapped in ((a, b, False), (b, a, True)):
             lon, lat = _unprojector(crs).transform(x, y)
-            if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
+            if not in_range(lon, lat):
                 continue
             j, _, _ = ctx.locate_lonlat(lon, lat)
             score = 3 if j != NO_COMMUNE and j == ctx.declared[i] else 2 if j != NO_COMMUNE else int(in_france(lon, lat))

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import time
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
 from ..errors import GeocoderUnavailable, LocatorError
 from ..models import Bureau, Commune, GeocodedPoint
+from ..pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -25,22 +25,6 @@ log = logging.getLogger(__name__)
 #: keeps a one-off validation polite. The embedded geocoder does not need it but does not
 #: suffer from it either (a few hundred bureaux take a minute at most).
 DEFAULT_RATE_PER_S = 5.0
-
-
-class RateLimiter:
-    """At most ``per_second`` calls per second (``per_second`` <= 0: no limit)."""
-
-    def __init__(self, per_second: float, *, clock=time.monotonic, sleep=time.sleep):
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self.clock, self.sleep = clock, sleep
-        self._next = None
-
-    def wait(self) -> None:
-        now = self.clock()
-        if self._next is not None and now < self._next:
-            self.sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
 
 
 @dataclass
@@ -72,9 +56,9 @@ def mairie_query(commune: Commune) -> str | None:
 
 def regeocode(geocoder, bureaux: list[Bureau], communes_by_code: dict[str, Commune], *,
               mairie_codes=(), rate_per_s: float = DEFAULT_RATE_PER_S, progress: bool = True,
-              limiter: RateLimiter | None = None) -> RegeocodeResult:
+              limiter: Pacer | None = None) -> RegeocodeResult:
     """Geocode the bureaux addresses and the mairie addresses of ``mairie_codes``."""
-    limiter = limiter or RateLimiter(rate_per_s)
+    limiter = limiter or Pacer.per_second(rate_per_s)
     jobs: list[tuple[str, object, str, str | None]] = []  # (kind, key, text, citycode)
     for i, b in enumerate(bureaux):
         if b.address.strip():

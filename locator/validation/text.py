@@ -7,23 +7,22 @@ punctuation), so "Hôtel de Ville", "HOTEL DE VILLE" and "hôtel-de-ville" read 
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from ..geocoding.normalize import fold
+from ..geocoding.words import STREET_TYPES_RE, SUFFIXES_RE
 
 
 def normalize(text: str | None) -> str:
-    """Lower case ASCII words separated by single spaces.
+    """Lower case ASCII words separated by single spaces (the geocoder's ``fold``).
 
     >>> normalize("  Hôtel-de-Ville, 1 Place d'Armes ")
     'hotel de ville 1 place d armes'
     """
-    if not text:
-        return ""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).strip()
+    return fold(text) if text else ""
 
 
-_STREET_TYPES = (r"rue|place|pl|allee|avenue|av|impasse|chemin|square|parvis|cour|cours|passage|route|"
-                 r"sentier|ruelle|quai|boulevard|bd|esplanade|rond point|promenade|voie|montee")
+#: The street types, and the abbreviations organisers type (the text is not expanded here).
+_STREET_TYPES = rf"{STREET_TYPES_RE}|rond point|cour|pl|av|bd"
 #: "rue de la Mairie", "place de l'Hôtel de Ville": a street named after the mairie says
 #: nothing about the building (a school or a house can stand there).
 _STREET_NAMED_AFTER_MAIRIE = re.compile(
@@ -71,7 +70,7 @@ def _without_mairie_streets(text: str | None) -> str:
 
 _POSTCODE_TAIL = re.compile(r"\b\d{5}\b.*$")
 _HOUSE_NUMBER = re.compile(
-    r"^(?:du )?\d+\s*(?:bis|ter|quater|[a-h])?\b(?:\s*(?:au|a|et)\s*\d+\s*(?:bis|ter|quater|[a-h])?\b)?\s*")
+    rf"^(?:du )?\d+\s*(?:{SUFFIXES_RE}|[a-h])?\b(?:\s*(?:au|a|et)\s*\d+\s*(?:{SUFFIXES_RE}|[a-h])?\b)?\s*")
 
 
 def address_key(address: str | None) -> str:

@@ -5,11 +5,9 @@ By default each request's record is handed to ``logging`` at once. ``locator ser
 them (``AccessLog.defer``), as nginx's ``access_log ... buffer= flush=`` does: a request only
 appends a tuple, and the records are made, handled and written together, every ``capacity``
 requests and at the latest ``interval_s`` later (a background thread of each worker sees to
-an idle server), and at a normal exit. Measured inside gunicorn workers under load (wrk,
-point lookups of ~250 µs of app time), the access log went from 17–22 µs a request made one
-record at a time to 14–17 µs deferred, batch included: the logging code runs once with warm
-CPU caches instead of between two requests. Each record keeps its request's time. Lines are
-lost only if the process is killed with SIGKILL.
+an idle server), and at a normal exit: the logging code runs once with warm CPU caches
+instead of between two requests (the cost either way is in BENCHMARKS.md, web section). Each
+record keeps its request's time. Lines are lost only if the process is killed with SIGKILL.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ class SafeJSONProvider(DefaultJSONProvider):
     voter's text echoed in ``query`` can never be read as markup, whatever a client does.
 
     Compact output (every response outside debug) is encoded by orjson: the stdlib encoder
-    took ~14 µs of a ~150 µs point lookup. Types orjson does not know, and dates and
+    was a tenth of a point lookup (BENCHMARKS.md). Types orjson does not know, and dates and
     dataclasses (which Flask serialises its own way), go through Flask's ``default`` so the
     output means the same as ``DefaultJSONProvider``'s. Indented output (debug) keeps the
     stdlib encoder.
@@ -52,7 +52,7 @@ class LocatorFlask(Flask):
     """Flask, remembering which of our functions are plain (not ``async``).
 
     Flask asks ``ensure_sync`` about every hook and the view on every request, and each
-    answer goes through ``inspect``: ~1 µs apiece, for functions that never change. Only plain
+    answer goes through ``inspect``, for functions that never change. Only plain
     functions are remembered (bound methods are new objects on every access).
     """
 

@@ -99,8 +99,8 @@ class SweptMemoryStorage(MemoryStorage):
     """``limits``' in-memory storage (``memory://``) without its expiry timer thread.
 
     ``MemoryStorage`` restarts a ``threading.Timer`` every 10 ms while hits keep coming, to
-    drop expired counters: a thread start per 10 ms costs a busy worker about 25 µs of CPU a
-    request. Here the same clean-up runs inline, at most once a second, on the request path;
+    drop expired counters: a thread start per 10 ms is a measurable share of a busy worker's
+    CPU (BENCHMARKS.md). Here the same clean-up runs inline, at most once a second, on the request path;
     a counter read after its window has ended is dropped on read, as ``MemoryStorage`` does.
     Counters, keys and windows are the same as ``MemoryStorage``'s.
     """
@@ -146,7 +146,7 @@ class RateLimits:
 
     One ``hit`` per limited request from one ``before_request`` hook: flask-limiter's
     per-request machinery (resolving limits, exemptions and contexts through request proxies)
-    cost about 100 µs a request, thirty times the storage hit itself.
+    costs many times the storage hit itself (BENCHMARKS.md, web section).
 
     Limits are tried smallest window first and stop at the first one exhausted, as
     flask-limiter does. A storage that raises lets the request through (logged, without the
