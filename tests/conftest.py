@@ -1,22 +1,29 @@
 """Shared fixtures. Real data comes from one setting, LOCATOR_TEST_DATA (CI points it at
-../shared/data); tests that need it skip with the reason when it is absent."""
+../shared/data); tests that need it skip with the reason when it is absent. Hand-made inputs
+are in tests/fixtures/. Data folders with an embedded geocoder index are built once per
+session, and no redis-server may outlive the tests."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 
+import psutil
 import pytest
 import shapely
 from shapely.geometry import mapping, shape
 
 from locator import Locator, Settings
+from locator.geocoding.embedded import EmbeddedGeocoder
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTS_DATA = Path(__file__).resolve().parent / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROJECT_DATA = ROOT / "data"
+GEOCODING = FIXTURES / "geocoding"
+BAN_SAMPLE = GEOCODING / "adresses-57-sample.csv"
 
 
 def _shared_dir() -> Path | None:
@@ -83,7 +90,7 @@ def build_paris_dir(shared_data: Path, out: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_dir() -> Path:
-    return TESTS_DATA / "tiny"
+    return FIXTURES / "tiny"
 
 
 @pytest.fixture
@@ -95,3 +102,66 @@ def write_json(path: Path, obj) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def make_data_dir(path: Path, bureaux: Path | None = None) -> Path:
+    """The committed Moselle communes (and their former communes) with a bureaux file."""
+    (path / "communes").mkdir(parents=True, exist_ok=True)
+    for name in ("57.geojson", "57.anciennes.json"):
+        shutil.copyfile(PROJECT_DATA / "communes" / name, path / "communes" / name)
+    shutil.copyfile(bureaux or PROJECT_DATA / "bureaux.geojson", path / "bureaux.geojson")
+    return path
+
+
+def redis_servers_under(path: Path) -> list[psutil.Process]:
+    """redis-server processes working in ``path`` (the embedded server's cwd is its index folder)."""
+    path = str(Path(path).resolve())
+    found = []
+    for proc in psutil.process_iter(["name"]):
+        try:
+            if proc.info["name"] == "redis-server" and proc.cwd().startswith(path):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_redis_server_left(tmp_path_factory):
+    yield
+    left = redis_servers_under(tmp_path_factory.getbasetemp())
+    for proc in left:
+        proc.kill()
+    assert not left, f"redis-server left running: {[p.pid for p in left]}"
+
+
+@pytest.fixture(scope="session")
+def moselle_dir(tmp_path_factory) -> Path:
+    return make_data_dir(tmp_path_factory.mktemp("moselle"))
+
+
+@pytest.fixture(scope="session")
+def moselle_locator(moselle_dir):
+    """The default Moselle data (one bureau per commune) with its embedded geocoder."""
+    with Locator.from_data_dir(moselle_dir, settings=Settings(data_dir=moselle_dir)) as loc:
+        yield loc.open()
+
+
+@pytest.fixture(scope="session")
+def embedded(moselle_locator):
+    return moselle_locator.geocoder.backend("embedded")
+
+
+@pytest.fixture(scope="session")
+def multi_dir(tmp_path_factory) -> Path:
+    return make_data_dir(tmp_path_factory.mktemp("multi"), GEOCODING / "bureaux_multi.geojson")
+
+
+@pytest.fixture(scope="session")
+def multi_locator(multi_dir):
+    """Metz served by three bureaux; the index also holds the hand-made BAN sample."""
+    settings = Settings(data_dir=multi_dir)
+    with EmbeddedGeocoder(settings, ban_files=[BAN_SAMPLE]):
+        pass  # build once with the BAN file; the index remembers it
+    with Locator.from_data_dir(multi_dir, settings=settings) as loc:
+        yield loc.open()

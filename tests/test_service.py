@@ -1,4 +1,4 @@
-"""Point → commune → bureau on tiny hand-made data (tests/data/tiny).
+"""Point → commune → bureau on tiny hand-made data (tests/fixtures/tiny).
 
 Four square communes side by side: Alphaville (one bureau), La Bétaville (three bureaux, two
 official areas, plus an area of Alphaville's bureau that wrongly overlaps it), Gammaville and

@@ -13,7 +13,7 @@ import pytest
 
 from locator.cli import main
 
-from .conftest import BAN_SAMPLE, FIXTURES, ROOT, make_data_dir, redis_servers_under
+from ..conftest import BAN_SAMPLE, GEOCODING, ROOT, make_data_dir, redis_servers_under
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_geocode_csv_names_a_missing_column(data, tmp_path, capsys):
 
 
 def test_bureaux_geocode_records_where_each_point_came_from(tmp_path, capsys):
-    data = make_data_dir(tmp_path / "data", FIXTURES / "bureaux_multi.geojson")
+    data = make_data_dir(tmp_path / "data", GEOCODING / "bureaux_multi.geojson")
     out = tmp_path / "bureaux.geojson"
     assert main(["bureaux", "geocode", "--data", str(data), "--out", str(out), "--all"]) == 0
     feats = {f["properties"]["id"]: f for f in json.loads(out.read_text(encoding="utf-8"))["features"]}

@@ -12,11 +12,11 @@ import pytest
 
 from locator.cli import main
 
-from .conftest import (
+from ..validation.conftest import (
     COMMUNES_FILE,
     DATA,
     SCHOOL_BETA,
-    FakeGeocoder,
+    address_geocoder,
     clean_bureaux,
     replace,
     shift,
@@ -112,8 +112,8 @@ def test_communes_can_be_given_as_a_folder(clean_file, tmp_path, capsys):
 def test_regeocode_uses_the_project_geocoder(clean_file, monkeypatch, capsys):
     import locator.geocoding
 
-    fake = FakeGeocoder({"8 rue des Écoles": []})
-    monkeypatch.setattr(locator.geocoding, "build_geocoder", lambda settings: fake, raising=False)
+    fake = address_geocoder({"8 rue des Écoles": []})
+    monkeypatch.setattr(locator.geocoding, "build_geocoder", lambda settings, **kw: fake, raising=False)
     assert validate(clean_file, "--communes", COMMUNES_FILE, "--regeocode", "--rate", "0", "-q",
                     "--format", "json") == 0
     doc = json.loads(capsys.readouterr().out)
@@ -125,7 +125,7 @@ def test_regeocode_without_a_geocoder_still_validates_and_says_so(clean_file, mo
     import locator.geocoding
     from locator.errors import GeocoderUnavailable
 
-    def broken(settings):
+    def broken(settings, **kw):
         raise GeocoderUnavailable("no redis")
 
     monkeypatch.setattr(locator.geocoding, "build_geocoder", broken, raising=False)

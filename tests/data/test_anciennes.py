@@ -15,7 +15,7 @@ from locator.data.datafrance import DataFranceArchive
 from locator.errors import DataError
 from locator.data.anciennes import CodeHistory, build_anciennes, load_anciennes
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 NULL = "\\N"
 

@@ -9,7 +9,7 @@ import pytest
 from locator.errors import DataError
 from locator.data.corrections import HEADER, apply_corrections, load_corrections, write_fixed
 
-from .conftest import DATA, SCHOOL_BETA, clean_bureaux, found, replace, shift, write_bureaux
+from ..validation.conftest import DATA, SCHOOL_BETA, clean_bureaux, found, replace, shift, write_bureaux
 
 
 def test_the_committed_corrections_file_is_valid():

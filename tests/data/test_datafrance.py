@@ -24,7 +24,7 @@ from locator.data.datafrance import (
 )
 from locator.data.loader import load_communes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NULL = "\\N"
 
 

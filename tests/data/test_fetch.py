@@ -1,6 +1,6 @@
 """`locator data fetch`: the builder's file from geo.api.gouv.fr + the API Annuaire.
 
-Offline: a fake transport answers with the recorded responses of tests/data/fetch/ (see
+Offline: a fake transport answers with the recorded responses of tests/fixtures/fetch/ (see
 its README). One live test is marked `network` and deselected by default.
 """
 
@@ -34,8 +34,8 @@ from locator.data.geojson import dumps_collection
 from locator.data.loader import load_communes, read_feature_collection
 from locator.errors import DataError
 
-FIXTURES = Path(__file__).resolve().parent / "data" / "fetch"
-PROJECT_DATA = Path(__file__).resolve().parent.parent / "data"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fetch"
+PROJECT_DATA = Path(__file__).resolve().parents[2] / "data"
 GEO_PATH = "/departements/57/communes"
 ANNUAIRE_PATH = "/exports/json"
 

@@ -10,6 +10,7 @@ from locator.errors import GeocoderUnavailable, InvalidQuery
 from locator.geocoding import GeocoderChain, build_geocoder
 from locator.geocoding.chain import LRUCache, has_housenumber
 from locator.geocoding.embedded import EmbeddedGeocoder
+from locator.geocoding.fake import FakeGeocoder
 from locator.geocoding.remote import RemoteGeocoder
 
 
@@ -18,66 +19,53 @@ def point(label, type_="housenumber", score=0.9, citycode="57463", source="fake"
                          postcode="57000", source=source)
 
 
-class Fake:
-    def __init__(self, name, answer):
-        self.name = name
-        self.answer = answer
-        self.queries = []
-        self.closed = False
-
-    def search(self, text, *, citycode=None, postcode=None, limit=5):
-        self.queries.append((text, citycode, postcode, limit))
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return list(self.answer)
-
-    def reverse(self, lon, lat):
-        return self.search("")
-
-    def close(self):
-        self.closed = True
+def fake(name, answer):
+    """A backend answering ``answer`` (a list of points, or an exception to raise) to anything."""
+    if isinstance(answer, BaseException):
+        return FakeGeocoder(name=name, error=answer)
+    return FakeGeocoder(name=name, answers=answer)
 
 
 DOWN = GeocoderUnavailable("down")
 
 
 def test_first_sufficient_answer_wins_and_later_backends_are_not_asked():
-    a, b = Fake("a", [point("12 Rue X 57000 Metz")]), Fake("b", [point("other")])
+    a, b = fake("a", [point("12 Rue X 57000 Metz")]), fake("b", [point("other")])
     assert GeocoderChain([a, b]).search("12 rue X Metz")[0].label == "12 Rue X 57000 Metz"
     assert b.queries == []
 
 
 def test_a_street_for_a_house_number_query_asks_the_next_backend():
-    a = Fake("embedded", [point("Rue X 57000 Metz", "street")])
-    b = Fake("remote", [point("12 Rue X 57000 Metz", "housenumber", source="remote")])
+    a = fake("embedded", [point("Rue X 57000 Metz", "street")])
+    b = fake("remote", [point("12 Rue X 57000 Metz", "housenumber", source="remote")])
     assert GeocoderChain([a, b]).search("12 rue X Metz")[0].type == "housenumber"
 
 
 def test_the_most_precise_answer_is_kept_when_no_backend_is_sufficient():
-    a = Fake("embedded", [point("Rue X 57000 Metz", "street", 0.7)])
-    b = Fake("remote", [point("Metz", "municipality", 0.9)])
+    a = fake("embedded", [point("Rue X 57000 Metz", "street", 0.7)])
+    b = fake("remote", [point("Metz", "municipality", 0.9)])
     assert GeocoderChain([a, b]).search("12 rue X Metz")[0].type == "street"
 
 
 @pytest.mark.parametrize("order", ["remote,embedded", "embedded,remote"])
 def test_a_failing_backend_is_skipped_when_another_answers(order):
-    backends = {"embedded": Fake("embedded", [point("Rue X 57000 Metz", "street")]), "remote": Fake("remote", DOWN)}
+    backends = {"embedded": fake("embedded", [point("Rue X 57000 Metz", "street")]), "remote": fake("remote", DOWN)}
     chain = GeocoderChain([backends[n] for n in order.split(",")])
     assert chain.search("12 rue X Metz")[0].label == "Rue X 57000 Metz"
 
 
 def test_nothing_found_by_a_working_backend_is_an_empty_answer_even_if_another_failed():
-    assert GeocoderChain([Fake("embedded", []), Fake("remote", DOWN)]).search("zzz") == []
+    assert GeocoderChain([fake("embedded", []), fake("remote", DOWN)]).search("zzz") == []
 
 
 def test_every_backend_failing_is_geocoder_unavailable_from_the_cause():
     with pytest.raises(GeocoderUnavailable) as info:
-        GeocoderChain([Fake("a", DOWN), Fake("b", GeocoderUnavailable("also down"))]).search("Metz")
+        GeocoderChain([fake("a", DOWN), fake("b", GeocoderUnavailable("also down"))]).search("Metz")
     assert info.value.__cause__ is not None
 
 
 def test_queries_are_normalised_once_and_cached_by_their_folded_form():
-    a = Fake("a", [point("Saint-Avold", "municipality")])
+    a = fake("a", [point("Saint-Avold", "municipality")])
     chain = GeocoderChain([a], cache_size=10)
     chain.search("St-Avold")
     chain.search("SAINT AVOLD")
@@ -89,15 +77,15 @@ def test_queries_are_normalised_once_and_cached_by_their_folded_form():
 
 
 def test_answers_obtained_while_a_backend_failed_are_not_cached():
-    remote = Fake("remote", DOWN)
-    chain = GeocoderChain([remote, Fake("embedded", [point("Metz", "municipality")])], cache_size=10)
+    remote = fake("remote", DOWN)
+    chain = GeocoderChain([remote, fake("embedded", [point("Metz", "municipality")])], cache_size=10)
     chain.search("Metz")
     chain.search("Metz")
     assert len(remote.queries) == 2
 
 
 def test_invalid_input_never_reaches_a_backend():
-    a = Fake("a", [])
+    a = fake("a", [])
     with pytest.raises(InvalidQuery):
         GeocoderChain([a]).search("  !!! ")
     assert a.queries == []
@@ -116,7 +104,7 @@ def test_lru_cache_evicts_the_least_recent():
 
 
 def test_close_closes_every_backend_and_the_chain_is_a_context_manager():
-    a, b = Fake("a", []), Fake("b", [])
+    a, b = fake("a", []), fake("b", [])
     with GeocoderChain([a, b]):
         pass
     assert a.closed and b.closed
@@ -162,10 +150,10 @@ def test_a_dead_remote_changes_nothing_for_the_voter(moselle_locator, moselle_di
     from locator import Locator
 
     settings = moselle_locator.settings.replace(geocoders=order)
-    loc = Locator.from_data_dir(moselle_dir, settings=settings)
     remote = RemoteGeocoder(settings, adapter_factory=DeadAdapter)
     backends = {"remote": remote, "embedded": moselle_locator.geocoder.backend("embedded")}
-    loc.geocoder = GeocoderChain([backends[n] for n in order], cache_size=0)
+    chain = GeocoderChain([backends[n] for n in order], cache_size=0)  # not closed: the embedded one is shared
+    loc = Locator.from_data_dir(moselle_dir, settings=settings, geocoder=chain)
     expected = moselle_locator.lookup("Vionville").to_dict()
     for _ in range(5):
         got = loc.lookup("Vionville").to_dict()

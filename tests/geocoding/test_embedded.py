@@ -12,7 +12,7 @@ from locator.geocoding import build_geocoder
 from locator.geocoding.embedded import EmbeddedGeocoder
 from locator.geocoding.redis_server import EmbeddedRedis
 
-from .conftest import make_data_dir
+from ..conftest import make_data_dir
 
 
 @pytest.mark.parametrize("query, citycode", [

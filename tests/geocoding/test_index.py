@@ -25,7 +25,7 @@ from locator.geocoding.index import (
 )
 from locator.projection import to_l93
 
-from .conftest import BAN_SAMPLE, ROOT
+from ..conftest import BAN_SAMPLE, ROOT
 
 
 @pytest.fixture(scope="module")

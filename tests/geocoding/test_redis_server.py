@@ -16,7 +16,7 @@ import redis
 
 from locator.geocoding.redis_server import EmbeddedRedis
 
-from .conftest import redis_servers_under
+from ..conftest import redis_servers_under
 
 
 def _wait_gone(pid: int, seconds: float = 5.0) -> bool:

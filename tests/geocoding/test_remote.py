@@ -15,7 +15,7 @@ from locator.config import BAN_LEGACY_URL, GEOPLATEFORME_URL
 from locator.errors import GeocoderUnavailable
 from locator.geocoding.remote import CircuitBreaker, RemoteGeocoder, split_url
 
-from .conftest import FIXTURES
+from ..conftest import GEOCODING as FIXTURES
 
 RECORDED = FIXTURES / "remote"
 

@@ -10,12 +10,11 @@ import math
 import pytest
 
 from locator import Locator, Settings
-from locator.geocoding import attach_default_geocoder
 from locator.geocoding.embedded import EmbeddedGeocoder
 from locator.geocoding.normalize import fold
 from locator.projection import to_l93
 
-from .conftest import make_data_dir
+from ..conftest import make_data_dir
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +23,8 @@ def real(shared_data, tmp_path_factory):
     settings = Settings(data_dir=data)
     with EmbeddedGeocoder(settings, ban_files=[shared_data / "ban_format_real_addresses.csv"]):
         pass
-    loc = Locator.from_data_dir(data, settings=settings)
-    attach_default_geocoder(loc)
-    yield loc
-    loc.geocoder.close()
+    with Locator.from_data_dir(data, settings=settings) as loc:
+        yield loc.open()
 
 
 def _commune_at(loc, lon, lat):

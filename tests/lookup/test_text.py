@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 import shapely
 
-from locator import GeocodedPoint, Locator, Settings
+from locator import DataDir, GeocodedPoint, Locator, Settings
 from locator.errors import GeocoderUnavailable
+from locator.geocoding import GeocoderChain
+from locator.geocoding.fake import FakeGeocoder
+from locator.lookup.messages import PRECISION_FR
+from locator.lookup.outcome import warning
 from locator.projection import to_l93, to_wgs84
 
-from .conftest import make_data_dir
+from ..conftest import make_data_dir, redis_servers_under
 
 
 def lookup(loc, text) -> dict:
@@ -128,25 +132,19 @@ def test_an_address_outside_the_data_is_outside_coverage_never_ok(multi_locator)
 
 # -- the geocoder's commune against the polygons ------------------------------------------------
 
-class Stub:
-    """A geocoder answering fixed points (and counting calls)."""
-
-    def __init__(self, points=(), error=None):
-        self.points = list(points)
-        self.error = error
-
-    def search(self, text, *, citycode=None, postcode=None, limit=5):
-        if self.error is not None:
-            raise self.error
-        return [p for p in self.points if citycode is None or p.citycode == citycode]
-
-    def close(self):
-        pass
-
-
 @pytest.fixture(scope="module")
-def stub_locator(multi_dir):
-    return Locator.from_data_dir(multi_dir, settings=Settings(data_dir=multi_dir))
+def multi_dataset(multi_dir):
+    return DataDir(multi_dir).load()
+
+
+@pytest.fixture
+def answering(multi_dataset, multi_dir):
+    """``answering(*points, error=None)``: a locator over the multi data whose geocoder
+    answers ``points`` to any query (or raises ``error``)."""
+    def make(*points, error=None):
+        geocoder = FakeGeocoder(error=error) if error is not None else FakeGeocoder(answers=points)
+        return Locator(multi_dataset, settings=Settings(data_dir=multi_dir), geocoder=geocoder)
+    return make
 
 
 def _point_in(loc, inside: str, near: str, lo: float, hi: float) -> tuple[float, float]:
@@ -170,59 +168,58 @@ def _housenumber(lon, lat, citycode, label):
                          postcode="57050", source="stub")
 
 
-def test_geocoder_commune_wins_near_the_boundary_with_a_warning(stub_locator):
-    lon, lat = _point_in(stub_locator, "57463", "57049", 30, 250)
-    stub_locator.geocoder = Stub([_housenumber(lon, lat, "57049", "1 Rue Test 57050 Le Ban-Saint-Martin")])
-    d = lookup(stub_locator, "1 rue Test, Le Ban-Saint-Martin")
+def test_geocoder_commune_wins_near_the_boundary_with_a_warning(answering):
+    lon, lat = _point_in(answering(), "57463", "57049", 30, 250)
+    loc = answering(_housenumber(lon, lat, "57049", "1 Rue Test 57050 Le Ban-Saint-Martin"))
+    d = lookup(loc, "1 rue Test, Le Ban-Saint-Martin")
     x, y = to_l93(lon, lat)
-    assert stub_locator.index.codes[stub_locator.index.locate(x, y)[0]] == "57463"  # the polygon says Metz
+    assert loc.index.codes[loc.index.locate(x, y)[0]] == "57463"  # the polygon says Metz
     assert d["status"] == "ok" and d["commune"]["code"] == "57049" and d["bureau"]["id"] == "57049_1"
     assert "commune_disagreement" in [w["code"] for w in d["warnings"]]
 
 
-def test_polygon_wins_far_from_the_geocoder_s_commune_and_says_so(stub_locator):
-    lon, lat = _point_in(stub_locator, "57463", "57049", 1500, 3000)
-    stub_locator.geocoder = Stub([_housenumber(lon, lat, "57049", "1 Rue Test 57050 Le Ban-Saint-Martin")])
-    d = lookup(stub_locator, "1 rue Test, Le Ban-Saint-Martin")
+def test_polygon_wins_far_from_the_geocoder_s_commune_and_says_so(answering):
+    lon, lat = _point_in(answering(), "57463", "57049", 1500, 3000)
+    loc = answering(_housenumber(lon, lat, "57049", "1 Rue Test 57050 Le Ban-Saint-Martin"))
+    d = lookup(loc, "1 rue Test, Le Ban-Saint-Martin")
     assert d["commune"]["code"] == "57463"
     assert "geocoder_commune_overridden" in [w["code"] for w in d["warnings"]]
     assert d["status"] == "ok" and d["bureau"]["code_insee"] == "57463"
 
 
-def test_a_former_citycode_agrees_with_today_s_polygon(stub_locator):
-    c = stub_locator.commune("57578")
-    stub_locator.geocoder = Stub([GeocodedPoint(label="Vionville", lon=c.mairie_lon, lat=c.mairie_lat,
-                                                type="municipality", score=0.9, citycode="57722", source="stub")])
-    d = lookup(stub_locator, "Vionville")
+def test_a_former_citycode_agrees_with_today_s_polygon(answering):
+    c = answering().commune("57578")
+    loc = answering(GeocodedPoint(label="Vionville", lon=c.mairie_lon, lat=c.mairie_lat,
+                                           type="municipality", score=0.9, citycode="57722", source="stub"))
+    d = lookup(loc, "Vionville")
     assert d["status"] == "ok" and d["commune"]["code"] == "57578" and not [
         w for w in d["warnings"] if w["code"].startswith(("commune_", "geocoder_"))]
 
 
-def test_close_answers_in_different_communes_are_ambiguous(stub_locator):
-    a, b = stub_locator.commune("57049"), stub_locator.commune("57412")
-    stub_locator.geocoder = Stub([
+def test_close_answers_in_different_communes_are_ambiguous(answering):
+    a, b = answering().commune("57049"), answering().commune("57412")
+    loc = answering(
         _housenumber(a.mairie_lon, a.mairie_lat, "57049", "1 Rue Test 57050 Le Ban-Saint-Martin"),
         _housenumber(b.mairie_lon, b.mairie_lat, "57412", "1 Rue Test 57050 Longeville-lès-Metz"),
-    ])
-    d = lookup(stub_locator, "1 rue Test 57050")
+    )
+    d = lookup(loc, "1 rue Test 57050")
     assert d["status"] == "ambiguous" and d["bureau"] is None
 
 
-def test_geocoder_unavailable_propagates(stub_locator):
-    stub_locator.geocoder = Stub(error=GeocoderUnavailable("down"))
+def test_geocoder_unavailable_propagates(answering):
+    loc = answering(error=GeocoderUnavailable("down"))
     with pytest.raises(GeocoderUnavailable):
-        stub_locator.lookup("Metz")
-    assert lookup(stub_locator, "   ")["status"] == "invalid"  # checked before the geocoder
+        loc.lookup("Metz")
+    assert lookup(loc, "   ")["status"] == "invalid"  # checked before the geocoder
 
 
 def test_a_locator_without_geocoder_gets_the_configured_one(tmp_path):
     data = make_data_dir(tmp_path / "data")
-    loc = Locator.from_data_dir(data, settings=Settings(data_dir=data))
-    assert loc.geocoder is None
-    try:
+    with Locator.from_data_dir(data, settings=Settings(data_dir=data)) as loc:
+        assert isinstance(loc.geocoder, GeocoderChain)
+        assert [g.name for g in loc.geocoder.geocoders] == list(loc.settings.geocoders)
         assert lookup(loc, "Vionville")["commune"]["code"] == "57578"
-    finally:
-        loc.geocoder.close()
+    assert redis_servers_under(data) == []  # closing the locator stopped it
 
 
 # -- the address path's shortcuts give the point engine's answers ------------------------------
@@ -241,38 +238,50 @@ def _sample_points(loc, n: int = 300) -> list[tuple[float, float]]:
 
 
 @pytest.mark.parametrize("kind", ["housenumber", "street", "municipality"])
-def test_answering_in_the_located_polygon_is_lookup_point(multi_locator, kind):
-    from locator.address_lookup import _answer_in_polygon
-    from locator.communes import point_l93
-    from locator.models import ResultWarning
-
-    index = multi_locator.index
-    extra = [ResultWarning("geocode_precision", "dit simplement")]
-    checked = 0
-    for x, y in _sample_points(multi_locator, 150):
-        ci = int(index.locate(x, y)[0])
-        if ci < 0:
+def test_a_text_lookup_answers_as_the_point_of_its_geocode(multi_dataset, multi_dir, kind):
+    """Both paths share one tail: an accepted answer at a point gives the point's answer with
+    ``geocode`` filled (a house number: exactly ``lookup_point``'s), and only the precision
+    gate adds anything (a coarse answer: said plainly, or the commune's bureaux to choose)."""
+    geocoder = FakeGeocoder()
+    loc = Locator(multi_dataset, settings=Settings(data_dir=multi_dir), geocoder=geocoder)
+    index = loc.index
+    checked = {"ok": 0, "ambiguous": 0, "outside_coverage": 0}
+    for x, y in _sample_points(loc, 150):
+        lon, lat = (round(float(v), 7) for v in to_wgs84(x, y))
+        here = loc.locate(lon, lat)
+        if here.polygon_ci < 0:
             continue
-        lon, lat = (float(v) for v in to_wgs84(x, y))
-        x, y = (float(v) for v in to_l93(lon, lat))
-        if int(index.locate(x, y)[0]) != ci:
-            continue
-        g = GeocodedPoint(label="x", lon=lon, lat=lat, type=kind, score=0.9, citycode=index.communes[ci].code,
-                          source="stub")
-        fast = _answer_in_polygon(multi_locator, ci, x, y, point_l93(x, y), query="q", geocode=g, warnings=list(extra))
-        assert fast.to_dict() == multi_locator.lookup_point(lon, lat, query="q", geocode=g,
-                                                            extra_warnings=extra).to_dict()
-        checked += 1
-    assert checked > 100
+        commune = index.communes[here.polygon_ci]
+        cp = commune.codes_postaux[0]
+        street = "" if kind == "municipality" else ("1 Rue Test " if kind == "housenumber" else "Rue Test ")
+        text = f"{street}{commune.nom}" if kind == "municipality" else f"{street.lower()}, {cp} {commune.nom}"
+        g = GeocodedPoint(label=f"{street}{cp} {commune.nom}" if street else commune.nom, lon=lon, lat=lat,
+                          type=kind, score=0.9, citycode=commune.code, postcode=cp, source="fake")
+        geocoder.answers = [g]
+        got = loc.lookup(text)
+        serving = loc.bureaux_serving(commune.code)
+        if kind == "housenumber":
+            point = loc.lookup_point(lon, lat, query=text).to_dict()
+            assert got.to_dict() == {**point, "geocode": g.to_dict()}
+        elif len(serving) > 1:
+            assert got.status == "ambiguous" and got.message_key == "ambiguous.need_housenumber"
+            assert [c.id for c in got.candidates] == [c.id for c in loc.bureau_candidates(here.polygon_ci, x, y)]
+        else:  # one bureau: the commune is enough, said plainly; none: the commune is not covered
+            precision = [warning("geocode_precision", commune=commune.nom, precision=PRECISION_FR[kind])]
+            assert got == loc.answer(here, query=text, geocode=g, warnings=precision if serving else ())
+        checked[got.status] = checked.get(got.status, 0) + 1
+    assert sum(checked.values()) > 100
+    if kind != "housenumber":
+        assert min(checked.values()) > 0  # Metz has three bureaux, most communes one, some none
 
 
 def test_address_answers_are_the_same_with_the_warm_cell_grid(moselle_dir, moselle_locator):
     """Every commune name and mairie address of the Moselle, answered by a locator whose
     one-point shortcuts read the warm grid (as the web app's) and by one without it."""
     settings = Settings(data_dir=moselle_dir)
-    cold = Locator.from_data_dir(moselle_dir, settings=settings)
-    warm = Locator.from_data_dir(moselle_dir, settings=settings).warm()
-    cold.geocoder = warm.geocoder = moselle_locator.geocoder  # same answers from addok
+    same = moselle_locator.geocoder  # the same answers from addok (closed with moselle_locator)
+    cold = Locator(moselle_locator.dataset, settings=settings, geocoder=same)
+    warm = Locator(moselle_locator.dataset, settings=settings, geocoder=same).warm()
     texts = [c.nom for c in cold.communes] + [c.mairie_adresse for c in cold.communes if c.mairie_adresse]
     differ = [t for t in texts if cold.lookup(t).to_dict() != warm.lookup(t).to_dict()]
     assert differ == []

@@ -1,4 +1,4 @@
-"""Fixtures of the validator tests: seven hand-made square communes (tests/data/validation)
+"""Fixtures of the validator tests: seven hand-made square communes (tests/fixtures/validation)
 and a clean organisation of bureaux over them, which each test then breaks in one way."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from locator.data.loader import load_communes
+from locator.geocoding.fake import FakeGeocoder
 from locator.models import Bureau
 from locator.projection import to_l93, to_wgs84
 from locator.validation import validate
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "validation"
+DATA = Path(__file__).resolve().parents[1] / "fixtures" / "validation"
 COMMUNES_FILE = DATA / "communes.geojson"
 
 # The hand-made communes (all 57, squares of ~2.9 x 3.3 km):
@@ -85,27 +86,9 @@ def found(result, *, bureau_id=None, check=None, severity=None):
             and (severity is None or f.severity == severity)]
 
 
-class FakeGeocoder:
-    """The geocoder interface of locator.geocoding, answering from a dict (text → points)."""
-
-    def __init__(self, answers: dict, *, fail_after: int | None = None):
-        self.answers = answers
-        self.calls: list[tuple[str, str | None]] = []
-        self.fail_after = fail_after
-
-    def search(self, text, *, citycode=None, postcode=None, limit=5):
-        from locator.errors import GeocoderUnavailable
-
-        if self.fail_after is not None and len(self.calls) >= self.fail_after:
-            raise GeocoderUnavailable("fake geocoder down")
-        self.calls.append((text, citycode))
-        for key, points in self.answers.items():
-            if key.lower() in text.lower():
-                return list(points)[:limit]
-        return []
-
-    def close(self):
-        pass
+def address_geocoder(answers: dict, *, fail_after: int | None = None) -> FakeGeocoder:
+    """A geocoder that knows a few addresses: the first key found in the query answers."""
+    return FakeGeocoder(answers, match="contains", fail_after=fail_after)
 
 
 def write_bureaux(path: Path, bureaux: list[Bureau]) -> Path:

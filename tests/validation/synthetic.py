@@ -533,42 +533,36 @@ def evaluate(scenario: Scenario, result) -> dict:
     }
 
 
-class TruthGeocoder:
+def truth_geocoder(scenario: Scenario, *, seed: int = 0):
     """A geocoder that knows where every address of a scenario really is (2 to 15 m off, the
     gap between a BAN housenumber point and a building, never the very same coordinates as
     the annuaire, which it is independent of): answers the bureaux addresses and
-    the hosts' mairie addresses, like ``locator.geocoding`` would with complete data."""
+    the hosts' mairie addresses, like ``locator.geocoding`` would with complete data.
 
-    def __init__(self, scenario: Scenario, *, seed: int = 0):
-        from locator.models import GeocodedPoint
-        from locator.validation.regeocode import bureau_query, mairie_query
+    A bureau's address is asked without a commune filter, a mairie's with its commune's:
+    the same text can be both, so the answers are keyed by (text, filter)."""
+    from locator.geocoding.fake import FakeGeocoder
+    from locator.models import GeocodedPoint
+    from locator.validation.regeocode import bureau_query, mairie_query
 
-        rng = np.random.default_rng(seed)
-        by_code = {c.code: c for c in scenario.communes}
-        self.answers: dict[tuple[str, str | None], object] = {}
-        self.calls = 0
+    rng = np.random.default_rng(seed)
+    by_code = {c.code: c for c in scenario.communes}
+    answers: dict[tuple[str, str | None], list] = {}
 
-        def point(lonlat, code, label):
-            x, y = to_l93(*lonlat)
-            r, a = rng.uniform(2, 15), rng.uniform(0, 2 * math.pi)  # another source: never the same coordinates
-            lon, lat = _lonlat(x + r * math.cos(a), y + r * math.sin(a))
-            return GeocodedPoint(label=label, lon=lon, lat=lat, type="housenumber", score=0.93, citycode=code)
+    def point(lonlat, code, label):
+        x, y = to_l93(*lonlat)
+        r, a = rng.uniform(2, 15), rng.uniform(0, 2 * math.pi)  # another source: never the same coordinates
+        lon, lat = _lonlat(x + r * math.cos(a), y + r * math.sin(a))
+        return GeocodedPoint(label=label, lon=lon, lat=lat, type="housenumber", score=0.93, citycode=code)
 
-        for b in scenario.bureaux:
-            true = scenario.true_points.get(b.id)
-            if true is None or not b.address:
-                continue
-            home = b.id.split("_")[0]  # ids are <code of the real commune>_<n>
-            self.answers[(bureau_query(b, by_code.get(b.code_insee)).lower(), None)] = point(true, home, b.address)
-        for code, mairie in scenario.true_mairies.items():
-            text = mairie_query(by_code[code])
-            if text:
-                self.answers[(text.lower(), code)] = point(mairie, code, text)
-
-    def search(self, text, *, citycode=None, postcode=None, limit=5):
-        self.calls += 1
-        hit = self.answers.get((text.lower(), citycode))
-        return [] if hit is None else [hit]
-
-    def close(self):
-        pass
+    for b in scenario.bureaux:
+        true = scenario.true_points.get(b.id)
+        if true is None or not b.address:
+            continue
+        home = b.id.split("_")[0]  # ids are <code of the real commune>_<n>
+        answers[(bureau_query(b, by_code.get(b.code_insee)), None)] = [point(true, home, b.address)]
+    for code, mairie in scenario.true_mairies.items():
+        text = mairie_query(by_code[code])
+        if text:
+            answers[(text, code)] = [point(mairie, code, text)]
+    return FakeGeocoder(answers, match="exact", name="truth")

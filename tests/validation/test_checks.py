@@ -13,7 +13,7 @@ from .conftest import (
     GAMMA_REAL_MAIRIE,
     MAIRIES,
     SCHOOL_BETA,
-    FakeGeocoder,
+    address_geocoder,
     bureau,
     clean_bureaux,
     found,
@@ -291,16 +291,16 @@ def _gp(point, *, type_="housenumber", score=0.95, citycode="57992", label="x"):
 
 def test_regeocoding_flags_a_point_far_from_its_address_and_suggests_the_geocoded_one(run):
     real = shift(SCHOOL_BETA, 400, 0)
-    geocoder = FakeGeocoder({"8 rue des Écoles, 57992 Beta": [_gp(real)]})
+    geocoder = address_geocoder({"8 rue des Écoles, 57992 Beta": [_gp(real)]})
     result = run(clean_bureaux(), geocoder=geocoder, rate_per_s=0)
     fs = found(result, check="regeocode_far")
     assert {f.bureau_id for f in fs} == {"B2", "B3"}
     assert fs[0].suggestion["source"] == "regeocode"
-    assert sum(1 for text, _ in geocoder.calls if "rue des Écoles, 57992" in text) == 1  # one building, one query
+    assert sum(1 for text, *_ in geocoder.queries if "rue des Écoles, 57992" in text) == 1  # one building, one query
 
 
 def test_regeocoding_reports_an_address_found_in_another_commune(run):
-    geocoder = FakeGeocoder({"9 rue de la Gare": [_gp(MAIRIES["57991"], citycode="57991")]})
+    geocoder = address_geocoder({"9 rue de la Gare": [_gp(MAIRIES["57991"], citycode="57991")]})
     result = run(clean_bureaux(), geocoder=geocoder, rate_per_s=0)
     (f,) = found(result, bureau_id="Z1", check="geocode_citycode_mismatch")
     assert f.severity == "warning" and "Alpha" in f.message
@@ -310,14 +310,14 @@ def test_regeocoding_reports_an_address_found_in_another_commune(run):
 
 def test_a_poor_answer_in_another_commune_only_says_the_address_was_not_found(run):
     weak = _gp(MAIRIES["57991"], citycode="57991", score=0.57)
-    result = run(clean_bureaux(), geocoder=FakeGeocoder({"9 rue de la Gare": [weak]}), rate_per_s=0)
+    result = run(clean_bureaux(), geocoder=address_geocoder({"9 rue de la Gare": [weak]}), rate_per_s=0)
     (f,) = found(result, bureau_id="Z1", check="geocode_citycode_mismatch")
     assert f.severity == "info"
 
 
 def test_a_geocoded_mairie_address_replaces_a_wrong_official_point(run):
     # Gamma's mairie address, geocoded at the real mairie: the reference becomes usable.
-    geocoder = FakeGeocoder({"5 Grand-Rue, 57993": [_gp(GAMMA_REAL_MAIRIE, citycode="57993")]})
+    geocoder = address_geocoder({"5 Grand-Rue, 57993": [_gp(GAMMA_REAL_MAIRIE, citycode="57993")]})
     house = shift(GAMMA_REAL_MAIRIE, 0, 200)
     result = run(replace(clean_bureaux(), "G1", lon=house[0], lat=house[1]), geocoder=geocoder, rate_per_s=0)
     (f,) = found(result, bureau_id="G1", check="mairie_named_far")
@@ -327,7 +327,7 @@ def test_a_geocoded_mairie_address_replaces_a_wrong_official_point(run):
 
 
 def test_an_official_point_confirmed_by_the_geocoded_address_turns_the_2017_case_into_an_error(run):
-    geocoder = FakeGeocoder({"1 place de la Mairie, 57991": [_gp(shift(MAIRIES["57991"], 15, 0), citycode="57991")]})
+    geocoder = address_geocoder({"1 place de la Mairie, 57991": [_gp(shift(MAIRIES["57991"], 15, 0), citycode="57991")]})
     house = shift(MAIRIES["57991"], 0, 200)
     result = run(replace(clean_bureaux(), "A1", lon=house[0], lat=house[1], address="Mairie, 57991 Alpha"),
                  geocoder=geocoder, rate_per_s=0)
@@ -337,7 +337,7 @@ def test_an_official_point_confirmed_by_the_geocoded_address_turns_the_2017_case
 
 def test_a_geocoder_serving_back_the_official_point_is_no_confirmation(run):
     # the embedded index holds the annuaire's mairie addresses at the annuaire's own points
-    geocoder = FakeGeocoder({"1 place de la Mairie, 57991": [_gp(MAIRIES["57991"], citycode="57991")]})
+    geocoder = address_geocoder({"1 place de la Mairie, 57991": [_gp(MAIRIES["57991"], citycode="57991")]})
     house = shift(MAIRIES["57991"], 0, 200)
     result = run(replace(clean_bureaux(), "A1", lon=house[0], lat=house[1], address="Mairie, 57991 Alpha"),
                  geocoder=geocoder, rate_per_s=0)
@@ -346,7 +346,7 @@ def test_a_geocoder_serving_back_the_official_point_is_no_confirmation(run):
 
 
 def test_a_geocoder_that_goes_down_is_reported_and_the_rest_still_runs(run):
-    result = run(clean_bureaux(), geocoder=FakeGeocoder({}, fail_after=2), rate_per_s=0)
+    result = run(clean_bureaux(), geocoder=address_geocoder({}, fail_after=2), rate_per_s=0)
     (f,) = found(result, check="regeocode_unavailable")
     assert f.severity == "warning" and result.regeocode.queries == 2
     assert found(result, check="reference_outside_commune")  # the other checks ran

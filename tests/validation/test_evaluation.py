@@ -14,7 +14,7 @@ import pytest
 from locator.validation import Thresholds, validate
 
 from .realdata import moselle_and_neighbours
-from .synthetic import FAULTS, TruthGeocoder, build_scenario, evaluate, fault_silent_move
+from .synthetic import FAULTS, build_scenario, evaluate, fault_silent_move, truth_geocoder
 
 SEEDS = (2017, 57, 1871)
 
@@ -64,7 +64,7 @@ def test_regeocoding_finds_the_moves_nothing_else_can_see(world):
     plain = validate(scenario.bureaux, scenario.communes, scenario.geometries)
     assert not silent & plain.flagged_ids()  # invisible without the addresses
 
-    geocoder = TruthGeocoder(scenario, seed=1)
+    geocoder = truth_geocoder(scenario, seed=1)
     result = validate(scenario.bureaux, scenario.communes, scenario.geometries, geocoder=geocoder, rate_per_s=0)
     ev = evaluate(scenario, result)
     assert ev["per_fault"]["silent_move"] == (len(silent), len(silent))

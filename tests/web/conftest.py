@@ -13,12 +13,12 @@ The data (written to a temporary folder) gives every lookup status a real place:
 from __future__ import annotations
 
 import json
-import unicodedata
 from pathlib import Path
 
 import pytest
 
-from locator import GeocodedPoint, GeocoderUnavailable, Locator, Settings
+from locator import GeocodedPoint, Locator, Settings
+from locator.geocoding.fake import FakeGeocoder
 from locator.web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,73 +34,35 @@ SCY = (6.1160998, 49.1138)
 THIONVILLE = (6.1678443, 49.3576006)
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).replace(",", " ").split())
-
-
 def _pt(label, lonlat, type_, citycode, score=0.9, postcode=None):
     return GeocodedPoint(label=label, lon=lonlat[0], lat=lonlat[1], type=type_, score=score, citycode=citycode,
                          postcode=postcode, source="fake")
 
 
-class FakeGeocoder:
-    """The geocoder protocol (search/reverse/close) over a fixed table of answers.
+#: What the fake geocoder answers (keys folded; a shorter query gets every longer key it
+#: starts, as an autocomplete index would).
+ANSWERS = {
+    "1 place d'armes metz": [_pt("1 Place d'Armes 57000 Metz", METZ_MAIRIE, "housenumber", "57463", 0.97, "57000")],
+    "10 rue du sablon metz": [_pt("10 Rue du Sablon 57000 Metz", METZ_SOUTH, "housenumber", "57463", 0.95, "57000")],
+    "rue serpenoise metz": [_pt("Rue Serpenoise 57000 Metz", (6.1745, 49.1163), "street", "57463", 0.9, "57000")],
+    "metz": [_pt("Metz", METZ_MAIRIE, "municipality", "57463", 0.95, "57000")],
+    "montigny-les-metz": [_pt("Montigny-lès-Metz", MONTIGNY, "municipality", "57480", 0.93, "57950")],
+    "woippy": [_pt("Woippy", WOIPPY, "municipality", "57751", 0.95, "57140")],
+    "scy-chazelles": [_pt("Scy-Chazelles", SCY, "municipality", "57642", 0.95, "57160")],
+    "thionville": [_pt("Thionville", THIONVILLE, "municipality", "57672", 0.95, "57100")],
+    "rue de la gare 57140 woippy": [_pt("Rue de la Gare 57140 Woippy", (6.1495, 49.1530), "street", "57751",
+                                        0.92, "57140")],
+    "rue de la gare 57950 montigny-les-metz": [_pt("Rue de la Gare 57950 Montigny-lès-Metz", (6.1510, 49.1010),
+                                                   "street", "57480", 0.92, "57950")],
+    "rue de la gare": [
+        _pt("Rue de la Gare 57140 Woippy", (6.1495, 49.1530), "street", "57751", 0.7, "57140"),
+        _pt("Rue de la Gare 57950 Montigny-lès-Metz", (6.1510, 49.1010), "street", "57480", 0.69, "57950"),
+    ],
+}
 
-    ``fail = True`` makes every call raise ``GeocoderUnavailable`` (a dead backend).
-    """
 
-    name = "fake"
-
-    TABLE = {
-        "1 place d'armes metz": [_pt("1 Place d'Armes 57000 Metz", METZ_MAIRIE, "housenumber", "57463", 0.97, "57000")],
-        "10 rue du sablon metz": [_pt("10 Rue du Sablon 57000 Metz", METZ_SOUTH, "housenumber", "57463", 0.95, "57000")],
-        "rue serpenoise metz": [_pt("Rue Serpenoise 57000 Metz", (6.1745, 49.1163), "street", "57463", 0.9, "57000")],
-        "metz": [_pt("Metz", METZ_MAIRIE, "municipality", "57463", 0.95, "57000")],
-        "montigny-les-metz": [_pt("Montigny-lès-Metz", MONTIGNY, "municipality", "57480", 0.93, "57950")],
-        "woippy": [_pt("Woippy", WOIPPY, "municipality", "57751", 0.95, "57140")],
-        "scy-chazelles": [_pt("Scy-Chazelles", SCY, "municipality", "57642", 0.95, "57160")],
-        "thionville": [_pt("Thionville", THIONVILLE, "municipality", "57672", 0.95, "57100")],
-        "rue de la gare 57140 woippy": [_pt("Rue de la Gare 57140 Woippy", (6.1495, 49.1530), "street", "57751",
-                                            0.92, "57140")],
-        "rue de la gare 57950 montigny-les-metz": [_pt("Rue de la Gare 57950 Montigny-lès-Metz", (6.1510, 49.1010),
-                                                       "street", "57480", 0.92, "57950")],
-        "rue de la gare": [
-            _pt("Rue de la Gare 57140 Woippy", (6.1495, 49.1530), "street", "57751", 0.7, "57140"),
-            _pt("Rue de la Gare 57950 Montigny-lès-Metz", (6.1510, 49.1010), "street", "57480", 0.69, "57950"),
-        ],
-    }
-
-    def __init__(self):
-        self.fail = False
-        self.calls = 0
-
-    def search(self, text, *, citycode=None, postcode=None, limit=5):
-        self.calls += 1
-        if self.fail:
-            raise GeocoderUnavailable("fake backend down")
-        key = _fold(text)
-        points = self.TABLE.get(key)
-        if points is None:  # prefix match, as an autocomplete index would
-            seen, points = set(), []
-            for k, pts in self.TABLE.items():
-                for p in pts:
-                    if k.startswith(key) and p.label not in seen:
-                        seen.add(p.label)
-                        points.append(p)
-        if citycode is not None:
-            points = [p for p in points if p.citycode == citycode]
-        if postcode is not None:
-            points = [p for p in points if p.postcode == postcode]
-        return list(points[:limit])
-
-    def reverse(self, lon, lat):
-        if self.fail:
-            raise GeocoderUnavailable("fake backend down")
-        return []
-
-    def close(self):
-        pass
+def fake_geocoder_of_the_web_data() -> FakeGeocoder:
+    return FakeGeocoder(ANSWERS, match="prefix")
 
 
 def _bureau(bid, name, code, served, lonlat):
@@ -136,7 +98,7 @@ def web_data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def fake_geocoder() -> FakeGeocoder:
-    return FakeGeocoder()
+    return fake_geocoder_of_the_web_data()
 
 
 @pytest.fixture
@@ -158,9 +120,3 @@ def app(web_locator, web_settings):
 def client(app):
     return app.test_client()
 
-
-@pytest.fixture(scope="session")
-def moselle_locator() -> Locator:
-    """The committed Moselle data, with the fake geocoder (no index to build)."""
-    settings = Settings(data_dir=COMMITTED_DATA, rate_limit="1000/minute")
-    return Locator.from_data_dir(COMMITTED_DATA, settings=settings, geocoder=FakeGeocoder())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import METZ_SOUTH, MONTIGNY, SCY, THIONVILLE, WOIPPY
+from .conftest import METZ_SOUTH, MONTIGNY, SCY, THIONVILLE, WOIPPY
 
 from locator import Settings
 from locator.web import create_app

@@ -16,10 +16,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import FakeGeocoder
 
 from locator import Locator, Settings
 from locator.web import create_app
+
+from .conftest import fake_geocoder_of_the_web_data, write_web_data
 
 pytestmark = pytest.mark.browser
 
@@ -77,11 +78,9 @@ def browser():
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    from conftest import write_web_data
-
     data_dir = write_web_data(tmp_path_factory.mktemp("browser-data"))
     settings = Settings(data_dir=data_dir, rate_limit="10000/minute")
-    locator = Locator.from_data_dir(data_dir, settings=settings, geocoder=FakeGeocoder())
+    locator = Locator.from_data_dir(data_dir, settings=settings, geocoder=fake_geocoder_of_the_web_data())
     with LiveServer(create_app(settings, locator=locator)) as server:
         yield server
 

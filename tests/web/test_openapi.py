@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import METZ_SOUTH, MONTIGNY, SCY, THIONVILLE, WOIPPY
+from .conftest import METZ_SOUTH, MONTIGNY, SCY, THIONVILLE, WOIPPY
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from referencing import Registry, Resource

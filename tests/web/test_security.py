@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import MONTIGNY
+from .conftest import MONTIGNY
 
 from locator import DataError, Settings
 from locator.web import create_app
