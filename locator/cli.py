@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "locator.validation.cli",
     "locator.geocoding.cli",
     "locator.web.cli",
+    "locator.reu_cli",
 )
 
 

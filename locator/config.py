@@ -31,6 +31,12 @@ class Settings:
     #: The commune polygons are simplified (median 150 m, up to ~550 m off the IGN
     #: boundary), so a point closer than this to another commune gets a warning.
     boundary_margin_m: float = 300.0
+    #: Register (REU) addresses: a point this close to one takes its bureau (BAN positions of
+    #: one address agree to the centimetre; a few metres cover a click on the building).
+    register_match_m: float = 10.0
+    #: A point with addresses of another bureau this close is "near the boundary" between two
+    #: bureaux' areas and says so (measured on the Finistère REU sample: BENCHMARKS.md).
+    area_boundary_m: float = 40.0
     #: Geocoders tried in order (see locator.geocoding).
     geocoders: tuple[str, ...] = ("embedded",)
     remote_url: str = GEOPLATEFORME_URL

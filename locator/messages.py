@@ -8,6 +8,9 @@ def _where(bureau) -> str:
 
 
 def found(commune, bureau, method: str) -> str:
+    if method == "register":
+        return (f"Votre bureau de vote : {_where(bureau)} ({commune.nom}), celui des électeurs inscrits "
+                "à cette adresse d'après le répertoire électoral unique.")
     if method == "area":
         return f"Votre bureau de vote : {_where(bureau)} ({commune.nom})."
     if method == "commune":
@@ -45,3 +48,9 @@ def commune_not_covered(commune) -> str:
 def several_unplaced(commune) -> str:
     return (f"Plusieurs bureaux de vote servent {commune.nom} et leur emplacement n'est pas encore connu : "
             "consultez la liste ci-dessous ou votre carte électorale.")
+
+
+def near_area_boundary(other, distance_m: float) -> str:
+    return (f"Cette adresse est à environ {round(distance_m)} m d'électeurs inscrits au bureau {_where(other)} : "
+            "à la limite entre deux bureaux, le plus probable est indiqué. Pour en être sûr, regardez votre "
+            "carte électorale ou le service « Interroger sa situation électorale » sur service-public.fr.")

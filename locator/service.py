@@ -15,9 +15,12 @@ from .assign import METHOD_NAMES, NO_BUREAU, Assigner
 from .communes import NO_COMMUNE, CommuneIndex
 from .config import Settings
 from .data.loader import communes_paths, load_areas, load_bureaux, load_communes
+from .data.register import FILENAME as REGISTER_FILENAME
+from .data.register import read_register
 from .errors import DataError, InvalidQuery, LocatorError
 from .models import Bureau, LookupResult, ResultWarning
 from .projection import to_l93
+from .register_index import RegisterIndex
 
 
 class Locator:
@@ -28,18 +31,21 @@ class Locator:
     """
 
     def __init__(self, communes, commune_geoms, bureaux, *, area_bureau_ids=(), area_geoms=(),
-                 settings: Settings | None = None, geocoder=None):
+                 register=None, settings: Settings | None = None, geocoder=None):
         self.settings = settings or Settings()
         self.index = CommuneIndex(communes, commune_geoms)
         self.bureaux: list[Bureau] = list(bureaux)
         self.assigner = Assigner(self.bureaux, [c.code for c in communes], area_bureau_ids, area_geoms)
+        #: The electoral register's addresses (``register.parquet``), or None.
+        self.register = None if register is None else RegisterIndex(
+            register, [c.code for c in communes], [b.id for b in self.bureaux])
         self.geocoder = geocoder
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
     def from_data_dir(cls, path: Path | str | None = None, *, settings: Settings | None = None, geocoder=None):
         """Load ``communes/*.geojson``, ``bureaux.geojson`` and the optional
-        ``bureaux_areas.geojson`` from a folder, strictly.
+        ``bureaux_areas.geojson`` and ``register.parquet`` from a folder, strictly.
 
         Raises
         ------
@@ -60,9 +66,11 @@ class Locator:
         areas = None
         if areas_path.is_file():
             areas = load_areas(areas_path, {b.id for b in bureaux.bureaux}, strict=True)
+        register_path = data_dir / REGISTER_FILENAME
+        register = read_register(register_path) if register_path.is_file() else None
         return cls(communes.communes, communes.geometries, bureaux.bureaux,
                    area_bureau_ids=areas.bureau_ids if areas else (),
-                   area_geoms=areas.geometries if areas else (),
+                   area_geoms=areas.geometries if areas else (), register=register,
                    settings=settings.replace(data_dir=data_dir), geocoder=geocoder)
 
     def warm(self) -> Locator:
@@ -126,6 +134,12 @@ class Locator:
         ci, point = self.index.locate_point(x, y, margin)
         deep = point is None
         warnings = list(extra_warnings)
+        # An address of the register belongs to its commune, even outside the simplified outline
+        # (the coastline is cut off): the register knows better than the polygon.
+        registered = None if self.register is None else self.register.match(x, y, self.settings.register_match_m)
+        if registered is not None:
+            return self.answer_in_commune(registered.commune, x, y, query=query, geocode=geocode,
+                                          warnings=warnings, point=point)
 
         if ci == NO_COMMUNE:
             near = None if deep else self.index.nearest(x, y, margin, point=point)
@@ -159,8 +173,12 @@ class Locator:
         the strategies of ``locator.assign``, in that commune only."""
         commune = self.index.communes[ci]
         warnings = list(warnings)
-        bi, method = self.assigner.assign_one(float(x), float(y), ci, point=point)
-        method_name = METHOD_NAMES[method]
+        registered = self._registered(ci, x, y)
+        if registered is not None:
+            bi, method_name = registered.bureau, "register"
+        else:
+            bi, method = self.assigner.assign_one(float(x), float(y), ci, point=point)
+            method_name = METHOD_NAMES[method]
         if bi == NO_BUREAU:
             serving = self.assigner.serving[ci]
             if serving:  # several bureaux, none placed: let the voter see them, never guess
@@ -174,11 +192,36 @@ class Locator:
         bureau = self.bureaux[bi]
         if method_name == "nearest_in_commune":
             warnings.append(ResultWarning("nearest_in_commune", messages.nearest_warning(commune)))
+        elif method_name in ("register", "area"):
+            warnings += self._area_boundary_warnings(ci, x, y, bi, registered)
         # From a commune's reference point the distance would be a number about nobody.
         distance = None if geocode is not None and geocode.type == "municipality" else self.assigner.distance(x, y, bi)
         return LookupResult(status="ok", query=query, commune=commune, bureau=bureau,
                             distance_m=distance, method=method_name, geocode=geocode,
                             warnings=tuple(warnings), message=messages.found(commune, bureau, method_name))
+
+    def _registered(self, ci: int, x: float, y: float):
+        """The register address of commune ``ci`` within ``register_match_m``, when its
+        bureau serves the commune (``RegisterMatch``), else None."""
+        if self.register is None:
+            return None
+        found = self.register.match(float(x), float(y), self.settings.register_match_m, commune=ci)
+        if found is None or found.bureau not in self.assigner.serving[ci]:
+            return None
+        return found
+
+    def _area_boundary_warnings(self, ci: int, x: float, y: float, bi: int, registered) -> list[ResultWarning]:
+        """``near_area_boundary`` when voters of another bureau of the commune live within
+        ``area_boundary_m`` (or at the very same address): the answer is the likeliest bureau,
+        not a certainty."""
+        if self.register is None or len(self.assigner.serving[ci]) < 2:
+            return []
+        shared = [] if registered is None else [(b, registered.distance_m) for b in registered.shared_with]
+        rivals = shared or self.register.rivals(float(x), float(y), ci, bi, self.settings.area_boundary_m)
+        if not rivals:
+            return []
+        other, distance = rivals[0]
+        return [ResultWarning("near_area_boundary", messages.near_area_boundary(self.bureaux[other], distance))]
 
     def bureau_candidate(self, bi: int, x: float | None = None, y: float | None = None) -> dict:
         """A bureau as a candidate, with its distance from the point when one is given."""

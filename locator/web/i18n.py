@@ -200,6 +200,9 @@ WARNINGS_EN = {
                                    "the commune: we use the boundaries. Please check your address.",
     "geocoder_commune_not_covered": "The address search places this address in a commune this service does "
                                     "not cover: please check your address.",
+    "near_area_boundary": "This address is close to voters registered at another polling station: the most "
+                          "likely one is shown. To be sure, check your voter card or the service "
+                          "« Interroger sa situation électorale » on service-public.fr.",
     "commune_disagreement": "This address is close to a commune boundary and the sources disagree: "
                             "check which commune you live in.",
 }
@@ -241,7 +244,7 @@ def result_sentence(result, lang: str) -> tuple[str, str]:
         return result.message, "fr"
     if result.status == "ok" and result.bureau is not None and result.commune is not None:
         where, commune = _where(result.bureau), result.commune.nom
-        if result.method == "area":
+        if result.method in ("area", "register"):
             return f"Your polling station: {where} ({commune}).", "en"
         if result.method == "commune":
             return f"Voters of {commune} vote at {where}.", "en"

@@ -85,8 +85,9 @@ _SCHEMAS = {
             "commune": _ref("CommuneRef"),
             "bureau": {"oneOf": [_ref("BureauSummary"), {"type": "null"}]},
             "distance_m": {"type": ["number", "null"], "description": "Straight-line metres to the bureau."},
-            "method": {"type": ["string", "null"], "enum": ["area", "commune", "nearest_in_commune", None],
-                       "description": "How the bureau was chosen; nearest_in_commune is only the nearest "
+            "method": {"type": ["string", "null"], "enum": ["register", "area", "commune", "nearest_in_commune", None],
+                       "description": "How the bureau was chosen (register: the electoral register's "
+                                      "address; area: a bureau area); nearest_in_commune is only the nearest "
                                       "bureau of the commune (say so to the voter)."},
             "geocode": _ref("Geocode"),
             "candidates": {"type": "array", "items": {"type": "object"},
