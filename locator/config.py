@@ -34,9 +34,11 @@ class Settings:
     #: Register (REU) addresses: a point this close to one takes its bureau (BAN positions of
     #: one address agree to the centimetre; a few metres cover a click on the building).
     register_match_m: float = 10.0
-    #: A point with addresses of another bureau this close is "near the boundary" between two
-    #: bureaux' areas and says so (measured on the Finistère REU sample: BENCHMARKS.md).
-    area_boundary_m: float = 40.0
+    #: A point whose nearest voters of another bureau are at most this much farther than its
+    #: nearest voters is "near the boundary" between two bureaux' areas and says so. On the
+    #: Finistère REU sample (5-fold): 30 m warns 10 % of held-out addresses and leaves 0.8 %
+    #: wrong without a warning (BENCHMARKS.md, section reu).
+    area_boundary_m: float = 30.0
     #: Geocoders tried in order (see locator.geocoding).
     geocoders: tuple[str, ...] = ("embedded",)
     remote_url: str = GEOPLATEFORME_URL

@@ -22,6 +22,8 @@ from .projection import to_l93
 from .reu_areas import usable
 
 NO_BUREAU = -1
+#: Two positions closer than this are one (the register file's rounding is ~0.1 m).
+SAME_POSITION_M = 0.5
 
 
 @dataclass(frozen=True)
@@ -48,13 +50,17 @@ class RegisterIndex:
     def __init__(self, data: RegisterData, commune_codes, bureau_ids, *, path: str | None = None):
         commune_pos = {c: i for i, c in enumerate(commune_codes)}
         bureau_pos = {b: i for i, b in enumerate(bureau_ids)}
-        keep = usable(data.geo_type, data.geo_score)
+        precise = usable(data.geo_type, data.geo_score)
+        # A street-level row answers only a point at its very position (the same text geocoded
+        # again): it is the middle of a street, not a voter's door.
+        keep = precise | ((data.geo_type == "street") & ~(np.asarray(data.geo_score, dtype=float) < 0.5))
         commune = np.array([commune_pos.get(c, NO_COMMUNE) for c in data.code_insee.tolist()], dtype=np.int64)
         keep &= commune != NO_COMMUNE
         unknown = sorted({b for b in data.bureau_id[keep].tolist() if b not in bureau_pos})
         if unknown:
             raise DataError(f"the register names bureau(x) absent from bureaux.geojson: {', '.join(unknown[:5])}",
                             path=path, record=f"bureau {unknown[0]}")
+        self.precise = precise[keep]
         self.commune = commune[keep]
         self.bureau = np.array([bureau_pos[b] for b in data.bureau_id[keep].tolist()], dtype=np.int64)
         self.weight = np.maximum(np.asarray(data.nb_adresses[keep], dtype=float), 1.0)
@@ -78,8 +84,12 @@ class RegisterIndex:
             return None
         idx = np.asarray(sorted(idx))
         d = np.hypot(self.xy[idx, 0] - x, self.xy[idx, 1] - y)
+        at = self.precise[idx] | (d <= SAME_POSITION_M)
+        idx, d = idx[at], d[at]
+        if len(idx) == 0:
+            return None
         nearest = d.min()
-        same = idx[d <= nearest + 0.5]  # one position (the file's rounding is ~0.1 m)
+        same = idx[d <= nearest + SAME_POSITION_M]  # one position (the file's rounding is ~0.1 m)
         votes: dict[int, float] = {}
         for i in same.tolist():
             votes[int(self.bureau[i])] = votes.get(int(self.bureau[i]), 0.0) + float(self.weight[i])
@@ -87,6 +97,34 @@ class RegisterIndex:
         first = int(same[0])
         return RegisterMatch(bureau=best, commune=int(self.commune[first]), distance_m=float(nearest),
                              shared_with=tuple(b for b in votes if b != best))
+
+    def nearest(self, x: float, y: float, max_m: float, commune: int | None = None) -> RegisterMatch | None:
+        """The nearest register address within ``max_m`` (of ``commune`` when given): the
+        Voronoi rule the estimated areas are built by, for points beyond their clipped edge."""
+        if self.tree is None:
+            return None
+        k = min(64, len(self.xy))
+        d, idx = self.tree.query((x, y), k=k, distance_upper_bound=max_m)
+        d, idx = np.atleast_1d(d), np.atleast_1d(idx)
+        ok = np.isfinite(d)
+        d, idx = d[ok], idx[ok]
+        d, idx = d[self.precise[idx]], idx[self.precise[idx]]
+        if commune is not None:
+            same = self.commune[idx] == commune
+            d, idx = d[same], idx[same]
+            if len(idx) == 0 and ok.all() and k == 64:  # 64 addresses of other communes nearer: look wider
+                found = [i for i in self.tree.query_ball_point((x, y), max_m)
+                         if self.commune[i] == commune and self.precise[i]]
+                if not found:
+                    return None
+                idx = np.asarray(found)
+                d = np.hypot(self.xy[idx, 0] - x, self.xy[idx, 1] - y)
+                order = np.argsort(d, kind="stable")
+                d, idx = d[order], idx[order]
+        if len(idx) == 0:
+            return None
+        return RegisterMatch(bureau=int(self.bureau[idx[0]]), commune=int(self.commune[idx[0]]),
+                             distance_m=float(d[0]))
 
     def rivals(self, x: float, y: float, commune: int, bureau: int, radius_m: float) -> list[tuple[int, float]]:
         """Other bureaux of ``commune`` with addresses within ``radius_m`` of the point:
@@ -96,7 +134,7 @@ class RegisterIndex:
         best: dict[int, float] = {}
         for i in self.tree.query_ball_point((x, y), radius_m):
             b = int(self.bureau[i])
-            if b == bureau or self.commune[i] != commune:
+            if b == bureau or self.commune[i] != commune or not self.precise[i]:
                 continue
             d = float(np.hypot(self.xy[i, 0] - x, self.xy[i, 1] - y))
             if d < best.get(b, np.inf):

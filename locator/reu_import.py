@@ -309,7 +309,7 @@ def import_reu(data_dir: Path | str, adresses: Path | str, bureaux: Path | str, 
     rep.rows_indexed = int(indexed.sum())
     rep.bureaux = len(bureaux_list)
     rep.placed = sum(1 for b in bureaux_list if b.has_point)
-    rep.unplaced = [(b.id, b.notes or "") for b in bureaux_list if not b.has_point]
+    rep.unplaced = [(b.id, (b.notes or "").removeprefix("non placé : ")) for b in bureaux_list if not b.has_point]
     rep.areas = len(areas)
     rep.communes_multi = len({a.code_insee for a in areas})
     qualities = [a.quality for a in areas if a.quality is not None]

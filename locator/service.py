@@ -140,6 +140,15 @@ class Locator:
         if registered is not None:
             return self.answer_in_commune(registered.commune, x, y, query=query, geocode=geocode,
                                           warnings=warnings, point=point)
+        if ci == NO_COMMUNE and self.register is not None:
+            # just outside every outline: the commune of the nearest voters, said plainly
+            near = self.register.nearest(x, y, margin)
+            if near is not None:
+                c = self.index.communes[near.commune]
+                edge = float(self.index.distance_to_boundary(x, y, near.commune, point=point))
+                warnings.append(ResultWarning("near_coverage_edge", messages.near_edge(c, edge)))
+                return self.answer_in_commune(near.commune, x, y, query=query, geocode=geocode,
+                                              warnings=warnings, point=point)
 
         if ci == NO_COMMUNE:
             near = None if deep else self.index.nearest(x, y, margin, point=point)
@@ -179,6 +188,12 @@ class Locator:
         else:
             bi, method = self.assigner.assign_one(float(x), float(y), ci, point=point)
             method_name = METHOD_NAMES[method]
+            if method_name in (None, "nearest_in_commune") and self.register is not None:
+                # past the clipped edge of the estimated areas (the outline is simplified): the
+                # rule they are built by, the bureau of the nearest voters of the commune
+                near = self.register.nearest(float(x), float(y), self.settings.boundary_margin_m, commune=ci)
+                if near is not None and near.bureau in self.assigner.serving[ci]:
+                    bi, method_name = near.bureau, "area"
         if bi == NO_BUREAU:
             serving = self.assigner.serving[ci]
             if serving:  # several bureaux, none placed: let the voter see them, never guess
@@ -217,7 +232,13 @@ class Locator:
         if self.register is None or len(self.assigner.serving[ci]) < 2:
             return []
         shared = [] if registered is None else [(b, registered.distance_m) for b in registered.shared_with]
-        rivals = shared or self.register.rivals(float(x), float(y), ci, bi, self.settings.area_boundary_m)
+        if shared:
+            rivals = shared
+        else:
+            # another bureau's voters not much farther than the nearest voters: near the edge
+            near = self.register.nearest(float(x), float(y), self.settings.boundary_margin_m, commune=ci)
+            reach = (0.0 if near is None else near.distance_m) + self.settings.area_boundary_m
+            rivals = self.register.rivals(float(x), float(y), ci, bi, reach)
         if not rivals:
             return []
         other, distance = rivals[0]
