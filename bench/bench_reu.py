@@ -16,11 +16,9 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile

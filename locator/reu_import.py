@@ -198,8 +198,8 @@ def read_bureaux(path: Path, keep) -> dict[str, BureauRecord]:
             if bid in out:
                 raise DataError(f"duplicate bureau id {bid!r}", path=str(path), record=bid)
 
-            def get(name, k=k):
-                value = cols.get(name, [None] * table.num_rows)[k]
+            def get(name, k=k, cols=cols):
+                value = cols[name][k] if name in cols else None
                 return None if value in (None, "") else str(value)
 
             out[bid] = BureauRecord(id=bid, code_insee=cols["code_commune"][k], code=get("code"),

@@ -139,3 +139,19 @@ def test_cli_import_prints_the_summary_and_the_validator_report(tmp_path, capsys
     out = capsys.readouterr().out
     assert "2 bureaux, 0 placés" in out and "non placé 57227_1" in out
     assert "locator validate : 2 bureaux" in out
+
+
+def test_the_validator_flags_a_bureau_outside_the_area_of_its_own_voters(tmp_path):
+    from locator.config import Settings
+    from locator.validation.run import validate_files
+
+    data = make_data_dir(tmp_path / "data")
+    # placed by hand in the east half, among the other bureau's voters
+    (data / "corrections.csv").write_text("bureau_id,lon,lat,address,reason,author,date\n"
+                                          f"57227_1,{LON0 + 0.010},{LAT0},,saisie,mairie,2026-01-10\n",
+                                          encoding="utf-8")
+    import_reu(data, ADRESSES, BUREAUX, geocoder=None)
+    result = validate_files(data / "bureaux.geojson", settings=Settings(data_dir=data))
+    flagged = [f for f in result.findings if f.check == "far_from_own_voters"]
+    assert [f.bureau_id for f in flagged] == ["57227_1"]
+    assert flagged[0].distance_m > 500 and "nearest_voter_m" in flagged[0].extra

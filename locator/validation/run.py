@@ -15,7 +15,9 @@ from ..errors import DataError
 from ..models import Bureau, Commune, Finding
 from ..projection import to_l93
 from .checks import CHECK_NAMES, CHECKS, run_checks
-from .context import ValidationContext, project_areas
+from ..data.register import FILENAME as REGISTER_FILENAME
+from ..data.register import read_register
+from .context import ValidationContext, project_areas, voters_by_bureau
 from .corrections import Applied, Correction, apply_corrections, load_corrections
 from .flag import INFO, SEVERITIES, SEVERITY_RANK, WARNING, metres
 from .reference import Reference, choose_references
@@ -76,7 +78,7 @@ def validate(bureaux: list[Bureau], communes: list[Commune], commune_geometries:
              area_bureau_ids=(), area_geometries=(), corrections: list[Correction] = (),
              geocoder=None, geocoder_error: str | None = None, rate_per_s: float = DEFAULT_RATE_PER_S,
              progress: bool = False, index: CommuneIndex | None = None, checks=CHECKS,
-             inputs: dict | None = None) -> ValidationResult:
+             inputs: dict | None = None, register=None) -> ValidationResult:
     """Validate bureaux already loaded; never raises for a bad bureau (it becomes a finding).
 
     Parameters
@@ -104,7 +106,8 @@ def validate(bureaux: list[Bureau], communes: list[Commune], commune_geometries:
                                              geocoded_mairies=reg.mairies if reg else None)
     ctx = ValidationContext(fixed, index, thresholds, references,
                             areas=project_areas(list(area_bureau_ids), list(area_geometries)),
-                            regeocoded=reg.bureaux if reg else None)
+                            regeocoded=reg.bureaux if reg else None,
+                            voters=voters_by_bureau(register))
     findings += run_checks(ctx, checks)
     findings += _load_findings(applied, unknown, reg)
     order = {c.name: k for k, c in enumerate(checks)}
@@ -207,10 +210,12 @@ def validate_files(bureaux_path: Path | str | None = None, communes: list | None
         _raise_problems(areas.problems)
         area_ids, area_geoms = areas.bureau_ids, areas.geometries
     corrections = load_corrections(corrections_path) if corrections_path is not None else []
+    register_path = bureaux_path.parent / REGISTER_FILENAME  # the REU import's voters' addresses
     inputs = {"bureaux": str(bureaux_path), "communes": [str(p) for p in paths],
               "areas": None if areas_path is None else str(areas_path),
               "corrections": None if corrections_path is None else str(corrections_path)}
     return validate(loaded.bureaux, loaded_communes.communes, loaded_communes.geometries, settings=settings,
                     thresholds=thresholds, area_bureau_ids=area_ids, area_geometries=area_geoms,
                     corrections=corrections, geocoder=geocoder, geocoder_error=geocoder_error,
-                    rate_per_s=rate_per_s, progress=progress, inputs=inputs)
+                    rate_per_s=rate_per_s, progress=progress, inputs=inputs,
+                    register=read_register(register_path) if register_path.is_file() else None)
