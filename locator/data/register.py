@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 from ..errors import DataError
 
@@ -71,6 +70,7 @@ def sorted_register(data: RegisterData) -> RegisterData:
 
 def write_register(path: Path | str, data: RegisterData) -> None:
     """Write the register file atomically (a reader never sees half of it)."""
+    import pyarrow as pa  # imported here: a lookup without a register never pays for it
     import pyarrow.parquet as pq
 
     path = Path(path)
@@ -106,6 +106,7 @@ def read_register(path: Path | str) -> RegisterData:
     DataError
         naming the file when it is unreadable or lacks a column.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)

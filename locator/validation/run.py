@@ -11,12 +11,12 @@ from pathlib import Path
 from ..communes import CommuneIndex
 from ..config import Settings
 from ..data.loader import DataProblem, communes_paths, load_areas, load_bureaux, load_communes
+from ..data.register import FILENAME as REGISTER_FILENAME
+from ..data.register import read_register
 from ..errors import DataError
 from ..models import Bureau, Commune, Finding
 from ..projection import to_l93
 from .checks import CHECK_NAMES, CHECKS, run_checks
-from ..data.register import FILENAME as REGISTER_FILENAME
-from ..data.register import read_register
 from .context import ValidationContext, project_areas, voters_by_bureau
 from .corrections import Applied, Correction, apply_corrections, load_corrections
 from .flag import INFO, SEVERITIES, SEVERITY_RANK, WARNING, metres
