@@ -1,5 +1,7 @@
 """Bureau assignment strategies, tried in this order for a point already in a commune:
 
+0. ``register``: a register (REU) address of the commune within a few metres gives its
+   bureau (``locator.register_index``, asked by ``Locator.answer`` first);
 1. ``area``: an official bureau area contains the point, and that bureau serves the commune;
 2. ``commune``: exactly one bureau serves the commune (a primary's commune → bureau table);
 3. ``nearest_in_commune``: several bureaux serve it and no area says which: the nearest of
@@ -21,8 +23,9 @@ from .projection import geometry_to_l93, to_l93
 NO_BUREAU = -1
 MULTIPLE = -2
 
-METHOD_NONE, METHOD_AREA, METHOD_COMMUNE, METHOD_NEAREST = 0, 1, 2, 3
-METHOD_NAMES = {METHOD_NONE: None, METHOD_AREA: "area", METHOD_COMMUNE: "commune", METHOD_NEAREST: "nearest_in_commune"}
+METHOD_NONE, METHOD_AREA, METHOD_COMMUNE, METHOD_NEAREST, METHOD_REGISTER = 0, 1, 2, 3, 4
+METHOD_NAMES = {METHOD_NONE: None, METHOD_AREA: "area", METHOD_COMMUNE: "commune", METHOD_NEAREST: "nearest_in_commune",
+                METHOD_REGISTER: "register"}
 
 
 class Assigner:

@@ -31,6 +31,14 @@ class Settings:
     #: The commune polygons are simplified (median 150 m, up to ~550 m off the IGN
     #: boundary), so a point closer than this to another commune gets a warning.
     boundary_margin_m: float = 300.0
+    #: Register (REU) addresses: a point this close to one takes its bureau (BAN positions of
+    #: one address agree to the centimetre; a few metres cover a click on the building).
+    register_match_m: float = 10.0
+    #: A point whose nearest voters of another bureau are at most this much farther than its
+    #: nearest voters is "near the boundary" between two bureaux' areas and says so. On the
+    #: Finistère REU sample (5-fold): 30 m warns 10 % of held-out addresses and leaves 0.8 %
+    #: wrong without a warning (BENCHMARKS.md, section reu).
+    area_boundary_m: float = 30.0
     #: Geocoders tried in order (see locator.geocoding).
     geocoders: tuple[str, ...] = ("embedded",)
     remote_url: str = GEOPLATEFORME_URL

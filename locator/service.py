@@ -33,6 +33,7 @@ from .lookup.outcome import (
 )
 from .models import Bureau, GeocodedPoint
 from .projection import to_l93
+from .register_index import RegisterIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,9 @@ class Locator:
         self.bureaux: list[Bureau] = list(dataset.bureaux)
         self.assigner = Assigner(self.bureaux, [c.code for c in dataset.communes],
                                  dataset.area_bureau_ids, dataset.area_geoms)
+        #: The electoral register's addresses (``register.parquet``), or None.
+        self.register = None if dataset.register is None else RegisterIndex(
+            dataset.register, [c.code for c in dataset.communes], [b.id for b in self.bureaux])
         self.geocoder = geocoder
 
     # -- construction -----------------------------------------------------------------------
@@ -188,6 +192,21 @@ class Locator:
         (``None``: the commune whose polygon holds the point; another one when the geocoder's
         commune wins near a simplified boundary)."""
         warnings = list(warnings)
+        registered = False
+        if ci is None and self.register is not None:
+            # An address of the register belongs to its commune, even outside the simplified
+            # outline (the coastline is cut off): the register knows better than the polygon.
+            match = self.register.match(here.x, here.y, self.settings.register_match_m)
+            if match is not None:
+                ci, registered = match.commune, True
+            elif here.polygon_ci == NO_COMMUNE:
+                # just outside every outline: the commune of the nearest voters, said plainly
+                near = self.register.nearest(here.x, here.y, self.settings.boundary_margin_m)
+                if near is not None:
+                    ci, registered = near.commune, True
+                    c = self.index.communes[ci]
+                    edge = float(self.index.distance_to_boundary(here.x, here.y, ci, point=here.point))
+                    warnings.append(warning("near_coverage_edge", distance=round(edge), commune=c.nom))
         if ci is None:
             ci = here.polygon_ci
         if ci == NO_COMMUNE:
@@ -202,7 +221,8 @@ class Locator:
                                 message_key="outside.all_communes")
         # A municipality-level geocode is the commune's reference point, not the voter's
         # place: how close it is to a boundary says nothing about the voter.
-        if ci == here.polygon_ci and not here.deep and (geocode is None or geocode.type != "municipality"):
+        if (not registered and ci == here.polygon_ci and not here.deep
+                and (geocode is None or geocode.type != "municipality")):
             warnings += self._boundary_warnings(ci, here)
         return self._answer_in_commune(ci, here, query=query, geocode=geocode, warnings=warnings)
 
@@ -221,8 +241,18 @@ class Locator:
     def _answer_in_commune(self, ci: int, here: Located, *, query, geocode, warnings) -> LookupResult:
         """The strategies of ``locator.assign`` in commune ``ci`` only."""
         commune = self.index.communes[ci]
-        bi, method = self.assigner.assign_one(here.x, here.y, ci, point=here.point)
-        method_name = METHOD_NAMES[method]
+        registered = self._registered(ci, here)
+        if registered is not None:
+            bi, method_name = registered.bureau, "register"
+        else:
+            bi, method = self.assigner.assign_one(here.x, here.y, ci, point=here.point)
+            method_name = METHOD_NAMES[method]
+            if method_name in (None, "nearest_in_commune") and self.register is not None:
+                # past the clipped edge of the estimated areas (the outline is simplified): the
+                # rule they are built by, the bureau of the nearest voters of the commune
+                near = self.register.nearest(here.x, here.y, self.settings.boundary_margin_m, commune=ci)
+                if near is not None and near.bureau in self.assigner.serving[ci]:
+                    bi, method_name = near.bureau, "area"
         if bi == NO_BUREAU:
             serving = self.assigner.serving[ci]
             if serving:  # several bureaux, none placed: let the voter see them, never guess
@@ -239,6 +269,8 @@ class Locator:
         bureau = self.bureaux[bi]
         if method_name == "nearest_in_commune":
             warnings.append(warning("nearest_in_commune", commune=commune.nom))
+        elif method_name in ("register", "area"):
+            warnings += self._area_boundary_warnings(ci, here, bi, registered)
         # From a commune's reference point the distance would be a number about nobody.
         distance = None if geocode is not None and geocode.type == "municipality" else self.assigner.distance(
             here.x, here.y, bi)
@@ -248,6 +280,35 @@ class Locator:
                             distance_m=distance, method=method_name, geocode=geocode,
                             warnings=tuple(warnings), message=say(key, **params),
                             message_key=key, message_params=tuple(params.items()))
+
+    def _registered(self, ci: int, here: Located):
+        """The register address of commune ``ci`` within ``register_match_m``, when its
+        bureau serves the commune (``RegisterMatch``), else None."""
+        if self.register is None:
+            return None
+        found = self.register.match(here.x, here.y, self.settings.register_match_m, commune=ci)
+        if found is None or found.bureau not in self.assigner.serving[ci]:
+            return None
+        return found
+
+    def _area_boundary_warnings(self, ci: int, here: Located, bi: int, registered) -> list[ResultWarning]:
+        """``near_area_boundary`` when voters of another bureau of the commune live within
+        ``area_boundary_m`` (or at the very same address): the answer is the likeliest bureau,
+        not a certainty."""
+        if self.register is None or len(self.assigner.serving[ci]) < 2:
+            return []
+        shared = [] if registered is None else [(b, registered.distance_m) for b in registered.shared_with]
+        if shared:
+            rivals = shared
+        else:
+            # another bureau's voters not much farther than the nearest voters: near the edge
+            near = self.register.nearest(here.x, here.y, self.settings.boundary_margin_m, commune=ci)
+            reach = (0.0 if near is None else near.distance_m) + self.settings.area_boundary_m
+            rivals = self.register.rivals(here.x, here.y, ci, bi, reach)
+        if not rivals:
+            return []
+        other, distance = rivals[0]
+        return [warning("near_area_boundary", distance=round(distance), other=messages.where(self.bureaux[other]))]
 
     def bureau_candidates(self, ci: int, x: float | None = None, y: float | None = None, *,
                           sort: bool = True) -> tuple[BureauCandidate, ...]:

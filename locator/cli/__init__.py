@@ -11,10 +11,10 @@ import logging
 import sys
 
 from ..errors import DataError, LocatorError
-from . import data, geocode, lookup, serve, validate
+from . import data, geocode, lookup, reu, serve, validate
 
 #: Each module has a ``register(subparsers)``; adding a family of commands is adding it here.
-COMMANDS = (data, lookup, validate, geocode, serve)
+COMMANDS = (data, reu, lookup, validate, geocode, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

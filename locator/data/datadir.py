@@ -7,6 +7,7 @@ One class knows the folder's files::
     <data>/bureaux.geojson                  the bureaux
     <data>/bureaux_areas.geojson            official areas of bureaux (optional)
     <data>/corrections.csv                  corrections of bureaux (optional)
+    <data>/register.parquet                 the electoral register's addresses (``locator reu import``)
     <data>/index/                           the embedded geocoder's index (built, git-ignored)
 
 The ``Dataset`` is what the engine, the geocoder, the validator and the web layer share:
@@ -34,6 +35,8 @@ from .anciennes import SUFFIX as ANCIENNES_SUFFIX
 from .anciennes import Ancienne, CodeHistory, read_anciennes
 from .corrections import Applied, Correction, apply_corrections, load_corrections
 from .loader import DataProblem, load_areas, load_bureaux, load_communes
+from .register import FILENAME as REGISTER
+from .register import RegisterData, read_register
 
 COMMUNES_DIR = "communes"
 BUREAUX = "bureaux.geojson"
@@ -68,6 +71,10 @@ class DataDir:
         return self.path / CORRECTIONS
 
     @property
+    def register_path(self) -> Path:
+        return self.path / REGISTER
+
+    @property
     def index_dir(self) -> Path:
         return self.path / INDEX_DIR
 
@@ -89,7 +96,8 @@ class DataDir:
 
     def source_paths(self) -> list[Path]:
         """Every file a load reads, in a fixed order (what ``Dataset.version`` digests)."""
-        optional = [p for p in (self.bureaux_path, self.areas_path, self.corrections_path) if p.is_file()]
+        optional = [p for p in (self.bureaux_path, self.areas_path, self.corrections_path, self.register_path)
+                    if p.is_file()]
         return [*self.communes_paths(), *self.anciennes_paths(), *optional]
 
     def load(self, *, strict: bool = True, bureaux_path: Path | str | None = None,
@@ -134,11 +142,14 @@ class DataDir:
         corrections = load_corrections(corrections_path) if corrections_path is not None else []
         fixed, applied, unknown = apply_corrections(bureaux, corrections)
         anciennes = tuple(read_anciennes(self.anciennes_paths()))
+        # the register next to the bureaux file (the REU import writes them together)
+        register_path = b_path.parent / REGISTER
+        register = read_register(register_path) if register_path.is_file() else None
         return Dataset(
             data_dir=self, communes=tuple(communes.communes), commune_geoms=tuple(communes.geometries),
             bureaux=tuple(fixed), area_bureau_ids=tuple(area_ids), area_geoms=tuple(area_geoms),
             corrections=tuple(corrections), applied=tuple(applied), unknown_corrections=tuple(unknown),
-            anciennes=anciennes, problems=tuple(problems),
+            anciennes=anciennes, register=register, problems=tuple(problems),
             paths={"bureaux": str(b_path), "communes": [str(p) for p in c_paths],
                    "areas": None if areas_path is None else str(areas_path),
                    "corrections": None if corrections_path is None else str(corrections_path)})
@@ -158,6 +169,7 @@ class Dataset:
     applied: tuple[Applied, ...] = ()
     unknown_corrections: tuple[Correction, ...] = ()
     anciennes: tuple[Ancienne, ...] = ()
+    register: RegisterData | None = None  # the REU's addresses and their bureaux
     problems: tuple[DataProblem, ...] = ()  # lenient loads only
     paths: dict = field(default_factory=dict)
 

@@ -14,6 +14,8 @@ PRECISION_FR = {"street": "de la rue", "locality": "du lieu-dit", "municipality"
 
 FR = {
     # -- answers ---------------------------------------------------------------------------
+    "found.register": ("Votre bureau de vote : {where} ({commune}), celui des électeurs inscrits "
+                       "à cette adresse d'après le répertoire électoral unique."),
     "found.area": "Votre bureau de vote : {where} ({commune}).",
     "found.commune": "Les électeurs de {commune} votent au bureau {where}.",
     "found.nearest_in_commune": (
@@ -45,6 +47,10 @@ FR = {
                                    "au bord de la zone couverte : vérifiez votre commune."),
     "warning.geocode_precision": ("Adresse reconnue au niveau {precision} seulement : cela suffit, "
                                   "un seul bureau de vote sert {commune}."),
+    "warning.near_area_boundary": (
+        "Cette adresse est à environ {distance} m d'électeurs inscrits au bureau {other} : "
+        "à la limite entre deux bureaux, le plus probable est indiqué. Pour en être sûr, regardez votre "
+        "carte électorale ou le service « Interroger sa situation électorale » sur service-public.fr."),
     "warning.commune_disagreement": (
         "Le géocodage place cette adresse à {geo}, à environ {distance} m de la limite "
         "avec {poly} : nous retenons {geo}, vérifiez votre commune."),
@@ -58,6 +64,7 @@ FR = {
 }
 
 EN = {
+    "found.register": "Your polling station: {where} ({commune}), the one of the voters registered at this address.",
     "found.area": "Your polling station: {where} ({commune}).",
     "found.commune": "Voters of {commune} vote at {where}.",
     "found.nearest_in_commune": (
@@ -81,6 +88,9 @@ EN = {
                                             "about the commune: we use the boundaries. Please check your address."),
     "warning.geocoder_commune_not_covered": ("The address search places this address in a commune this service "
                                              "does not cover: please check your address."),
+    "warning.near_area_boundary": ("This address is close to voters registered at another polling station: "
+                                   "the most likely one is shown. To be sure, check your voter card or the "
+                                   "service « Interroger sa situation électorale » on service-public.fr."),
     "warning.commune_disagreement": ("This address is close to a commune boundary and the sources disagree: "
                                      "check which commune you live in."),
 }

@@ -579,6 +579,29 @@ def check_outside_own_area(i, ctx):
                             "périmètre.", distance_m=d)
 
 
+def check_far_from_own_voters(i, ctx):
+    """The register's view (REU import): a bureau is where its voters live. Far from all of
+    them, or outside the area built from their addresses by more than the spread of one
+    building, its point is doubtful; both distances are given."""
+    voters = ctx.voters.get(ctx.bureaux[i].id)
+    if voters is None or len(voters) == 0:
+        return
+    t = ctx.thresholds
+    nearest = float(np.min(np.hypot(voters[:, 0] - ctx.x[i], voters[:, 1] - ctx.y[i])))
+    geoms = ctx.areas.get(ctx.bureaux[i].id) or []
+    point = shapely.Point(ctx.x[i], ctx.y[i])
+    outside = min((float(shapely.distance(point, g)) for g in geoms), default=0.0)
+    if nearest > t.voters_far_m:
+        yield Flag(WARNING, f"Le bureau est à {metres(nearest)} de l'adresse la plus proche de ses électeurs "
+                            f"(répertoire électoral) et à {metres(outside)} de leur périmètre : vérifiez le point.",
+                   distance_m=nearest, extra={"outside_area_m": round(outside, 1)})
+    elif outside > t.same_building_m:
+        yield Flag(WARNING, f"Le bureau est à {metres(outside)} hors du périmètre estimé de ses électeurs "
+                            f"(l'adresse la plus proche de ses électeurs est à {metres(nearest)}) : plus loin que "
+                            "l'écart d'un bâtiment partagé, vérifiez le point.",
+                   distance_m=outside, extra={"nearest_voter_m": round(nearest, 1)})
+
+
 def check_area_unknown_bureau(ctx):
     ids = {b.id for b in ctx.bureaux}
     for bid in sorted(set(ctx.areas) - ids):
@@ -623,6 +646,7 @@ CHECKS: tuple[Check, ...] = (
     _dataset(check_shared_point_different_address),
     _dataset(check_same_address_different_points),
     _bureau(check_outside_own_area),
+    _bureau(check_far_from_own_voters),
     _dataset(check_area_unknown_bureau),
 )
 

@@ -27,6 +27,8 @@ class ValidationContext:
     areas: dict[str, list] = field(default_factory=dict)
     #: ``--regeocode`` answers by bureau index (None: address not found); None when not run.
     regeocoded: dict[int, GeocodedPoint | None] | None = None
+    #: The register's (REU) voters' addresses in Lambert-93, by bureau id (``register.parquet``).
+    voters: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         b = self.bureaux
@@ -96,3 +98,19 @@ def project_areas(bureau_ids, geometries_wgs84) -> dict[str, list]:
         for bid, geom in zip(bureau_ids, geoms, strict=True):
             out[bid].append(geom)
     return dict(out)
+
+
+def voters_by_bureau(register) -> dict[str, np.ndarray]:
+    """Lambert-93 positions of each bureau's precisely geocoded voters' addresses."""
+    if register is None or len(register) == 0:
+        return {}
+    from ..reu_areas import usable
+
+    keep = usable(register.geo_type, register.geo_score)
+    x, y = to_l93(register.lon[keep], register.lat[keep])
+    xy = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    ids = register.bureau_id[keep]
+    out: dict[str, list] = defaultdict(list)
+    for i, bid in enumerate(ids.tolist()):
+        out[bid].append(i)
+    return {bid: xy[rows] for bid, rows in out.items()}

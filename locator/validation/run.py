@@ -16,7 +16,7 @@ from ..errors import DataError
 from ..models import Bureau, Commune, Finding
 from ..projection import to_l93
 from .checks import CHECK_NAMES, CHECKS, run_checks
-from .context import ValidationContext, project_areas
+from .context import ValidationContext, project_areas, voters_by_bureau
 from .flag import INFO, SEVERITIES, SEVERITY_RANK, WARNING, metres
 from .reference import Reference, choose_references
 from .regeocode import DEFAULT_RATE_PER_S, RegeocodeResult, regeocode
@@ -76,7 +76,7 @@ def validate(bureaux: list[Bureau], communes: list[Commune], commune_geometries:
              area_bureau_ids=(), area_geometries=(), corrections: list[Correction] = (),
              geocoder=None, geocoder_error: str | None = None, rate_per_s: float = DEFAULT_RATE_PER_S,
              progress: bool = False, index: CommuneIndex | None = None, checks=CHECKS,
-             inputs: dict | None = None) -> ValidationResult:
+             inputs: dict | None = None, register=None) -> ValidationResult:
     """Validate bureaux already loaded; never raises for a bad bureau (it becomes a finding).
 
     Parameters
@@ -93,7 +93,7 @@ def validate(bureaux: list[Bureau], communes: list[Commune], commune_geometries:
     return _validate_fixed(fixed, applied, unknown, communes, commune_geometries, settings=settings,
                            thresholds=thresholds, area_bureau_ids=area_bureau_ids, area_geometries=area_geometries,
                            geocoder=geocoder, geocoder_error=geocoder_error, rate_per_s=rate_per_s,
-                           progress=progress, index=index, checks=checks, inputs=inputs)
+                           progress=progress, index=index, checks=checks, inputs=inputs, register=register)
 
 
 def validate_dataset(dataset: Dataset, *, settings: Settings | None = None, **options) -> ValidationResult:
@@ -101,14 +101,15 @@ def validate_dataset(dataset: Dataset, *, settings: Settings | None = None, **op
     return _validate_fixed(list(dataset.bureaux), list(dataset.applied), list(dataset.unknown_corrections),
                            list(dataset.communes), list(dataset.commune_geoms), settings=settings,
                            area_bureau_ids=dataset.area_bureau_ids, area_geometries=dataset.area_geoms,
-                           inputs=dataset.paths, **options)
+                           inputs=dataset.paths, register=dataset.register, **options)
 
 
 def _validate_fixed(fixed: list[Bureau], applied: list[Applied], unknown: list[Correction], communes, commune_geometries,
                     *, settings: Settings | None = None, thresholds: Thresholds | None = None,
                     area_bureau_ids=(), area_geometries=(), geocoder=None, geocoder_error: str | None = None,
                     rate_per_s: float = DEFAULT_RATE_PER_S, progress: bool = False,
-                    index: CommuneIndex | None = None, checks=CHECKS, inputs: dict | None = None) -> ValidationResult:
+                    index: CommuneIndex | None = None, checks=CHECKS, inputs: dict | None = None,
+                    register=None) -> ValidationResult:
     settings = settings or Settings()
     thresholds = thresholds or Thresholds.from_settings(settings)
     index = index or CommuneIndex(communes, commune_geometries)
@@ -123,7 +124,7 @@ def _validate_fixed(fixed: list[Bureau], applied: list[Applied], unknown: list[C
                                              geocoded_mairies=reg.mairies if reg else None)
     ctx = ValidationContext(fixed, index, thresholds, references,
                             areas=project_areas(list(area_bureau_ids), list(area_geometries)),
-                            regeocoded=reg.bureaux if reg else None)
+                            regeocoded=reg.bureaux if reg else None, voters=voters_by_bureau(register))
     findings += run_checks(ctx, checks)
     findings += _load_findings(applied, unknown, reg)
     order = {c.name: k for k, c in enumerate(checks)}

@@ -66,6 +66,9 @@ class Thresholds:
     #: A re-geocoded housenumber further than this from the stored point: beyond the
     #: mairie/building tolerance, twice the same-building spread.
     regeocode_far_m: float = 150.0
+    #: A bureau further than this from every address of its own voters (REU register): voters
+    #: are sent to a bureau near them; the REU import refuses such a geocode (``VOTERS_FAR_M``).
+    voters_far_m: float = 1_500.0
     #: Points closer than this are "the same point" (copies of one coordinate pair).
     same_point_m: float = 1.0
 

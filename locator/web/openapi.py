@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ..assign import METHOD_NAMES
 from ..lookup.outcome import CANDIDATE_TYPES, Status
+
+#: How a bureau is chosen, first tried first (the register comes before the assigner's).
+METHODS = ["register", *(m for m in METHOD_NAMES.values() if m not in (None, "register"))]
 
 GEOJSON = "application/geo+json"
 _NULLABLE_STR = {"type": ["string", "null"]}
@@ -93,8 +97,9 @@ _SCHEMAS = {
             "commune": _ref("CommuneRef"),
             "bureau": {"oneOf": [_ref("BureauSummary"), {"type": "null"}]},
             "distance_m": {"type": ["number", "null"], "description": "Straight-line metres to the bureau."},
-            "method": {"type": ["string", "null"], "enum": ["area", "commune", "nearest_in_commune", None],
-                       "description": "How the bureau was chosen; nearest_in_commune is only the nearest "
+            "method": {"type": ["string", "null"], "enum": [*METHODS, None],
+                       "description": "How the bureau was chosen (register: the electoral register's "
+                                      "address; area: a bureau area); nearest_in_commune is only the nearest "
                                       "bureau of the commune (say so to the voter)."},
             "geocode": _ref("Geocode"),
             "candidates": {"type": "array", "items": {"oneOf": [_ref(_candidate_name(c)) for c in CANDIDATE_TYPES]},
