@@ -167,14 +167,15 @@ def _geocode(kind, lon, lat):
 
 def test_a_commune_level_geocode_gives_no_distance_and_no_boundary_warning(tiny):
     # the commune's reference point says nothing about where the voter lives
-    d = tiny.lookup_point(6.0385, 49.015, geocode=_geocode("municipality", 6.0385, 49.015)).to_dict()
+    d = tiny.answer(tiny.locate(6.0385, 49.015), query="x", geocode=_geocode("municipality", 6.0385, 49.015)).to_dict()
     assert d["status"] == "ok" and d["bureau"]["id"] == "A1"
     assert d["distance_m"] is None
     assert d["warnings"] == []
 
 
 def test_a_house_number_geocode_keeps_distance_and_boundary_warning(tiny):
-    d = tiny.lookup_point(6.0385, 49.015, geocode=_geocode("housenumber", 6.0385, 49.015)).to_dict()
+    d = tiny.answer(tiny.locate(6.0385, 49.015), query="x", geocode=_geocode("housenumber", 6.0385, 49.015)).to_dict()
+    assert d == {**tiny.lookup_point(6.0385, 49.015, query="x").to_dict(), "geocode": d["geocode"]}
     assert d["distance_m"] is not None
     assert [w["code"] for w in d["warnings"]] == ["near_commune_boundary"]
 
@@ -182,6 +183,8 @@ def test_a_house_number_geocode_keeps_distance_and_boundary_warning(tiny):
 def test_unplaced_candidates_carry_their_distance_when_known(tiny):
     from locator.projection import to_l93
 
-    cand = tiny.bureau_candidate(tiny.assigner.by_id["B1"], *to_l93(6.06, 49.024))
-    assert cand["id"] == "B1" and cand["distance_m"] == pytest.approx(111.2, abs=1.0)
-    assert tiny.bureau_candidate(tiny.assigner.by_id["B1"])["distance_m"] is None
+    ci = tiny.index.by_code[tiny.bureau("B1").code_insee]
+    near = {c.id: c for c in tiny.bureau_candidates(ci, *to_l93(6.06, 49.024))}
+    assert near["B1"].kind == "bureau" and near["B1"].distance_m == pytest.approx(111.2, abs=1.0)
+    assert list(near) == sorted(near, key=lambda i: near[i].distance_m)  # nearest first
+    assert [c.distance_m for c in tiny.bureau_candidates(ci)] == [None] * len(near)

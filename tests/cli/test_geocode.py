@@ -49,7 +49,7 @@ def test_batch_mixes_points_and_addresses(data, tmp_path, capsys):
     batch.write_text("6.1757,49.1196\nSt Avold\n!!!\n\nrue Principale\n", encoding="utf-8")
     assert main(["lookup", "--batch", str(batch), "--json", "--data", str(data)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [d["status"] for d in lines] == ["ok", "ok", "invalid", "ambiguous"]
+    assert [d["status"] for d in lines] == ["ok", "ok", "invalid", "invalid", "ambiguous"]  # the blank line too
     assert lines[1]["commune"]["code"] == "57606" and lines[0]["geocode"] is None
     assert not redis_servers_under(tmp_path)
 

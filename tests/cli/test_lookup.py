@@ -32,13 +32,16 @@ def test_point_lookup_text_output_names_the_bureau(capsys, tiny_dir):
 
 def test_batch_prints_one_json_object_per_line_in_order_and_goes_on_after_bad_lines(capsys, tiny_dir, tmp_path):
     batch = tmp_path / "q.txt"
-    batch.write_text("6.02,49.015\n6.02;49.015\n\n6.05, 49.025\n200,49\n5.5,49.0\n", encoding="utf-8")
+    queries = ["6.02,49.015", "6.02;49.015", "", "6.05, 49.025", "200,49", "5.5,49.0", "nan,1", "inf inf", "1e999 2"]
+    batch.write_text("\n".join(queries) + "\n", encoding="utf-8")
     code, out, _ = _run(capsys, "lookup", "--batch", str(batch), "--json", "--data", str(tiny_dir))
     assert code == 0
-    lines = [json.loads(line) for line in out.splitlines()]
-    assert [d["status"] for d in lines] == ["ok", "ok", "ok", "invalid", "outside_coverage"]
+    lines = [json.loads(line) for line in out.splitlines()]  # one output line per input line
+    assert [d["status"] for d in lines] == ["ok", "ok", "invalid", "ok", "invalid", "outside_coverage",
+                                            "invalid", "invalid", "invalid"]
     assert [d["query"] for d in lines][:2] == ["6.02,49.015", "6.02;49.015"]
-    assert lines[2]["bureau"]["id"] == "B1"
+    assert lines[3]["bureau"]["id"] == "B1"
+    assert all(d["bureau"] is None and d["message"] for d in lines if d["status"] == "invalid")
 
 
 def test_broken_data_file_exits_2_with_one_line_naming_file_and_record(capsys, tiny_dir, tmp_path):

@@ -11,9 +11,9 @@ import zipfile
 import pytest
 
 from locator.cli import main
+from locator.data.anciennes import CodeHistory, build_anciennes, load_anciennes
 from locator.data.datafrance import DataFranceArchive
 from locator.errors import DataError
-from locator.data.anciennes import CodeHistory, build_anciennes, load_anciennes
 
 from ..conftest import ROOT
 

@@ -6,10 +6,17 @@ import json
 
 import pytest
 
-from locator.errors import DataError
 from locator.data.corrections import HEADER, apply_corrections, load_corrections, write_fixed
+from locator.errors import DataError
 
-from ..validation.conftest import DATA, SCHOOL_BETA, clean_bureaux, found, replace, shift, write_bureaux
+from ..validation.conftest import (
+    DATA,
+    SCHOOL_BETA,
+    clean_bureaux,
+    replace,
+    shift,
+    write_bureaux,
+)
 
 
 def test_the_committed_corrections_file_is_valid():
@@ -63,19 +70,6 @@ def test_applying_a_correction_moves_the_bureau_and_forgets_the_old_geocode():
     assert g1.address == "5 Grand-Rue, 57993 Gamma" and g1.lon == next(b for b in bureaux if b.id == "G1").lon
     assert [c.bureau_id for c in unknown] == ["ZZ9"]
     assert len(applied) == 2
-
-
-def test_corrections_are_listed_in_the_report_and_fix_the_finding(run):
-    moved = shift(SCHOOL_BETA, 300, 0)
-    bureaux = replace(clean_bureaux(), "B3", lon=moved[0], lat=moved[1])
-    before = run(bureaux)
-    assert found(before, check="same_address_different_points")
-    after = run(bureaux, corrections=load_corrections(DATA / "corrections.csv"))
-    assert not found(after, check="same_address_different_points")
-    (applied,) = found(after, bureau_id="B3", check="correction_applied")
-    assert "300 m" in applied.message and "parking" in applied.message and applied.severity == "info"
-    (unknown,) = found(after, check="correction_unknown_bureau")
-    assert unknown.severity == "warning" and "ZZ9" in unknown.message
 
 
 def test_write_fixed_keeps_every_other_feature_and_never_touches_the_input(tmp_path):

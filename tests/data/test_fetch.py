@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from locator.cli import data as cli_data
 from locator.cli import main
 from locator.data import fetch
 from locator.data.fetch import (
@@ -81,7 +82,7 @@ def client(transport, **config) -> tuple[ApiClient, list[float]]:
 
 
 def use_fake_client(monkeypatch, transport) -> list[float]:
-    """Make the CLI's ApiClient use ``transport`` and record its sleeps instead of sleeping."""
+    """Make the CLI's ApiClient (locator.cli.data) use ``transport`` and record its sleeps instead of sleeping."""
     sleeps: list[float] = []
 
     def sleep(seconds: float) -> None:
@@ -90,7 +91,7 @@ def use_fake_client(monkeypatch, transport) -> list[float]:
     def fake_client(*, config):
         return ApiClient(config=config, transport=transport, sleep=sleep, clock=lambda: sum(sleeps))
 
-    monkeypatch.setattr(fetch, "ApiClient", fake_client)
+    monkeypatch.setattr(cli_data, "ApiClient", fake_client)
     return sleeps
 
 
@@ -423,7 +424,7 @@ def test_fetch_hosts_and_timeout_come_from_settings_then_the_command_line(tmp_pa
         seen.append((config.geo_url, config.annuaire_url, config.timeout_s))
         raise Stop
 
-    monkeypatch.setattr(fetch, "ApiClient", capture)
+    monkeypatch.setattr(cli_data, "ApiClient", capture)
     with pytest.raises(Stop):
         main(["data", "fetch", "-d", "57", "--out", str(tmp_path), *argv])
     assert seen == [expected]

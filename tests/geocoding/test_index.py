@@ -9,9 +9,9 @@ import shutil
 import pytest
 
 from locator.communes import CommuneIndex
+from locator.data.anciennes import load_anciennes
 from locator.data.loader import communes_paths, load_communes
 from locator.errors import DataError
-from locator.data.anciennes import load_anciennes
 from locator.geocoding.index import (
     IndexSources,
     ban_docs,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from locator.data.corrections import load_corrections
 from locator.models import GeocodedPoint
 from locator.projection import to_l93
 from locator.validation import CHECK_NAMES, Thresholds
-from locator.validation.regeocode import RateLimiter
 
 from .conftest import (
+    DATA,
     GAMMA_REAL_MAIRIE,
     MAIRIES,
     SCHOOL_BETA,
@@ -352,16 +353,14 @@ def test_a_geocoder_that_goes_down_is_reported_and_the_rest_still_runs(run):
     assert found(result, check="reference_outside_commune")  # the other checks ran
 
 
-def test_the_rate_limiter_spaces_calls():
-    now = [0.0]
-    slept = []
-
-    def sleep(s):
-        slept.append(s)
-        now[0] += s
-
-    limiter = RateLimiter(4.0, clock=lambda: now[0], sleep=sleep)
-    for _ in range(5):
-        limiter.wait()
-    assert slept == pytest.approx([0.25] * 4)
-    assert now[0] == pytest.approx(1.0)
+def test_corrections_are_listed_in_the_report_and_fix_the_finding(run):
+    moved = shift(SCHOOL_BETA, 300, 0)
+    bureaux = replace(clean_bureaux(), "B3", lon=moved[0], lat=moved[1])
+    before = run(bureaux)
+    assert found(before, check="same_address_different_points")
+    after = run(bureaux, corrections=load_corrections(DATA / "corrections.csv"))
+    assert not found(after, check="same_address_different_points")
+    (applied,) = found(after, bureau_id="B3", check="correction_applied")
+    assert "300 m" in applied.message and "parking" in applied.message and applied.severity == "info"
+    (unknown,) = found(after, check="correction_unknown_bureau")
+    assert unknown.severity == "warning" and "ZZ9" in unknown.message

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from .conftest import METZ_SOUTH, MONTIGNY, SCY, THIONVILLE, WOIPPY
 
 from locator import Settings
 from locator.web import create_app
+
+from .conftest import METZ_SOUTH, MONTIGNY, SCY, THIONVILLE, WOIPPY
 
 
 def lookup_point(client, lonlat, **extra):
@@ -309,9 +310,10 @@ def test_readyz_is_503_when_the_geocoder_is_down(client, fake_geocoder):
 
 
 def test_readyz_is_503_without_a_geocoder(web_data_dir, web_settings):
-    from locator import Locator
+    from locator import DataDir, Locator
 
-    locator = Locator.from_data_dir(web_data_dir, settings=web_settings)
+    locator = Locator(DataDir(web_data_dir).load(), settings=web_settings)  # points only
+    assert locator.geocoder is None
     client = create_app(web_settings, locator=locator).test_client()
     assert client.get("/readyz").status_code == 503
     r = client.get("/api/v1/lookup?q=metz")

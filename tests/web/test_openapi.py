@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from .conftest import METZ_SOUTH, MONTIGNY, SCY, THIONVILLE, WOIPPY
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from referencing import Registry, Resource
@@ -14,6 +13,8 @@ from referencing.jsonschema import DRAFT202012
 from locator import Settings
 from locator.web import create_app
 from locator.web.openapi import openapi_document
+
+from .conftest import METZ_SOUTH, MONTIGNY, SCY, THIONVILLE, WOIPPY
 
 DOC_URI = "urn:locator:openapi"
 

@@ -8,9 +8,10 @@ from html import unescape
 from html.parser import HTMLParser
 
 import pytest
-from .conftest import METZ_SOUTH, MONTIGNY, THIONVILLE, WOIPPY
 
 from locator.web.widget import accessible_colour, contrast_with_white, parse_colour
+
+from .conftest import METZ_SOUTH, MONTIGNY, THIONVILLE, WOIPPY
 
 
 class Elements(HTMLParser):

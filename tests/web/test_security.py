@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from .conftest import MONTIGNY
 
 from locator import DataError, Settings
 from locator.web import create_app
 from locator.web.security import content_security_policy, frame_ancestors_value, tiles_source
+
+from .conftest import MONTIGNY
 
 
 def csp(response) -> dict:
