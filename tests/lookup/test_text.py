@@ -72,7 +72,7 @@ def test_a_street_that_is_not_in_the_named_commune_falls_back_to_the_commune(mos
 
 def test_a_street_named_after_a_commune_is_not_taken_for_the_commune(moselle_locator):
     # a street of Carspach (68); 57516 Oberdorff is one typo away
-    assert lookup(moselle_locator, "30 Rue Oberdorf")["status"] != "ok"
+    assert lookup(moselle_locator, "30 Rue Oberdorf")["status"] == "not_found"
 
 
 def test_a_postcode_shared_by_several_communes_lists_them(moselle_locator):
