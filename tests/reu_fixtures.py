@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from locator.geocoding.fake import FakeGeocoder
 from locator.models import GeocodedPoint
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "reu"
@@ -29,22 +30,11 @@ def make_data_dir(folder: Path) -> Path:
     return folder
 
 
-class FakeGeocoder:
-    """``search`` answers from a table {text: GeocodedPoint}; records the calls."""
-
-    def __init__(self, answers: dict[str, GeocodedPoint]):
-        self.answers = answers
-        self.calls: list[tuple[str, str | None]] = []
-        self.closed = False
-
-    def search(self, text, *, citycode=None, postcode=None, limit=5):
-        self.calls.append((text, citycode))
-        hit = self.answers.get(text)
-        return [] if hit is None else [hit]
-
-    def close(self):
-        self.closed = True
+def fake_geocoder(answers: dict[str, GeocodedPoint]) -> FakeGeocoder:
+    """A geocoder that knows these addresses exactly (one point each) and nothing else."""
+    return FakeGeocoder({text: [p] for text, p in answers.items()}, match="exact")
 
 
-def point(lon, lat, type_="housenumber", score=0.93, citycode="57227") -> GeocodedPoint:
-    return GeocodedPoint(label="", lon=lon, lat=lat, type=type_, score=score, citycode=citycode, source="fake")
+def point(lon, lat, type_="housenumber", score=0.93, citycode="57227", postcode="57600") -> GeocodedPoint:
+    return GeocodedPoint(label="", lon=lon, lat=lat, type=type_, score=score, citycode=citycode, postcode=postcode,
+                         source="fake")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
+from locator.data.datadir import DataDir, Dataset
 from locator.data.register import RegisterData, read_register, write_register
 from locator.errors import DataError
 from locator.models import Bureau, Commune
@@ -38,7 +39,10 @@ def _locator(rows, **kw):
     commune = Commune(code="29999", nom="Testville", departement="29")
     bureaux = [Bureau(id=b, name=f"Bureau {b}", address="", code_insee="29999", communes_served=("29999",),
                       lon=None, lat=None) for b in ("B1", "B2")]
-    return Locator([commune], [_commune_geom()], bureaux, register=_register(rows), **kw)
+    # a hand-built Dataset: no folder behind it (nothing here reads one)
+    dataset = Dataset(data_dir=DataDir("hand-built"), communes=(commune,), commune_geoms=(_commune_geom(),),
+                      bureaux=tuple(bureaux), register=_register(rows))
+    return Locator(dataset, **kw)
 
 
 # west half B1, east half B2, a house every 100 m, and a street-level row of B2 deep in B1's half

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import reu_sample
 import shapely
 from shapely.geometry import shape
 
@@ -14,6 +13,8 @@ from locator.projection import geometry_to_l93, to_l93
 from locator.reu_areas import commune_areas, usable
 from locator.reu_import import import_reu
 from locator.service import Locator
+
+from . import reu_sample
 
 pytestmark = pytest.mark.skipif(not reu_sample.available(), reason="shared Finistère REU sample not available")
 

@@ -9,13 +9,14 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import shapely
-from reu_fixtures import ADRESSES, BUREAUX, LAT0, LON0, FakeGeocoder, make_data_dir, point
 
 from locator.cli import main
 from locator.data.register import read_register
 from locator.projection import geometry_to_l93
 from locator.reu_import import import_reu
 from locator.service import Locator
+
+from .reu_fixtures import ADRESSES, BUREAUX, LAT0, LON0, fake_geocoder, make_data_dir, point
 
 SCHOOL = "12 rue du Bruch, 57600 Forbach"
 MAIRIE = "Avenue Saint-Rémy, 57600 Forbach"
@@ -28,7 +29,7 @@ def _features(path):
 @pytest.fixture
 def imported(tmp_path):
     data = make_data_dir(tmp_path / "data")
-    geocoder = FakeGeocoder({SCHOOL: point(LON0 - 0.006, LAT0), MAIRIE: point(LON0 + 0.001, LAT0)})
+    geocoder = fake_geocoder({SCHOOL: point(LON0 - 0.006, LAT0), MAIRIE: point(LON0 + 0.001, LAT0)})
     rep = import_reu(data, ADRESSES, BUREAUX, geocoder=geocoder)
     return data, rep, geocoder
 
@@ -44,7 +45,7 @@ def test_every_register_bureau_of_the_folder_becomes_a_bureau_with_its_reu_id(im
     assert school["location_source"] == "geocoded" and school["geocode_type"] == "housenumber"
     # 8 house numbers, 1 street-level row, 1 row without a position (counted, not indexed)
     assert school["nb_adresses"] == 10 and school["nb_adresses_indexed"] == 9
-    assert ("12 rue du Bruch, 57600 Forbach", "57227") in geocoder.calls
+    assert ("12 rue du Bruch, 57600 Forbach", "57227") in [(text, code) for text, code, *_ in geocoder.queries]
 
 
 @pytest.mark.parametrize("answer, reason", [
@@ -58,7 +59,7 @@ def test_an_untrustworthy_geocode_leaves_the_bureau_unplaced_and_listed(tmp_path
     answers = {MAIRIE: point(LON0 + 0.001, LAT0)}
     if answer is not None:
         answers[SCHOOL] = answer
-    rep = import_reu(data, ADRESSES, BUREAUX, geocoder=FakeGeocoder(answers))
+    rep = import_reu(data, ADRESSES, BUREAUX, geocoder=fake_geocoder(answers))
     assert [b for b, _ in rep.unplaced] == ["57227_1"]
     assert reason in rep.unplaced[0][1]
     feat = next(f for f in _features(data / "bureaux.geojson") if f["properties"]["id"] == "57227_1")
@@ -72,7 +73,7 @@ def test_a_geocode_far_from_every_voter_of_the_bureau_is_not_trusted(tmp_path, m
     data = make_data_dir(tmp_path / "data")
     # inside the commune, but in the far north-east corner, ~ 900 m from any voter of bureau 1
     far = point(LON0 + 0.013, LAT0 + 0.0085)
-    rep = ri.import_reu(data, ADRESSES, BUREAUX, geocoder=FakeGeocoder({SCHOOL: far, MAIRIE: point(LON0, LAT0)}))
+    rep = ri.import_reu(data, ADRESSES, BUREAUX, geocoder=fake_geocoder({SCHOOL: far, MAIRIE: point(LON0, LAT0)}))
     assert dict(rep.unplaced)["57227_1"].startswith("géocodé à")
     assert "électeurs" in dict(rep.unplaced)["57227_1"]
 
@@ -82,7 +83,7 @@ def test_a_position_in_corrections_csv_wins_over_the_geocode(tmp_path):
     (data / "corrections.csv").write_text("bureau_id,lon,lat,address,reason,author,date\n"
                                           f"57227_1,{LON0 - 0.004},{LAT0 + 0.001},,relevé sur place,mairie,2026-01-10\n",
                                           encoding="utf-8")
-    rep = import_reu(data, ADRESSES, BUREAUX, geocoder=FakeGeocoder({}))
+    rep = import_reu(data, ADRESSES, BUREAUX, geocoder=fake_geocoder({}))
     feat = next(f for f in _features(data / "bureaux.geojson") if f["properties"]["id"] == "57227_1")
     assert feat["geometry"]["coordinates"] == [LON0 - 0.004, LAT0 + 0.001]
     assert feat["properties"]["location_source"] == "corrected" and feat["properties"]["notes"] is None
@@ -118,7 +119,7 @@ def test_reimporting_the_same_files_writes_the_same_bytes(imported, tmp_path):
     names = ("bureaux.geojson", "bureaux_areas.geojson", "register.parquet", "reu_import.json")
     before = {n: (data / n).read_bytes() for n in names}
     import_reu(data, ADRESSES, BUREAUX,
-               geocoder=FakeGeocoder({SCHOOL: point(LON0 - 0.006, LAT0), MAIRIE: point(LON0 + 0.001, LAT0)}))
+               geocoder=fake_geocoder({SCHOOL: point(LON0 - 0.006, LAT0), MAIRIE: point(LON0 + 0.001, LAT0)}))
     assert {n: (data / n).read_bytes() for n in names} == before
     assert not [p for p in data.iterdir() if p.name.startswith(".")]  # no staging file left
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from reu_fixtures import ADRESSES, BUREAUX
 
 from locator.cli import main
 from locator.data import reu
 from locator.errors import DataError
+
+from ..reu_fixtures import ADRESSES, BUREAUX
 
 
 def _rows(path, layout, **kw):
