@@ -7,7 +7,7 @@ variant where the 20 most populous communes have 3 bureaux each (nearest bureau 
 commune*: geopandas needs ``sjoin_nearest`` per commune). Both pipelines' answers are
 compared point by point; a mismatch fails the benchmark.
 
-Usage: python bench/bench_engine.py [--points 1000000] [--data data]
+Usage (from the repository root): python -m bench.bench_engine [--points 1000000] [--data data]
 Targets (issue 2): >= 1.5x the geopandas pipeline; load < 2 s; RSS < 300 MB.
 """
 
@@ -23,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.report import write_section
 
-from bench.report import write_section  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def random_points(data: Path, n: int, seed: int = 20170122):

@@ -22,7 +22,7 @@ and the embedded index build (speed, memory).
    renamed streets to reach ``--ban-rows`` rows (labelled synthetic; there is no Moselle BAN
    extract here). Reported: documents/s, rows/s, redis memory, RDB size, peak RSS.
 
-Usage: python bench/bench_geocoding.py [--queries 6000] [--ban-rows 60000] [--passes 3] [--no-write]
+Usage (from the repository root): python -m bench.bench_geocoding [--queries 6000] [--ban-rows 60000] [--passes 3] [--no-write]
 """
 
 from __future__ import annotations
@@ -38,20 +38,15 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.report import write_section
+from locator import Locator, Settings
+from locator.geocoding import addok_config, normalize
+from locator.geocoding.embedded import EmbeddedGeocoder
+from locator.geocoding.evidence import parse_query
+from locator.geocoding.normalize import without_article
+from locator.lookup.text import CANDIDATES
 
-from bench.report import write_section  # noqa: E402
-from locator import Locator, Settings  # noqa: E402
-from locator.address_lookup import CANDIDATES  # noqa: E402
-from locator.geocoding import (  # noqa: E402
-    addok_config,
-    attach_default_geocoder,
-    normalize,
-)
-from locator.geocoding.embedded import EmbeddedGeocoder  # noqa: E402
-from locator.geocoding.evidence import parse_query  # noqa: E402
-from locator.geocoding.normalize import without_article  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SHARED = Path(os.environ.get("LOCATOR_TEST_DATA") or ROOT.parent / "shared" / "data")
 
@@ -252,16 +247,14 @@ def main(argv=None) -> int:
 
         settings = Settings(data_dir=data)
         # warmed as a served locator is (locator serve, create_app): one-point tests from the grid
-        loc = Locator.from_data_dir(data, settings=settings).warm()
-        attach_default_geocoder(loc)
+        loc = Locator.from_data_dir(data, settings=settings).warm().open()
         mix = realistic_mix(loc, args.queries, rng)
         for q in mix[:300]:  # warm-up: imports, Lua scripts, memoised processors
             loc.lookup(q)
         realistic = median_pass(loc, mix, args.passes)
         loc.geocoder.close()
 
-        cold = Locator.from_data_dir(data, settings=settings.replace(geocode_cache_size=0)).warm()
-        attach_default_geocoder(cold)
+        cold = Locator.from_data_dir(data, settings=settings.replace(geocode_cache_size=0)).warm().open()
         distinct = distinct_queries(cold)
         rng.shuffle(distinct)
         fresh = set(distinct)

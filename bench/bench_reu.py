@@ -1,6 +1,6 @@
 """The electoral register (REU) import: accuracy on real addresses and speed at national size.
 
-    python bench/bench_reu.py [--folds 5] [--rows 15000000] [--skip-speed] [--skip-accuracy]
+    python -m bench.bench_reu [--folds 5] [--rows 15000000] [--skip-speed] [--skip-accuracy]
 
 * accuracy: 5-fold leave-out on the Finistère REU sample (shared data): for each fold,
   ``locator reu import`` on the other 80 % into a fresh data folder, then the held-out 20 %
@@ -27,10 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.report import write_section
 
-from bench.report import write_section  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _sample_module():
@@ -203,7 +202,6 @@ def speed(rows: int) -> str:
         # that its peak RSS is the reading's alone
         script = f"""
 import json, resource, time, numpy as np, sys
-sys.path.insert(0, {str(ROOT)!r})
 from locator.data import reu
 from locator.reu_import import read_addresses
 from locator.data.register import RegisterData, write_register

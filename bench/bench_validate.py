@@ -1,6 +1,6 @@
 """Benchmark of the bureaux validator; writes its section of BENCHMARKS.md.
 
-    python bench/bench_validate.py [--seeds N]
+    python -m bench.bench_validate [--seeds N]
 
 * speed: validating the committed data (data/bureaux.geojson over data/communes/) after
   loading, target < 1 s without --regeocode; and a larger synthetic organisation;
@@ -20,14 +20,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.report import write_section
+from locator.communes import CommuneIndex
+from locator.data.loader import communes_paths, load_bureaux, load_communes
+from locator.validation import validate
+from locator.validation.report import render
 
-from bench.report import write_section  # noqa: E402
-from locator.communes import CommuneIndex  # noqa: E402
-from locator.data.loader import communes_paths, load_bureaux, load_communes  # noqa: E402
-from locator.validation import validate  # noqa: E402
-from locator.validation.report import render  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load_test_module(name: str):
@@ -104,7 +103,7 @@ def bench_quality(shared: Path, seeds: int) -> list[str]:
             faults = synthetic.FAULTS + (("silent_move", synthetic.fault_silent_move),)
             sc2 = synthetic.build_scenario(communes, geoms, seed=seed, faults=faults)
             plain = synthetic.evaluate(sc2, validate(sc2.bureaux, sc2.communes, sc2.geometries))
-            geocoder = synthetic.TruthGeocoder(sc2, seed=seed)
+            geocoder = synthetic.truth_geocoder(sc2, seed=seed)
             with_reg = synthetic.evaluate(sc2, validate(sc2.bureaux, sc2.communes, sc2.geometries,
                                                         geocoder=geocoder, rate_per_s=0))
             reg_rows.append((seed, plain, with_reg))

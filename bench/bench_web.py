@@ -14,7 +14,7 @@ The rate limit is raised for the run (it would answer 429 to one client at this 
 check still runs on every request. wrk shares the machine's cores with the servers, equally
 for both sides of each comparison.
 
-Usage: python bench/bench_web.py [--duration 10] [--connections 8] [--workers 2] [--threads 1]
+Usage (from the repository root): python -m bench.bench_web [--duration 10] [--connections 8] [--workers 2] [--threads 1]
 """
 
 from __future__ import annotations
@@ -36,10 +36,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.report import write_section
 
-from bench.report import write_section  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DATA = ROOT / "data"
 
@@ -285,11 +284,10 @@ def inprocess_breakdown(points, rounds: int = 5) -> dict[str, float]:
 
 def build_index(index_dir: Path) -> None:
     from locator import Locator, Settings
-    from locator.geocoding import attach_default_geocoder
 
     settings = Settings(data_dir=DATA, index_dir=index_dir)
-    locator = attach_default_geocoder(Locator.from_data_dir(DATA, settings=settings), eager=True)
-    locator.geocoder.close()
+    with Locator.from_data_dir(DATA, settings=settings) as locator:
+        locator.open()  # builds the index
 
 
 def main(argv=None) -> int:
