@@ -16,7 +16,6 @@ from locator.cli import main
 from ..conftest import BAN_SAMPLE, GEOCODING, ROOT, make_data_dir, redis_servers_under
 
 #: Until ``python -m locator.cli`` works again (remove with the fix: strict xfails then fail).
-NO_MAIN = pytest.mark.xfail(strict=True, reason="code bug: locator/cli is a package without __main__.py since b519981, so `python -m locator.cli` exits 1 (No module named locator.cli.__main__)")
 
 
 @pytest.fixture
@@ -31,7 +30,6 @@ def run_cli(*args, cwd, env_extra=None):
                           capture_output=True, text=True, timeout=120)
 
 
-@NO_MAIN
 def test_lookup_text_as_a_new_user_would_leaves_no_redis_server(data, tmp_path):
     proc = run_cli("lookup", "Vionville", "--json", "--data", str(data), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

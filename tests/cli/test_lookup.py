@@ -12,7 +12,6 @@ import pytest
 from locator.cli import main
 
 #: Until ``python -m locator.cli`` works again (remove with the fix: strict xfails then fail).
-NO_MAIN = pytest.mark.xfail(strict=True, reason="code bug: locator/cli is a package without __main__.py since b519981, so `python -m locator.cli` exits 1 (No module named locator.cli.__main__)")
 
 
 def _run(capsys, *argv):
@@ -70,7 +69,6 @@ def test_lookup_without_a_query_is_a_usage_error(capsys, tiny_dir):
     assert code == 2 and "--lon" in err
 
 
-@NO_MAIN
 def test_console_script_runs_on_the_committed_data():
     out = subprocess.run([sys.executable, "-m", "locator.cli", "lookup", "--lon", "6.1757", "--lat", "49.1196", "--json"],
                          capture_output=True, text=True, check=True)

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 #: Until ``python -m locator.cli`` works again (remove with the fix: strict xfails then fail).
-NO_MAIN = pytest.mark.xfail(strict=True, reason="code bug: locator/cli is a package without __main__.py since b519981, so `python -m locator.cli` exits 1 (No module named locator.cli.__main__)")
 
 psutil = pytest.importorskip("psutil", reason="psutil is in the test extra")
 
@@ -113,7 +112,6 @@ def serve_env(tmp_path):
     return env
 
 
-@NO_MAIN
 def test_serve_answers_a_moselle_address_and_leaves_nothing_running(serve_env, tmp_path):
     server = ServerProcess(["--port", "0", "--workers", "2"], serve_env)
     try:
@@ -148,7 +146,6 @@ def test_serve_answers_a_moselle_address_and_leaves_nothing_running(serve_env, t
     assert "Logging error" not in server.output and "Traceback" not in server.output, server.output[-3000:]
 
 
-@NO_MAIN
 def test_dev_server_starts_and_stops_on_ctrl_c(serve_env):
     server = ServerProcess(["--dev", "--port", "0"], serve_env)
     try:

@@ -24,7 +24,6 @@ from ..validation.conftest import (
 )
 
 #: Until ``python -m locator.cli`` works again (remove with the fix: strict xfails then fail).
-NO_MAIN = pytest.mark.xfail(strict=True, reason="code bug: locator/cli is a package without __main__.py since b519981, so `python -m locator.cli` exits 1 (No module named locator.cli.__main__)")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -152,7 +151,6 @@ def test_the_default_data_reports_the_wrong_official_mairie_points(monkeypatch, 
     assert rc == 1
 
 
-@NO_MAIN
 def test_the_script_is_the_same_command(faulty_file):
     args = [str(faulty_file), "--communes", str(COMMUNES_FILE), "--format", "json", "-q"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
