@@ -49,7 +49,7 @@ from .geocoding.evidence import (
 )
 from .geocoding.normalize import normalize_query
 from .models import GeocodedPoint, LookupResult, ResultWarning
-from .projection import to_l93, to_wgs84
+from .projection import to_lonlat, to_metric
 
 #: Matches scoring under this are noise (addok's own floor is 0.1); the evidence checks do
 #: the real filtering.
@@ -192,7 +192,7 @@ def lookup_text(locator, text) -> LookupResult:
         return LookupResult(status="ambiguous", query=query, geocode=best, candidates=cands,
                             message=_msg_several_places(text))
 
-    x, y = (float(v) for v in to_l93(best.lon, best.lat))
+    x, y = (float(v) for v in to_metric(best.lon, best.lat))
     polygon_ci, here = locator.index.locate_point(x, y, locator.settings.boundary_margin_m)
     ci, warnings = _commune_of(locator, ctx, best, x, y, here, polygon_ci)
     if ci == NO_COMMUNE:
@@ -241,7 +241,7 @@ def _judge(locator, ctx: _Context, parts, points: list[GeocodedPoint]) -> tuple[
             # Not one of our communes: only usable to say "not covered", i.e. when the point
             # is outside every commune we have (else the polygon would answer unchecked), and
             # checked against the commune its label names.
-            x, y = to_l93(p.lon, p.lat)
+            x, y = to_metric(p.lon, p.lat)
             if int(locator.index.locate(x, y)[0]) != NO_COMMUNE:
                 continue
             names = {label_city(p.label, p.postcode)} - {()}
@@ -282,7 +282,7 @@ def _commune_point(locator, ci: int) -> GeocodedPoint:
     """The commune itself as a municipality-level answer (a point inside its polygon)."""
     c = locator.index.communes[ci]
     p = shapely.point_on_surface(locator.index.geoms[ci])
-    lon, lat = to_wgs84(p.x, p.y)
+    lon, lat = to_lonlat(p.x, p.y)
     return GeocodedPoint(label=c.nom, lon=round(float(lon), 7), lat=round(float(lat), 7), type="municipality",
                          score=None, citycode=c.code, postcode=c.codes_postaux[0] if c.codes_postaux else None,
                          source="communes")

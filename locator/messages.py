@@ -32,6 +32,13 @@ def near_edge(commune, distance_m: float) -> str:
             "au bord de la zone couverte : vérifiez votre commune.")
 
 
+def outline_unknown(commune, mairie_distance_m: float | None = None) -> str:
+    where = ("" if mairie_distance_m is None else
+             f" Ce lieu n'est dans aucun contour connu ; sa mairie est la plus proche (à {mairie_distance_m / 1000:.1f} km).")
+    return (f"Le contour de {commune.nom} ({commune.code}) n'est pas publié dans nos sources : "
+            f"la commune est déduite sans ses limites.{where} Vérifiez votre commune auprès de la mairie.")
+
+
 def outside_all_communes() -> str:
     return "Ce lieu n'est dans aucune commune couverte par ce service."
 

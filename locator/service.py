@@ -12,12 +12,12 @@ import numpy as np
 
 from . import messages
 from .assign import METHOD_NAMES, NO_BUREAU, Assigner
-from .communes import NO_COMMUNE, CommuneIndex
+from .communes import NO_COMMUNE, NO_OUTLINE_RADIUS_M, CommuneIndex
 from .config import Settings
 from .data.loader import communes_paths, load_areas, load_bureaux, load_communes
 from .errors import DataError, InvalidQuery, LocatorError
 from .models import Bureau, LookupResult, ResultWarning
-from .projection import to_l93
+from .projection import to_metric
 
 
 class Locator:
@@ -103,7 +103,7 @@ class Locator:
         lats = np.asarray(lats, dtype=float)
         if lons.shape != lats.shape:
             raise InvalidQuery("lons and lats must have the same length")
-        x, y = to_l93(lons, lats)
+        x, y = to_metric(lons, lats)  # each territory in its own projection
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         cidx = self.index.locate(x, y)
         bidx, _ = self.assigner.assign(x, y, cidx)
@@ -120,7 +120,7 @@ class Locator:
             lon, lat = parse_lonlat(lon, lat)
         except LocatorError as err:
             return error_result(err, query)
-        x, y = to_l93(lon, lat)
+        x, y = to_metric(lon, lat)
         margin = self.settings.boundary_margin_m
         # point None: no boundary within the margin, no GEOS test left (bureau areas make their own)
         ci, point = self.index.locate_point(x, y, margin)
@@ -128,6 +128,11 @@ class Locator:
         warnings = list(extra_warnings)
 
         if ci == NO_COMMUNE:
+            hole = self.index.without_outline_near(x, y, NO_OUTLINE_RADIUS_M)
+            if hole is not None:  # most likely in the hole a commune without a polygon leaves
+                warnings.append(ResultWarning("commune_outline_unknown",
+                                              messages.outline_unknown(self.index.communes[hole[0]], hole[1])))
+                return self.answer_in_commune(hole[0], x, y, query=query, geocode=geocode, warnings=warnings)
             near = None if deep else self.index.nearest(x, y, margin, point=point)
             if near is not None:
                 c = self.index.communes[near[0]]
@@ -154,11 +159,13 @@ class Locator:
 
     def answer_in_commune(self, ci: int, x: float, y: float, *, query, geocode=None, warnings=(),
                           point=None) -> LookupResult:
-        """The assignment for a Lambert-93 point attributed to commune index ``ci`` (by its
+        """The assignment for a metric-plane point attributed to commune index ``ci`` (by its
         polygon, or by the geocoder's citycode when the simplified polygon is a few metres off):
         the strategies of ``locator.assign``, in that commune only."""
         commune = self.index.communes[ci]
         warnings = list(warnings)
+        if not self.index.has_outline[ci] and not any(w.code == "commune_outline_unknown" for w in warnings):
+            warnings.append(ResultWarning("commune_outline_unknown", messages.outline_unknown(commune)))
         bi, method = self.assigner.assign_one(float(x), float(y), ci, point=point)
         method_name = METHOD_NAMES[method]
         if bi == NO_BUREAU:

@@ -224,7 +224,7 @@ def cmd_bureaux_geocode(args) -> int:
     from ..communes import CommuneIndex
     from ..data.geojson import dumps_collection, write_atomic
     from ..data.loader import communes_paths, load_communes, read_feature_collection
-    from ..projection import to_l93
+    from ..projection import to_metric
 
     settings = _settings(args)
     path = args.bureaux or Path(settings.data_dir) / "bureaux.geojson"
@@ -235,7 +235,7 @@ def cmd_bureaux_geocode(args) -> int:
     with build_geocoder(settings, communes=index, batch=True) as geocoder:
         for i, feat in enumerate(features):
             props = feat.get("properties") or {}
-            outcome = _geocode_bureau(geocoder, index, to_l93, feat, props, replace_all=args.all,
+            outcome = _geocode_bureau(geocoder, index, to_metric, feat, props, replace_all=args.all,
                                       margin=settings.boundary_margin_m)
             counts[outcome] = counts.get(outcome, 0) + 1
             if outcome.startswith("error") or outcome.startswith("kept"):
@@ -247,7 +247,7 @@ def cmd_bureaux_geocode(args) -> int:
     return 0
 
 
-def _geocode_bureau(geocoder, index, to_l93, feat, props, *, replace_all: bool, margin: float) -> str:
+def _geocode_bureau(geocoder, index, to_metric, feat, props, *, replace_all: bool, margin: float) -> str:
     source = props.get("location_source")
     if source not in REPLACEABLE_SOURCES and not replace_all:
         return "skipped (placed by hand or from the annuaire)"

@@ -14,7 +14,7 @@ import shapely
 from shapely.geometry import mapping
 
 from ..errors import InvalidQuery
-from ..projection import to_wgs84
+from ..projection import to_lonlat
 from .errors import UnknownResource
 
 _COMMUNE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
@@ -61,7 +61,7 @@ class WebData:
         self.locator = locator
         self.bureau_features = {b.id: bureau_feature(b) for b in locator.bureaux}
         self.departements = tuple(sorted({c.departement for c in locator.communes}))
-        # The index holds Lambert-93 polygons; one vectorised transform brings them all back to
+        # The index holds polygons of the metric plane (locator.projection); one vectorised transform brings them all back to
         # lon/lat (6 decimals ≈ 0.1 m, far below the polygons' own simplification).
         wgs84 = shapely.transform(locator.index.geoms, _coords_to_wgs84)
         self.commune_features = {
@@ -73,7 +73,7 @@ class WebData:
         return getattr(self.locator, "geocoder", None)
 
     def _commune_feature(self, commune, geom) -> dict:
-        outline = mapping(geom)
+        outline = None if geom is None else mapping(geom)  # a commune without an outline
         return {
             "type": "Feature",
             "id": commune.code,
@@ -118,5 +118,5 @@ class WebData:
 
 
 def _coords_to_wgs84(coords):
-    lon, lat = to_wgs84(coords[:, 0], coords[:, 1])
+    lon, lat = to_lonlat(coords[:, 0], coords[:, 1])
     return np.round(np.column_stack([lon, lat]), 6)
