@@ -266,9 +266,10 @@ def _geocode_bureau(geocoder, index, to_metric, feat, props, *, replace_all: boo
     p = points[0]
     ci = index.by_code.get(code)
     if ci is not None:
-        x, y = to_l93(p.lon, p.lat)
+        x, y = to_metric(p.lon, p.lat)
         inside = int(index.locate(x, y)[0]) == ci
-        if not inside and float(shapely.distance(shapely.Point(x, y), index.geoms[ci])) > margin:
+        if (not inside and index.geoms[ci] is not None
+                and float(shapely.distance(shapely.Point(x, y), index.geoms[ci])) > margin):
             return f"kept: geocoded point outside commune {code}"
     feat["geometry"] = {"type": "Point", "coordinates": [round(p.lon, 7), round(p.lat, 7)]}
     props["location_source"] = "geocoded"
