@@ -32,8 +32,9 @@ from bench.report import write_section  # noqa: E402
 
 
 def build(out: Path, wheel: Path | None) -> float:
-    from locator.cli import main
     from national_wheel import real_wheel, write_one_bureau_per_commune
+
+    from locator.cli import main
 
     wheel = wheel or real_wheel()
     argv = ["data", "build", "-d", "all", "--out", str(out)] + (["--wheel", str(wheel)] if wheel else [])

