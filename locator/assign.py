@@ -18,7 +18,7 @@ import shapely
 
 from .communes import NO_COMMUNE
 from .models import Bureau
-from .projection import geometry_to_l93, to_l93
+from .projection import geometry_to_metric, to_metric
 
 NO_BUREAU = -1
 MULTIPLE = -2
@@ -38,7 +38,7 @@ class Assigner:
 
         lon = np.array([np.nan if b.lon is None else b.lon for b in bureaux], dtype=float)
         lat = np.array([np.nan if b.lat is None else b.lat for b in bureaux], dtype=float)
-        self.x, self.y = (np.asarray(a, dtype=float) for a in to_l93(lon, lat))
+        self.x, self.y = (np.asarray(a, dtype=float) for a in to_metric(lon, lat))
         self.has_point = ~np.isnan(self.x)
 
         # serving[c] = bureau indices serving commune c.
@@ -68,7 +68,7 @@ class Assigner:
                                 for lst in self.serving]
 
         self.area_bureau = np.array([self.by_id[b] for b in area_bureau_ids], dtype=np.int64)
-        self.area_geoms = geometry_to_l93(np.asarray(list(area_geoms_wgs84), dtype=object))
+        self.area_geoms = geometry_to_metric(np.asarray(list(area_geoms_wgs84), dtype=object))
         if len(self.area_geoms):
             shapely.prepare(self.area_geoms)
             self.area_tree = shapely.STRtree(self.area_geoms)
@@ -88,7 +88,7 @@ class Assigner:
         return self._served_keys[pos] == keys
 
     def assign(self, x: np.ndarray, y: np.ndarray, commune_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Bureau index (``NO_BUREAU`` if none) and method code for each Lambert-93 point."""
+        """Bureau index (``NO_BUREAU`` if none) and method code for each point of the metric plane."""
         n = len(x)
         bureau = np.full(n, NO_BUREAU, dtype=np.int64)
         method = np.full(n, METHOD_NONE, dtype=np.int8)

@@ -1,21 +1,34 @@
 """Commune index: point → commune and the distance to the nearest other commune.
 
-Geometries are held in Lambert-93 so every distance is in metres. Lookups are vectorised
-over numpy arrays of coordinates (one GEOS call for a million points).
+Geometries are held in the metric plane of ``locator.projection`` (Lambert-93 in metropolitan
+France, each overseas département's own UTM projection elsewhere, territories 10 000 km
+apart), so every distance is in metres of the commune's own territory and a point is never
+compared with a commune of another territory. Lookups are vectorised over numpy arrays of
+coordinates (one GEOS call for a million points).
+
+A commune published without a polygon (``geometry`` None) is kept: it has its names,
+postcodes and mairie, no point is ever *inside* it, and ``without_outline_near`` offers it
+for a point that falls in no commune near its mairie (the hole it leaves in the map).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
 import shapely
 
-from .grid import BOUNDARY, CellGrid, PointGrid
+from .errors import DataError
+from .grid import BOUNDARY, TerritoryGrids, TerritoryPointGrids, band_of
 from .models import Commune
-from .projection import geometry_to_l93
+from .projection import BAND_M, geometry_to_metric, to_metric
 
 NO_COMMUNE = -1
+#: A point in no commune within this distance of the mairie of a commune without an outline
+#: is offered to that commune (with a warning): the largest of them, Orée d'Anjou, is about
+#: 180 km², its farthest point some 10 km from its mairie.
+NO_OUTLINE_RADIUS_M = 15_000.0
 
 
 def point_l93(x: float, y: float):
@@ -37,10 +50,11 @@ class NeighbourBlocks:
     query's wrapper (numpy shape handling around one GEOS call) cost more than the distances.
     """
 
-    def __init__(self, tree, geoms, margin_m: float, *, block_m: float = 500.0):
+    def __init__(self, tree, geoms, margin_m: float, *, block_m: float = 500.0, bounds=None):
+        """``bounds``: the area the table covers (default: every geometry's)."""
         self.margin_m = margin_m
         self.block_m = block_m
-        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms) if bounds is None else bounds
         # one block of slack all round: points a margin away from every commune still land
         self.x0, self.y0 = minx - block_m, miny - block_m
         self.nx = int(np.ceil((maxx - self.x0) / block_m)) + 1
@@ -70,26 +84,57 @@ class NeighbourBlocks:
         return self.blocks[int(fy) * self.nx + int(fx)]
 
 
+class TerritoryBlocks:
+    """``NeighbourBlocks`` per territory of the metric plane (each over its own communes)."""
+
+    def __init__(self, tree, geoms, margin_m: float):
+        self.margin_m = margin_m
+        present = np.array([g is not None for g in geoms], dtype=bool)
+        bounds = shapely.bounds(geoms[present])
+        bands = band_of(bounds[:, 0])
+        self._blocks = {}
+        for b in np.unique(bands).tolist():
+            sel = bounds[bands == b]
+            box = (sel[:, 0].min(), sel[:, 1].min(), sel[:, 2].max(), sel[:, 3].max())
+            self._blocks[b] = NeighbourBlocks(tree, geoms, margin_m, bounds=box)
+        self._only = next(iter(self._blocks.values())) if len(self._blocks) == 1 else None
+
+    def candidates(self, x: float, y: float):
+        if self._only is not None:
+            return self._only.candidates(x, y)
+        try:
+            blocks = self._blocks.get(int(round(x / BAND_M)))
+        except (ValueError, OverflowError):
+            return None
+        return None if blocks is None else blocks.candidates(x, y)
+
+
 class CommuneIndex:
     def __init__(self, communes: list[Commune], geometries_wgs84: list):
         self.communes = list(communes)
         self.codes = np.array([c.code for c in communes], dtype=object)
         self.by_code = {c.code: i for i, c in enumerate(communes)}
-        self.geoms = geometry_to_l93(np.asarray(geometries_wgs84, dtype=object))
+        self.geoms = geometry_to_metric(np.asarray(geometries_wgs84, dtype=object).reshape(-1))
+        self.has_outline = [g is not None for g in self.geoms]
+        _check_in_a_territory(self.communes, self.geoms)
         # Prepared polygons make the repeated point-in-polygon tests several times faster.
         shapely.prepare(self.geoms)
         self.tree = shapely.STRtree(self.geoms)
         self.boundaries = shapely.boundary(self.geoms)
-        self._grid: CellGrid | None = None
-        self._point_grid: PointGrid | None = None
-        self._blocks: NeighbourBlocks | None = None
+        # Communes without an outline, by their mairie point (metric plane).
+        self._no_outline = [(i, *to_metric(float(c.mairie_lon), float(c.mairie_lat)))
+                            for i, c in enumerate(self.communes)
+                            if not self.has_outline[i] and c.has_mairie_point]
+        self._grid: TerritoryGrids | None = None
+        self._point_grid: TerritoryPointGrids | None = None
+        self._blocks: TerritoryBlocks | None = None
         self._grid_lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self.communes)
 
     def locate(self, x, y) -> np.ndarray:
-        """Index of the commune containing each Lambert-93 point, ``NO_COMMUNE`` if none.
+        """Index of the commune containing each metric-plane point, ``NO_COMMUNE`` if none.
 
         A point exactly on a shared boundary belongs to the first commune in file order.
         Large batches go through the cell grid first (same answers, see ``locator.grid``).
@@ -98,7 +143,7 @@ class CommuneIndex:
             return np.array([self.locate_one(point_l93(x, y))], dtype=np.int64)
         x = np.atleast_1d(np.asarray(x, dtype=float))
         y = np.atleast_1d(np.asarray(y, dtype=float))
-        if x.size < GRID_MIN_POINTS or len(self.geoms) == 0:
+        if x.size < GRID_MIN_POINTS or not any(self.has_outline):
             return self._locate_exact(x, y)
         out = self.grid().lookup(x, y)
         need = out == BOUNDARY
@@ -111,12 +156,12 @@ class CommuneIndex:
         hits = self.tree.query(point, predicate="intersects")
         return int(hits[0]) if len(hits) else NO_COMMUNE
 
-    def grid(self) -> CellGrid:
-        """The cell grid, built on first use (about 0.3 s for a département)."""
+    def grid(self) -> TerritoryGrids:
+        """The cell grids (one per territory), built on first use (about 0.3 s for a département)."""
         if self._grid is None:
             with self._grid_lock:
                 if self._grid is None:
-                    self._grid = CellGrid(self.geoms, self._cover_exact)
+                    self._grid = TerritoryGrids(self.geoms, self._cover_exact)
         return self._grid
 
     def warm(self, margin_m: float) -> None:
@@ -126,15 +171,15 @@ class CommuneIndex:
         Idempotent and thread-safe; a new margin rebuilds them. Never called implicitly: a
         single lookup from the command line should not pay for it.
         """
-        if len(self.geoms) == 0:
+        if not any(self.has_outline):
             return
         with self._grid_lock:
             if self._point_grid is None or self._point_grid.margin_m != margin_m:
-                self._point_grid = PointGrid(self.grid(), margin_m)
-                self._blocks = NeighbourBlocks(self.tree, self.geoms, margin_m)
+                self._point_grid = TerritoryPointGrids(self.grid(), margin_m)
+                self._blocks = TerritoryBlocks(self.tree, self.geoms, margin_m)
 
     def locate_cell(self, x: float, y: float, margin_m: float) -> tuple[int, bool]:
-        """What the warm grid says of one Lambert-93 point: (commune index, ``NO_COMMUNE``,
+        """What the warm grid says of one metric-plane point: (commune index, ``NO_COMMUNE``,
         or ``BOUNDARY`` when only the exact test can tell; whether every commune boundary is
         farther than ``margin_m``). ``(BOUNDARY, False)`` until ``warm``."""
         point_grid = self._point_grid
@@ -146,7 +191,7 @@ class CommuneIndex:
 
     def locate_point(self, x: float, y: float, margin_m: float):
         """(commune index or ``NO_COMMUNE``, the point as a shapely geometry) for one
-        Lambert-93 point. The geometry is ``None`` when the warm grid says every commune
+        metric-plane point. The geometry is ``None`` when the warm grid says every commune
         boundary is farther than ``margin_m``: then no GEOS test is left to run on it."""
         ci, deep = self.locate_cell(x, y, margin_m)
         if deep:
@@ -191,10 +236,37 @@ class CommuneIndex:
         return sorted(zip(others, dists, strict=True), key=lambda p: p[1])
 
     def distance_to_boundary(self, x: float, y: float, idx: int, *, point=None) -> float:
+        if self.boundaries[idx] is None:  # no outline: no edge to be near
+            return math.inf
         return float(shapely.distance(shapely.Point(x, y) if point is None else point, self.boundaries[idx]))
+
+    def holds(self, x: float, y: float, idx: int, margin_m: float) -> bool:
+        """Is the point in commune ``idx`` or within ``margin_m`` of its outline? The outlines
+        are simplified, so a place a little outside may still be the commune's. A commune
+        without an outline holds nothing for certain: False (its mairie is all we know)."""
+        geom = self.geoms[idx]
+        if geom is None:
+            return False
+        point = shapely.Point(x, y)
+        return int(self.locate_one(point)) == idx or float(shapely.distance(point, geom)) <= margin_m
+
+    def without_outline_near(self, x: float, y: float, max_distance_m: float) -> tuple[int, float] | None:
+        """For a point in no commune: the commune without an outline whose mairie is nearest,
+        within ``max_distance_m`` (index, distance to the mairie), or None.
+
+        The source's communes tile the territory without gaps, so a point inland in no
+        commune is most likely in the hole a commune without a polygon leaves."""
+        best = None
+        for i, mx, my in self._no_outline:
+            d = abs(complex(mx - x, my - y))
+            if d <= max_distance_m and (best is None or d < best[1]):
+                best = (i, d)
+        return best
 
     def nearest(self, x: float, y: float, max_distance_m: float, *, point=None) -> tuple[int, float] | None:
         """The commune nearest to a point outside every commune, within ``max_distance_m``."""
+        if not (math.isfinite(x) and math.isfinite(y)):  # outside every territory
+            return None
         if point is None:
             point = shapely.Point(x, y)
         idx, dist = self.tree.query_nearest(point, max_distance=max_distance_m, return_distance=True)
@@ -202,3 +274,17 @@ class CommuneIndex:
         if idx.size == 0:
             return None
         return int(idx.ravel()[-1] if idx.ndim == 1 else idx[1][0]), float(np.atleast_1d(dist)[0])
+
+
+def _check_in_a_territory(communes, geoms) -> None:
+    """A commune outside every territory of ``locator.projection`` would be measured in no
+    projection: refuse the data rather than compute with NaN coordinates."""
+    present = [i for i, g in enumerate(geoms) if g is not None]
+    if not present:
+        return
+    bounds = shapely.bounds(geoms[present])
+    bad = np.nonzero(~np.isfinite(bounds).all(axis=1))[0]
+    if len(bad):
+        c = communes[present[int(bad[0])]]
+        raise DataError(f"commune {c.code} {c.nom} lies outside every territory the engine can measure "
+                        "(metropolitan France, Corsica, 971–974, 976)", record=c.code)

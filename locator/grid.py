@@ -1,7 +1,7 @@
 """A raster shortcut for point → commune, and for "is this point near a boundary?".
 
 Most random points lie far from any commune boundary, where a point-in-polygon test is
-wasted work. We lay a square grid over the communes (Lambert-93 metres) and mark every cell
+wasted work. We lay a square grid over the communes (metres of the metric plane, one grid per territory) and mark every cell
 a boundary passes through, plus its 8 neighbours (a boundary may clip a cell's corner
 between two samples). The unmarked cells form connected regions that no boundary crosses,
 so each region lies inside exactly one commune (or outside all of them): one exact test on
@@ -23,15 +23,17 @@ import numpy as np
 import shapely
 from scipy import ndimage
 
+from .projection import BAND_M
+
 BOUNDARY = -2  # needs the exact test
 OUTSIDE = -1
 
 
 class CellGrid:
-    def __init__(self, geoms_l93, cover_exact, *, cell_m: float = 50.0, max_cells: int = 40_000_000):
+    def __init__(self, geoms_metric, cover_exact, *, cell_m: float = 50.0, max_cells: int = 40_000_000):
         """``cover_exact(x, y)``: for arrays of points, the exact point → commune index
         function and how many communes contain each point."""
-        minx, miny, maxx, maxy = shapely.total_bounds(geoms_l93)
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms_metric)
         # Enlarge the cell for very large areas (all of France) to bound memory.
         span = max(maxx - minx, 1.0) * max(maxy - miny, 1.0)
         cell = max(cell_m, float(np.sqrt(span / max_cells)))
@@ -39,7 +41,7 @@ class CellGrid:
         self.x0, self.y0 = minx - cell, miny - cell
         self.nx = int(np.ceil((maxx - self.x0) / cell)) + 2
         self.ny = int(np.ceil((maxy - self.y0) / cell)) + 2
-        self._geoms = geoms_l93
+        self._geoms = geoms_metric
 
         marked = ndimage.binary_dilation(self._sampled_cells(), structure=np.ones((3, 3), dtype=bool))
         labels, n = ndimage.label(~marked)  # 4-connected regions no boundary crosses
@@ -92,6 +94,39 @@ class CellGrid:
         return ~within_radius(self._sampled_cells(), radius) & (self.grid != BOUNDARY)
 
 
+def band_of(x) -> np.ndarray:
+    """The territory band (``locator.projection``) of each x of the metric plane; -1 for NaN."""
+    band = np.round(np.asarray(x, dtype=float) / BAND_M)
+    return np.where(np.isfinite(band), band, -1).astype(np.int64)
+
+
+class TerritoryGrids:
+    """One ``CellGrid`` per territory of the metric plane: a grid spans one territory's
+    communes, never the ocean between Guadeloupe and La Réunion."""
+
+    def __init__(self, geoms, cover_exact, **kw):
+        present = np.array([g is not None for g in geoms], dtype=bool)
+        bands = np.full(len(geoms), -1, dtype=np.int64)
+        if present.any():
+            bands[present] = band_of(shapely.bounds(geoms[present])[:, 0])
+        self.grids: dict[int, CellGrid] = {
+            int(b): CellGrid(geoms[present & (bands == b)], cover_exact, **kw) for b in np.unique(bands[present])}
+
+    def lookup(self, x, y) -> np.ndarray:
+        """``CellGrid.lookup`` over every territory."""
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        if len(self.grids) == 1:  # one territory: its grid says OUTSIDE off it
+            return next(iter(self.grids.values())).lookup(x, y)
+        out = np.full(x.shape, OUTSIDE, dtype=np.int64)
+        bands = band_of(x)
+        for b, grid in self.grids.items():
+            sel = bands == b
+            if sel.any():
+                out[sel] = grid.lookup(x[sel], y[sel])
+        return out
+
+
 def within_radius(mask: np.ndarray, radius: float) -> np.ndarray:
     """The cells whose centre is within ``radius`` cells (Euclidean) of a ``True`` cell's.
 
@@ -115,6 +150,21 @@ def within_radius(mask: np.ndarray, radius: float) -> np.ndarray:
     return near
 
 
+class TerritoryPointGrids:
+    """``PointGrid`` for each territory's grid, chosen by the point's band."""
+
+    def __init__(self, grids: TerritoryGrids, margin_m: float):
+        self.margin_m = margin_m
+        self._grids = {b: PointGrid(g, margin_m) for b, g in grids.grids.items()}
+
+    def lookup(self, x: float, y: float) -> tuple[int, bool]:
+        try:
+            grid = self._grids.get(int(round(x / BAND_M)))
+        except (ValueError, OverflowError):  # NaN, infinite
+            grid = None
+        return (OUTSIDE, False) if grid is None else grid.lookup(x, y)
+
+
 class PointGrid:
     """A ``CellGrid`` read one point at a time, with its deep cells for one margin.
 
@@ -130,7 +180,7 @@ class PointGrid:
 
     def lookup(self, x: float, y: float) -> tuple[int, bool]:
         """(commune index, ``OUTSIDE`` or ``BOUNDARY``; whether the cell is deep) for one
-        Lambert-93 point. Off the grid (or NaN, infinite) is outside every commune."""
+        metric-plane point. Off the grid (or NaN, infinite) is outside every commune."""
         fx = (x - self._x0) / self._cell
         fy = (y - self._y0) / self._cell
         if not (0.0 <= fx < self._nx and 0.0 <= fy < self._ny):  # NaN comparisons are False

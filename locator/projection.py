@@ -1,13 +1,27 @@
-"""Metric work happens in Lambert-93 (EPSG:2154); files stay WGS84 lon/lat (RFC 7946).
+"""Metric work happens in each territory's official projected CRS; files stay WGS84 lon/lat
+(RFC 7946).
 
-One cached transformer each way, ``always_xy=True`` so the axis order is always lon, lat.
-Lambert-93 is valid for metropolitan France and Corsica only: the overseas départements
-(971–976) need their own projected CRS (e.g. EPSG:5490 Antilles, 2975 La Réunion); the
-data builder refuses them rather than measuring metres in the wrong projection.
+Lambert-93 (EPSG:2154) covers metropolitan France and Corsica only: measured there, a metre
+in La Réunion would be 1.88 m. Each overseas département is measured in its own official
+projection (IGN's RGAF09, RGFG95, RGR92, RGM04 UTM zones), which keeps distances within a
+few parts per thousand of the geodesic everywhere (UTM's scale factor is 0.9996 on its
+central meridian, 1.0016 at the western edge of Guyane).
+
+The engine works in one plane, the *metric plane*: each territory's projected coordinates
+shifted east by ``x_offset`` (10 000 km per territory), so territories never meet and a
+point is only ever compared with communes of its own territory. Metropolitan France has
+offset 0: its metric coordinates are exactly Lambert-93. Distances inside a territory are
+distances in its CRS. ``to_metric``/``to_lonlat`` convert both ways; a lon/lat outside every
+territory becomes NaN (outside coverage).
+
+One cached transformer per territory and direction, ``always_xy=True`` so the axis order
+is always lon, lat.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -17,15 +31,166 @@ from pyproj import Transformer
 WGS84 = "EPSG:4326"
 LAMBERT93 = "EPSG:2154"
 
+#: Territories are this far apart in the metric plane (more than any territory is wide).
+BAND_M = 10_000_000.0
+
+
+@dataclass(frozen=True)
+class Territory:
+    """One projected CRS and where it applies.
+
+    ``bounds``: (lon_min, lat_min, lon_max, lat_max), the CRS's published area of use (Guyane
+    widened to its western border); the boxes are thousands of kilometres apart.
+    """
+
+    code: str
+    name: str
+    epsg: int
+    bounds: tuple[float, float, float, float]
+    departements: tuple[str, ...]
+    band: int  # x_offset = band * BAND_M
+
+    @property
+    def x_offset(self) -> float:
+        return self.band * BAND_M
+
+    def contains(self, lon: float, lat: float) -> bool:
+        lon0, lat0, lon1, lat1 = self.bounds
+        return lon0 <= lon <= lon1 and lat0 <= lat <= lat1
+
+
+TERRITORIES: tuple[Territory, ...] = (
+    Territory("FX", "France métropolitaine et Corse", 2154, (-9.86, 41.15, 10.38, 51.56), (), 0),
+    # Guadeloupe and Martinique share RGAF09 / UTM zone 20N.
+    Territory("ANT", "Antilles (Guadeloupe, Martinique)", 5490, (-63.66, 14.08, -60.0, 18.31), ("971", "972"), 1),
+    Territory("973", "Guyane", 2972, (-54.8, 2.0, -49.45, 8.88), ("973",), 2),  # RGFG95 / UTM 22N
+    Territory("974", "La Réunion", 2975, (54.0, -24.72, 58.24, -18.28), ("974",), 3),  # RGR92 / UTM 40S
+    Territory("976", "Mayotte", 4471, (43.68, -14.49, 46.7, -11.33), ("976",), 4),  # RGM04 / UTM 38S
+)
+METROPOLE = TERRITORIES[0]
+_BY_DEPARTEMENT = {d: t for t in TERRITORIES for d in t.departements}
+_BY_BAND = {t.band: t for t in TERRITORIES}
+
+
+def territory_of(lon: float, lat: float) -> Territory | None:
+    """The territory whose box holds the point, or None (outside every one)."""
+    for t in TERRITORIES:
+        if t.contains(lon, lat):
+            return t
+    return None
+
+
+def territory_of_departement(departement: str) -> Territory:
+    """'974' → La Réunion; every other French département is metropolitan."""
+    return _BY_DEPARTEMENT.get(departement, METROPOLE)
+
+
+def territory_of_metric(x: float) -> Territory | None:
+    """The territory of a point of the metric plane, by its x band."""
+    if not math.isfinite(x):
+        return None
+    return _BY_BAND.get(int(round(x / BAND_M)))
+
+
+@cache
+def _forward(epsg: int) -> Transformer:
+    return Transformer.from_crs(WGS84, f"EPSG:{epsg}", always_xy=True)
+
+
+@cache
+def _inverse(epsg: int) -> Transformer:
+    return Transformer.from_crs(f"EPSG:{epsg}", WGS84, always_xy=True)
+
+
+def to_metric(lon, lat):
+    """lon/lat (scalars or arrays) → the metric plane (metres; NaN outside every territory)."""
+    if isinstance(lon, float) and isinstance(lat, float):  # one point: no arrays
+        t = territory_of(lon, lat)
+        if t is None:
+            return math.nan, math.nan
+        x, y = _forward(t.epsg).transform(lon, lat)
+        return x + t.x_offset, y
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    if lon.ndim == 0:
+        return to_metric(float(lon), float(lat))
+    x = np.full(lon.shape, np.nan)
+    y = np.full(lon.shape, np.nan)
+    todo = np.ones(lon.shape, dtype=bool)
+    for t in TERRITORIES:
+        lon0, lat0, lon1, lat1 = t.bounds
+        sel = todo & (lon >= lon0) & (lon <= lon1) & (lat >= lat0) & (lat <= lat1)
+        if not sel.any():
+            continue
+        todo &= ~sel
+        if sel.all():  # the usual case: every point in one territory, no copies
+            x, y = _forward(t.epsg).transform(lon, lat)
+            x = np.asarray(x, dtype=float)
+            return (x + t.x_offset if t.x_offset else x), np.asarray(y, dtype=float)
+        tx, ty = _forward(t.epsg).transform(lon[sel], lat[sel])
+        x[sel] = np.asarray(tx) + t.x_offset
+        y[sel] = ty
+    return x, y
+
+
+def to_lonlat(x, y):
+    """The metric plane back to lon/lat (scalars or arrays)."""
+    if isinstance(x, float) and isinstance(y, float):
+        t = territory_of_metric(x)
+        if t is None:
+            return math.nan, math.nan
+        return _inverse(t.epsg).transform(x - t.x_offset, y)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.ndim == 0:
+        return to_lonlat(float(x), float(y))
+    band = np.round(x / BAND_M)
+    lon = np.full(x.shape, np.nan)
+    lat = np.full(x.shape, np.nan)
+    for t in TERRITORIES:
+        sel = band == t.band
+        if not sel.any():
+            continue
+        if sel.all():
+            lon, lat = _inverse(t.epsg).transform(x - t.x_offset, y)
+            return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        lon[sel], lat[sel] = _inverse(t.epsg).transform(x[sel] - t.x_offset, y[sel])
+    return lon, lat
+
+
+def geometry_to_metric(geom):
+    """A shapely geometry (or an array of them; None stays None) into the metric plane.
+    A coordinate outside every territory becomes NaN (see ``locator.communes``)."""
+    return shapely.transform(geom, _project_coords_metric)
+
+
+def geometry_to_lonlat(geom):
+    """A geometry of the metric plane back to lon/lat."""
+    return shapely.transform(geom, _project_coords_lonlat)
+
+
+def _project_coords_metric(coords: np.ndarray) -> np.ndarray:
+    x, y = to_metric(coords[:, 0], coords[:, 1])
+    return np.column_stack([x, y])
+
+
+def _project_coords_lonlat(coords: np.ndarray) -> np.ndarray:
+    lon, lat = to_lonlat(coords[:, 0], coords[:, 1])
+    return np.column_stack([lon, lat])
+
+
+# -- Lambert-93 only (metropolitan France and Corsica) ----------------------------------------
+# Kept for the code that measures metropolitan data only (the validator, the example bureaux);
+# in metropolitan France they give exactly what ``to_metric`` gives.
 
 @cache
 def _to_l93() -> Transformer:
-    return Transformer.from_crs(WGS84, LAMBERT93, always_xy=True)
+    return _forward(2154)
 
 
 @cache
 def _to_wgs84() -> Transformer:
-    return Transformer.from_crs(LAMBERT93, WGS84, always_xy=True)
+    return _inverse(2154)
 
 
 def to_l93(lon, lat):

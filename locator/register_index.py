@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from .communes import NO_COMMUNE
 from .data.register import RegisterData
 from .errors import DataError
-from .projection import to_l93
+from .projection import to_metric
 from .reu_areas import usable
 
 NO_BUREAU = -1
@@ -64,7 +64,7 @@ class RegisterIndex:
         self.commune = commune[keep]
         self.bureau = np.array([bureau_pos[b] for b in data.bureau_id[keep].tolist()], dtype=np.int64)
         self.weight = np.maximum(np.asarray(data.nb_adresses[keep], dtype=float), 1.0)
-        x, y = to_l93(data.lon[keep], data.lat[keep])
+        x, y = to_metric(data.lon[keep], data.lat[keep])
         self.xy = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
         self.tree = cKDTree(self.xy) if len(self.xy) else None
 

@@ -36,7 +36,7 @@ from .data.register import FILENAME as REGISTER_FILENAME
 from .data.register import RegisterData, write_register
 from .errors import DataError, GeocoderUnavailable
 from .models import Bureau, GeocodedPoint
-from .projection import to_l93, to_wgs84
+from .projection import to_lonlat, to_metric
 from .reu_areas import Area, commune_areas, usable
 
 SUMMARY_FILENAME = "reu_import.json"
@@ -111,7 +111,9 @@ def gate_in_commune(point, ctx) -> str | None:
     ci = ctx.index.by_code.get(ctx.record.code_insee)
     if ci is None:
         return None
-    x, y = (float(v) for v in to_l93(point.lon, point.lat))
+    if ctx.index.geoms[ci] is None:  # a commune without an outline: nothing to measure against
+        return None
+    x, y = (float(v) for v in to_metric(point.lon, point.lat))
     d = float(shapely.distance(shapely.Point(x, y), ctx.index.geoms[ci]))
     if d > OUTSIDE_COMMUNE_M:
         return f"géocodé à {d:.0f} m hors de sa commune"
@@ -121,7 +123,7 @@ def gate_in_commune(point, ctx) -> str | None:
 def gate_near_voters(point, ctx) -> str | None:
     if len(ctx.voters_xy) == 0:
         return None
-    x, y = (float(v) for v in to_l93(point.lon, point.lat))
+    x, y = (float(v) for v in to_metric(point.lon, point.lat))
     d = float(np.min(np.hypot(ctx.voters_xy[:, 0] - x, ctx.voters_xy[:, 1] - y)))
     if d > VOTERS_FAR_M:
         return f"géocodé à {d:.0f} m de l'adresse la plus proche de ses électeurs"
@@ -291,7 +293,7 @@ def import_reu(data_dir: Path | str, adresses: Path | str, bureaux: Path | str, 
     x = np.full(len(addr.lon), np.nan)
     y = np.full(len(addr.lon), np.nan)
     if has_point.any():
-        px, py = to_l93(addr.lon[has_point], addr.lat[has_point])
+        px, py = to_metric(addr.lon[has_point], addr.lat[has_point])
         x[has_point], y[has_point] = px, py
     precise = indexed & usable(addr.geo_type, addr.geo_score)
 
@@ -419,7 +421,7 @@ def _only_polygons(geom):
 
 
 def _lonlat(coords: np.ndarray) -> np.ndarray:
-    lon, lat = to_wgs84(coords[:, 0], coords[:, 1])
+    lon, lat = to_lonlat(coords[:, 0], coords[:, 1])
     return np.column_stack([lon, lat])
 
 

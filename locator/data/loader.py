@@ -124,7 +124,8 @@ def _optional_float(props: dict, key: str) -> float | None:
 @dataclass
 class LoadedCommunes:
     communes: list[Commune] = field(default_factory=list)
-    geometries: list = field(default_factory=list)  # shapely, WGS84
+    #: shapely, WGS84; None for a commune published without an outline (``"geometry": null``)
+    geometries: list = field(default_factory=list)
     problems: list[DataProblem] = field(default_factory=list)
     paths: list[Path] = field(default_factory=list)
 
@@ -133,7 +134,9 @@ def parse_commune(feat) -> tuple[Commune, object]:
     props = _props(feat)
     code = _required_str(props, "code")
     nom = _required_str(props, "nom")
-    geom = _polygon(feat)
+    # A commune the source publishes without a polygon still exists (names, postcodes,
+    # mairie): the engine says its outline is unknown instead of dropping it.
+    geom = None if "geometry" in feat and feat["geometry"] is None else _polygon(feat)
     mlon = _optional_float(props, "mairie_lon")
     mlat = _optional_float(props, "mairie_lat")
     if (mlon is None) != (mlat is None):

@@ -42,7 +42,7 @@ import shapely
 from ..data.anciennes import Ancienne
 from ..data.anciennes import former_names as anciennes_names
 from ..errors import DataError
-from ..projection import to_l93, to_wgs84
+from ..projection import to_lonlat, to_metric
 from . import addok_config
 from .normalize import german_spelling, without_article
 from .words import SUFFIXES_RE
@@ -130,8 +130,8 @@ class Placed:
     """Where a commune's municipality document goes (a point inside its polygon), and whether
     its mairie point can carry the mairie's address."""
 
-    lon: float
-    lat: float
+    lon: float | None
+    lat: float | None
     mairie_ok: bool
 
 
@@ -146,16 +146,19 @@ def place_communes(index, margin_m: float) -> list[Placed]:
     for i, c in enumerate(index.communes):
         inside = mairie_ok = False
         if c.has_mairie_point:
-            x, y = to_l93(c.mairie_lon, c.mairie_lat)
+            x, y = to_metric(c.mairie_lon, c.mairie_lat)
             inside = int(index.locate(x, y)[0]) == i
-            mairie_ok = inside or float(shapely.distance(shapely.Point(x, y), index.geoms[i])) <= margin_m
+            mairie_ok = inside or index.holds(x, y, i, margin_m)
             if not mairie_ok:
                 log.info("mairie point of %s %s is outside the commune: its address is not indexed", c.code, c.nom)
         if inside:
             out.append(Placed(c.mairie_lon, c.mairie_lat, True))
             continue
+        if index.geoms[i] is None:  # no outline: the mairie is all we know of where it is
+            out.append(Placed(c.mairie_lon, c.mairie_lat, True) if c.has_mairie_point else Placed(None, None, False))
+            continue
         p = shapely.point_on_surface(index.geoms[i])
-        lon, lat = to_wgs84(p.x, p.y)
+        lon, lat = to_lonlat(p.x, p.y)
         out.append(Placed(round(float(lon), 7), round(float(lat), 7), mairie_ok))
     return out
 
@@ -216,6 +219,8 @@ def municipality_docs(index, placed: list[Placed], anciennes: Iterable[Ancienne]
     for code, names in (former_names or {}).items():
         former.setdefault(code, []).extend(sorted(names))
     for c, p in zip(index.communes, placed, strict=True):
+        if p.lon is None:  # neither outline nor mairie: nowhere to put it
+            continue
         yield {
             "_id": f"mun_{c.code}",
             "type": "municipality",

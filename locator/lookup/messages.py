@@ -56,6 +56,13 @@ FR = {
         "avec {poly} : nous retenons {geo}, vérifiez votre commune."),
     "warning.commune_disagreement_edge": ("Ce lieu est à environ {distance} m de la limite de {geo}, "
                                           "au bord de la zone couverte : vérifiez votre commune."),
+    "warning.commune_outline_unknown": ("Le contour de {commune} ({insee}) n'est pas publié dans nos sources : "
+                                        "la commune est déduite sans ses limites. Vérifiez votre commune "
+                                        "auprès de la mairie."),
+    "warning.commune_outline_unknown_near": (
+        "Le contour de {commune} ({insee}) n'est pas publié dans nos sources : la commune est déduite sans ses "
+        "limites. Ce lieu n'est dans aucun contour connu ; sa mairie est la plus proche (à {km} km). "
+        "Vérifiez votre commune auprès de la mairie."),
     "warning.geocoder_commune_overridden": (
         "Le géocodage indique {geo}, mais ce point est à l'intérieur de {poly} : "
         "nous retenons {poly} (limites officielles), vérifiez votre adresse."),
@@ -84,6 +91,8 @@ EN = {
                                    "boundaries between stations: check your voter card."),
     "warning.geocode_precision": ("The address was only recognised at street or commune level; that is enough "
                                   "here, because a single polling station serves the commune."),
+    "warning.commune_outline_unknown": ("The outline of this commune is not published in our sources: the "
+                                        "commune is inferred without its boundaries. Check with the town hall."),
     "warning.geocoder_commune_overridden": ("The address search and the official commune boundaries disagree "
                                             "about the commune: we use the boundaries. Please check your address."),
     "warning.geocoder_commune_not_covered": ("The address search places this address in a commune this service "

@@ -49,7 +49,7 @@ from ..geocoding.evidence import (
 )
 from ..geocoding.normalize import normalize_query
 from ..models import GeocodedPoint
-from ..projection import to_l93, to_wgs84
+from ..projection import to_lonlat, to_metric
 from .messages import PRECISION_FR, say
 from .outcome import (
     CommuneCandidate,
@@ -137,7 +137,14 @@ class TextLookup:
         named = self.gazetteer.find(q.parts)
         if named:
             q.accepted = self._in_named_commune(q, named[0])
-            return None
+            if q.accepted:
+                return None
+            # a commune known by name only (no outline, no mairie point): its bureaux, no place
+            commune = self.locator.index.communes[named[0]]
+            return LookupResult(status=Status.AMBIGUOUS, query=q.text, commune=commune,
+                                candidates=self.locator.bureau_candidates(named[0]), mairie=commune.mairie_contact(),
+                                message=say("ambiguous.unplaced", commune=commune.nom),
+                                message_key="ambiguous.unplaced", message_params=(("commune", commune.nom),))
         if q.plausible:
             return q.result(Status.AMBIGUOUS, "ambiguous.which_commune", geocode=q.plausible[0],
                             candidates=[self._place(p) for p in q.plausible])
@@ -157,9 +164,9 @@ class TextLookup:
 
     def locate(self, q: Query):
         best = q.best
-        if best.source == COMMUNES_SOURCE:  # our own point, already in Lambert-93
+        if best.source == COMMUNES_SOURCE:  # our own point, already in the metric plane
             x, y = self._commune_points[best.citycode]
-            q.here = self.locator.locate_l93(x, y)
+            q.here = self.locator.locate_metric(x, y)
         else:
             q.here = self.locator.locate(best.lon, best.lat)
         q.ci, q.warnings = self._commune_of(best, q.here)
@@ -211,7 +218,7 @@ class TextLookup:
                 # Not one of our communes: only usable to say "not covered", i.e. when the point
                 # is outside every commune we have (else the polygon would answer unchecked), and
                 # checked against the commune its label names.
-                x, y = to_l93(p.lon, p.lat)
+                x, y = to_metric(p.lon, p.lat)
                 if int(index.locate(x, y)[0]) != NO_COMMUNE:
                     continue
                 names = {label_city(p.label, p.postcode)} - {()}
@@ -243,20 +250,31 @@ class TextLookup:
         for p in points:
             if p.type == "municipality" and p.citycode == commune.code:
                 return [p]
-        return [self._commune_point(ci)]
+        own = self._commune_point(ci)
+        return [] if own is None else [own]
 
     @cached_property
     def _commune_points(self) -> dict[str, tuple[float, float]]:
-        """Each commune's own point (inside its polygon, Lambert-93), made on first use."""
+        """Each commune's own point (inside its polygon; its mairie when the source has no
+        outline; none when it has neither), in the metric plane, made on first use."""
         index = self.locator.index
-        surface = shapely.point_on_surface(index.geoms)
-        return {c.code: (float(p.x), float(p.y)) for c, p in zip(index.communes, surface, strict=True)}
+        out = {}
+        for c, geom in zip(index.communes, index.geoms, strict=True):
+            if geom is not None:
+                p = shapely.point_on_surface(geom)
+                out[c.code] = (float(p.x), float(p.y))
+            elif c.has_mairie_point:
+                x, y = to_metric(c.mairie_lon, c.mairie_lat)
+                out[c.code] = (float(x), float(y))
+        return out
 
-    def _commune_point(self, ci: int) -> GeocodedPoint:
+    def _commune_point(self, ci: int) -> GeocodedPoint | None:
         """The commune itself as a municipality-level answer (a point inside its polygon)."""
         c = self.locator.index.communes[ci]
-        x, y = self._commune_points[c.code]
-        lon, lat = to_wgs84(x, y)
+        xy = self._commune_points.get(c.code)
+        if xy is None:
+            return None
+        lon, lat = to_lonlat(*xy)
         return GeocodedPoint(label=c.nom, lon=round(float(lon), 7), lat=round(float(lat), 7), type="municipality",
                              score=None, citycode=c.code, postcode=c.codes_postaux[0] if c.codes_postaux else None,
                              source=COMMUNES_SOURCE)

@@ -46,7 +46,7 @@ class WebData:
         }
 
     def _commune_feature(self, commune, geom) -> dict:
-        outline = mapping(geom)
+        outline = None if geom is None else mapping(geom)  # a commune published without an outline
         return {
             "type": "Feature",
             "id": commune.code,
