@@ -134,7 +134,7 @@ class GeocoderChain(GeocoderBase):
         return next((g for g in self.geocoders if getattr(g, "name", None) == name), None)
 
     def search(self, text: str, *, citycode: str | None = None, postcode: str | None = None,
-               limit: int = 5) -> list[GeocodedPoint]:
+               limit: int = 5, autocomplete: bool = False) -> list[GeocodedPoint]:
         """Best answers for ``text``, most likely first; ``[]`` when nothing matches.
 
         Raises
@@ -144,15 +144,16 @@ class GeocoderChain(GeocoderBase):
         GeocoderUnavailable
             every backend failed.
         """
-        return self.search_normalised(normalize_query(text), citycode=citycode, postcode=postcode, limit=limit)
+        return self.search_normalised(normalize_query(text), citycode=citycode, postcode=postcode, limit=limit,
+                                      autocomplete=autocomplete)
 
     def search_normalised(self, query: str, *, citycode: str | None = None, postcode: str | None = None,
-                          limit: int = 5) -> list[GeocodedPoint]:
+                          limit: int = 5, autocomplete: bool = False) -> list[GeocodedPoint]:
         """``search`` for a text already through ``normalize_query`` (the address lookup has
         normalised it for its own checks: no need to validate and normalise it again)."""
         caching = self.cache.maxsize > 0
         if caching:  # no key to fold when the cache is off
-            key = (cache_key(query), citycode, postcode, int(limit))
+            key = (cache_key(query), citycode, postcode, int(limit), bool(autocomplete))
             cached = self.cache.get(key)
             if cached is not None:
                 return list(cached)
@@ -160,7 +161,8 @@ class GeocoderChain(GeocoderBase):
         failures: list[GeocoderUnavailable] = []
         for g in self.geocoders:
             try:
-                points = g.search(query, citycode=citycode, postcode=postcode, limit=limit)
+                points = g.search(query, citycode=citycode, postcode=postcode, limit=limit,
+                                  autocomplete=autocomplete)
             except GeocoderUnavailable as err:
                 log.warning("%s failed: %s", getattr(g, "name", g), err)
                 failures.append(err)

@@ -216,7 +216,8 @@ class EmbeddedGeocoder(GeocoderBase):
             self.open()
         return self._client
 
-    def search(self, text: str, *, citycode=None, postcode=None, limit: int = 5) -> list[GeocodedPoint]:
+    def search(self, text: str, *, citycode=None, postcode=None, limit: int = 5,
+               autocomplete: bool = False) -> list[GeocodedPoint]:
         client = self._ready()
         from addok.core import search  # imported once addok's configuration is loaded
         filters = {}
@@ -227,7 +228,7 @@ class EmbeddedGeocoder(GeocoderBase):
         try:
             with addok_config.lock():
                 addok_config.bind_if_needed(client, self._redis_settings)
-                results = search(text, limit=limit, autocomplete=False, **filters)
+                results = search(text, limit=limit, autocomplete=autocomplete, **filters)
             point = self._point
             return [point(r, text) for r in results]
         except redis.RedisError as err:

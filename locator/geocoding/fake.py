@@ -85,7 +85,7 @@ class FakeGeocoder(GeocoderBase):
             raise GeocoderUnavailable(f"{self.name} geocoder down")
 
     def search(self, text: str, *, citycode: str | None = None, postcode: str | None = None,
-               limit: int = 5) -> list[GeocodedPoint]:
+               limit: int = 5, autocomplete: bool = False) -> list[GeocodedPoint]:
         self.calls += 1
         self.queries.append((text, citycode, postcode, limit))
         self._check()

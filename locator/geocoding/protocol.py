@@ -1,8 +1,9 @@
 """The one interface every geocoder implements, and what its answers mean.
 
-``search(text, *, citycode=None, postcode=None, limit=5)`` and ``reverse(lon, lat)`` return
+``search(text, *, citycode=None, postcode=None, limit=5, autocomplete=False)`` and ``reverse(lon, lat)`` return
 lists of ``GeocodedPoint`` (label, lon, lat, type, score, citycode, postcode, source), best
-first. ``type`` is one of ``GEOCODE_TYPES`` (housenumber | street | locality | municipality).
+first; ``autocomplete=True`` also matches the last word as the start of a longer one (a
+voter still typing: "Thionv"). ``type`` is one of ``GEOCODE_TYPES`` (housenumber | street | locality | municipality).
 Nothing found is ``[]``; a backend that fails (down, timeout, rate limit, garbage) raises
 ``GeocoderUnavailable`` from the cause. ``close()`` releases what the geocoder holds (the
 embedded Redis server, HTTP connections); every geocoder is a context manager.
@@ -20,7 +21,7 @@ __all__ = ["GEOCODE_TYPES", "Geocoder", "GeocoderBase", "GeocodedPoint"]
 @runtime_checkable
 class Geocoder(Protocol):
     def search(self, text: str, *, citycode: str | None = None, postcode: str | None = None,
-               limit: int = 5) -> list[GeocodedPoint]: ...
+               limit: int = 5, autocomplete: bool = False) -> list[GeocodedPoint]: ...
 
     def reverse(self, lon: float, lat: float) -> list[GeocodedPoint]: ...
 

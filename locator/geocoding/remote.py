@@ -41,8 +41,10 @@ class BANSearch(BANFrance):
     without a ``features`` list is garbage (``GeocoderParseError``), not "nothing found"."""
 
     def search(self, query: str, *, limit: int = 5, citycode=None, postcode=None, type=None,
-               timeout=DEFAULT_SENTINEL) -> list[dict]:
+               autocomplete: bool = False, timeout=DEFAULT_SENTINEL) -> list[dict]:
         params = {"q": query, "limit": int(limit)}
+        if autocomplete:  # the address lookups keep the API's own default, as before
+            params["autocomplete"] = 1
         for key, value in (("citycode", citycode), ("postcode", postcode), ("type", type)):
             if value is not None:
                 params[key] = value
@@ -146,8 +148,10 @@ class RemoteGeocoder(GeocoderBase):
             self._search = RateLimiter(self.api.search, min_delay_seconds=1.0 / max(settings.remote_max_rps, 0.1),
                                        max_retries=2, error_wait_seconds=2.0, swallow_exceptions=False)
 
-    def search(self, text: str, *, citycode=None, postcode=None, limit: int = 5) -> list[GeocodedPoint]:
-        return self._call(partial(self._search, text, limit=limit, citycode=citycode, postcode=postcode))
+    def search(self, text: str, *, citycode=None, postcode=None, limit: int = 5,
+               autocomplete: bool = False) -> list[GeocodedPoint]:
+        return self._call(partial(self._search, text, limit=limit, citycode=citycode, postcode=postcode,
+                                  autocomplete=autocomplete))
 
     def reverse(self, lon: float, lat: float) -> list[GeocodedPoint]:
         return self._call(partial(self.api.reverse_features, float(lon), float(lat)))
