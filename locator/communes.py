@@ -245,7 +245,7 @@ class CommuneIndex:
         are simplified, so a place a little outside may still be the commune's. A commune
         without an outline holds nothing for certain: False (its mairie is all we know)."""
         geom = self.geoms[idx]
-        if geom is None:
+        if geom is None or not (math.isfinite(x) and math.isfinite(y)):  # no outline; outside every territory
             return False
         point = shapely.Point(x, y)
         return int(self.locate_one(point)) == idx or float(shapely.distance(point, geom)) <= margin_m

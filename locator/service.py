@@ -9,6 +9,8 @@ place. Data is loaded once and never mutated; reloading builds a new ``Locator``
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -60,11 +62,18 @@ class Locator:
     >>> loc.lookup_point(6.1757, 49.1196).to_dict()["bureau"]["id"]  # doctest: +SKIP
     """
 
-    def __init__(self, dataset: Dataset, *, settings: Settings | None = None, geocoder=None):
+    def __init__(self, dataset: Dataset, *, settings: Settings | None = None, geocoder=None,
+                 doubtful: Mapping[str, str] | None = None):
         self.dataset = dataset
         self.settings = settings or Settings(data_dir=dataset.data_dir.path)
         self.index = CommuneIndex(list(dataset.communes), list(dataset.commune_geoms))
-        self.bureaux: list[Bureau] = list(dataset.bureaux)
+        #: Bureaux whose published position the validator doubts (id → ``error``: served by
+        #: their name and address only, never with a point a voter would walk to; ``warning``:
+        #: served with their point and a warning).
+        self.doubtful: dict[str, str] = dict(doubtful or {})
+        self.bureaux: list[Bureau] = [
+            dataclasses.replace(b, lon=None, lat=None) if self.doubtful.get(b.id) == "error" else b
+            for b in dataset.bureaux]
         self.assigner = Assigner(self.bureaux, [c.code for c in dataset.communes],
                                  dataset.area_bureau_ids, dataset.area_geoms)
         #: The electoral register's addresses (``register.parquet``), or None.
@@ -87,11 +96,18 @@ class Locator:
         settings = settings or Settings.from_env()
         data_dir = Path(path) if path is not None else Path(settings.data_dir)
         settings = settings.replace(data_dir=data_dir)
-        locator = cls(DataDir(data_dir).load(strict=True), settings=settings)
+        return cls.configured(DataDir(data_dir).load(strict=True), settings, geocoder=geocoder)
+
+    @classmethod
+    def configured(cls, dataset: Dataset, settings: Settings, *, geocoder=None,
+                   doubtful: Mapping[str, str] | None = None) -> Locator:
+        """A locator over ``dataset`` with the geocoder ``settings`` configure (over the same
+        data and commune index), unless one is given."""
+        locator = cls(dataset, settings=settings, doubtful=doubtful)
         if geocoder is None:
             from .geocoding import build_geocoder
 
-            geocoder = build_geocoder(settings, dataset=locator.dataset, communes=locator.index)
+            geocoder = build_geocoder(settings, dataset=dataset, communes=locator.index)
         locator.geocoder = geocoder
         return locator
 
@@ -278,6 +294,10 @@ class Locator:
                                 message=say("outside.commune_not_covered", **params),
                                 message_key="outside.commune_not_covered", message_params=tuple(params.items()))
         bureau = self.bureaux[bi]
+        doubt = self.doubtful.get(bureau.id)
+        if doubt is not None:
+            code = "bureau_position_doubtful" if doubt == "error" else "bureau_position_unverified"
+            warnings.append(warning(code, bureau=bureau.name or bureau.id, tel=messages.telephone_part(commune)))
         if method_name == "nearest_in_commune":
             warnings.append(warning("nearest_in_commune", commune=commune.nom))
         elif method_name in ("register", "area"):

@@ -149,8 +149,8 @@ def place_communes(index, margin_m: float) -> list[Placed]:
             x, y = to_metric(c.mairie_lon, c.mairie_lat)
             inside = int(index.locate(x, y)[0]) == i
             mairie_ok = inside or index.holds(x, y, i, margin_m)
-            if not mairie_ok:
-                log.info("mairie point of %s %s is outside the commune: its address is not indexed", c.code, c.nom)
+            if not mairie_ok:  # counted in the build report (mairies_left_out), one line in all
+                log.debug("mairie point of %s %s is outside the commune: its address is not indexed", c.code, c.nom)
         if inside:
             out.append(Placed(c.mairie_lon, c.mairie_lat, True))
             continue

@@ -33,6 +33,8 @@ FR = {
                                 "de la commune ou le code postal, ou choisissez dans la liste."),
     "ambiguous.several_places": ("Plusieurs lieux correspondent à « {text} » : précisez la commune ou le code "
                                  "postal, ou choisissez dans la liste."),
+    "ambiguous.homonym": ("Plusieurs communes portent le nom écrit dans « {text} » : précisez le code postal "
+                          "ou le département, ou choisissez dans la liste."),
     "ambiguous.need_housenumber": (
         "Plusieurs bureaux de vote servent {commune} et seule la position {precision} a été trouvée : "
         "indiquez le numéro dans la rue pour connaître votre bureau, ou consultez la liste ci-dessous "
@@ -56,6 +58,13 @@ FR = {
         "avec {poly} : nous retenons {geo}, vérifiez votre commune."),
     "warning.commune_disagreement_edge": ("Ce lieu est à environ {distance} m de la limite de {geo}, "
                                           "au bord de la zone couverte : vérifiez votre commune."),
+    "warning.bureau_position_doubtful": (
+        "L'emplacement publié pour le bureau {bureau} semble faux (la vérification des données l'a signalé) : "
+        "il n'est pas montré sur la carte. "
+        "Fiez-vous à l'adresse du bureau et, en cas de doute, contactez la mairie{tel}."),
+    "warning.bureau_position_unverified": (
+        "L'emplacement du bureau {bureau} sur la carte est à vérifier (la vérification des données a un doute) : "
+        "fiez-vous d'abord à son adresse et, en cas de doute, contactez la mairie{tel}."),
     "warning.commune_outline_unknown": ("Le contour de {commune} ({insee}) n'est pas publié dans nos sources : "
                                         "la commune est déduite sans ses limites. Vérifiez votre commune "
                                         "auprès de la mairie."),
@@ -84,6 +93,8 @@ EN = {
     "status.outside_coverage": "This place is not covered by any polling station of this service.",
     "status.invalid": "This search is not valid: type an address or the name of a commune.",
     "status.ambiguous": "Several places match: please add the house number, the street and the commune.",
+    "ambiguous.homonym": ("Several communes bear the name written in “{text}”: add the postcode or the "
+                          "département, or choose from the list."),
     "warning.near_commune_boundary": ("This place is close to another commune's boundary. The boundaries we use "
                                       "are simplified: check which commune you live in."),
     "warning.near_coverage_edge": "This place is close to the edge of the area this service covers: check your commune.",
@@ -91,6 +102,11 @@ EN = {
                                    "boundaries between stations: check your voter card."),
     "warning.geocode_precision": ("The address was only recognised at street or commune level; that is enough "
                                   "here, because a single polling station serves the commune."),
+    "warning.bureau_position_doubtful": ("The published position of this polling station looks wrong, so it is "
+                                         "not shown on the map: rely on its address and, if in doubt, contact "
+                                         "the town hall (mairie)."),
+    "warning.bureau_position_unverified": ("The position of this polling station on the map is uncertain: rely "
+                                           "on its address first and, if in doubt, contact the town hall (mairie)."),
     "warning.commune_outline_unknown": ("The outline of this commune is not published in our sources: the "
                                         "commune is inferred without its boundaries. Check with the town hall."),
     "warning.geocoder_commune_overridden": ("The address search and the official commune boundaries disagree "

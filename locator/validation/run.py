@@ -43,7 +43,33 @@ class ValidationResult:
     @property
     def exit_code(self) -> int:
         """0: no error; 1: errors found (2, unusable input, is raised as ``DataError``)."""
-        return 1 if self.count("error") else 0
+        return self.status()
+
+    def status(self, *, strict: bool = False) -> int:
+        """The exit code: 1 when errors were found, or, ``strict``, warnings (organisers who
+        gate publication on the validator); else 0."""
+        if self.count("error") or (strict and self.count("warning")):
+            return 1
+        return 0
+
+    def to_check(self) -> dict[str, int]:
+        """What needs a human: the bureaux with an error or a warning (``bureaux``, of which
+        ``bureaux_with_errors``), the communes whose mairie reference has one
+        (``references``), and the other findings on the data as a whole (``other``)."""
+        bureaux: dict[str, str] = {}
+        references, other = set(), 0
+        for f in self.findings:
+            if f.severity not in ("error", "warning"):
+                continue
+            if f.bureau_id is not None:
+                if bureaux.get(f.bureau_id) != "error":
+                    bureaux[f.bureau_id] = f.severity
+            elif f.extra.get("commune"):
+                references.add(f.extra["commune"])
+            else:
+                other += 1
+        return {"bureaux": len(bureaux), "bureaux_with_errors": sum(1 for s in bureaux.values() if s == "error"),
+                "references": len(references), "other": other}
 
     def by_check(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -65,6 +91,7 @@ class ValidationResult:
             "references": dict(Counter(self.references[b.code_insee].kind for b in self.bureaux
                                        if b.code_insee in self.references)),
             "corrections_applied": len(self.applied),
+            "to_check": self.to_check(),
         }
 
     def flagged_ids(self, severities=("error", "warning")) -> set[str]:
@@ -94,6 +121,28 @@ def validate(bureaux: list[Bureau], communes: list[Commune], commune_geometries:
                            thresholds=thresholds, area_bureau_ids=area_bureau_ids, area_geometries=area_geometries,
                            geocoder=geocoder, geocoder_error=geocoder_error, rate_per_s=rate_per_s,
                            progress=progress, index=index, checks=checks, inputs=inputs, register=register)
+
+
+#: Checks about where a bureau stands: a warning of one of these is a doubt a voter must hear.
+POSITION_CHECKS = ("lonlat_swapped", "null_island", "projected_coordinates", "outside_france",
+                   "outside_declared_commune", "mairie_named_far", "single_bureau_far_from_mairie",
+                   "geocode_imprecise", "geocode_low_score", "centroid_like_point", "geocode_citycode_mismatch",
+                   "regeocode_far", "outside_own_area", "far_from_own_voters", "shared_point_across_communes")
+
+
+def doubtful_bureaux(result: ValidationResult) -> dict[str, str]:
+    """Bureaux whose position the service must not present as certain (id → ``error`` or
+    ``warning``): an error of any check (the point is not shown), or a warning of a check
+    about the position (shown, said to be checked)."""
+    out: dict[str, str] = {}
+    for f in result.findings:
+        if f.bureau_id is None:
+            continue
+        if f.severity == "error":
+            out[f.bureau_id] = "error"
+        elif f.severity == "warning" and f.check in POSITION_CHECKS:
+            out.setdefault(f.bureau_id, "warning")
+    return out
 
 
 def validate_dataset(dataset: Dataset, *, settings: Settings | None = None, **options) -> ValidationResult:

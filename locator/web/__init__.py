@@ -10,12 +10,16 @@ data and the geocoder are loaded once here, never at import time and never per r
 
 from __future__ import annotations
 
+import logging
+
 import xstatic.pkg.leaflet as xstatic_leaflet
 from flask import Flask, g, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
+from ..data.datadir import DataDir
 from ..service import Locator
+from ..validation.run import doubtful_bureaux, validate_dataset
 from .data import WebData
 from .errors import handle_error
 from .flaskapp import LocatorFlask, SafeJSONProvider
@@ -24,6 +28,8 @@ from .security import init_security
 
 __all__ = ["create_app", "load_locator"]
 
+log = logging.getLogger("locator.web")
+
 #: Bumped with the package version so browsers refetch our CSS/JS after an upgrade.
 ASSET_VERSION = "1"
 LEAFLET_DIR = xstatic_leaflet.BASE_DIR
@@ -31,9 +37,29 @@ LEAFLET_VERSION = xstatic_leaflet.VERSION
 
 
 def load_locator(settings: Settings) -> Locator:
-    """The locator on ``settings.data_dir`` with the configured geocoder attached and opened:
-    the embedded index is built now if it is missing or stale, so the first voter never waits."""
-    return Locator.from_data_dir(settings.data_dir, settings=settings).open()
+    """The locator the service answers from: ``settings.data_dir`` loaded strictly, checked by
+    the validator (a bureau with an error is served without its point, and the log says once
+    what was found), with the configured geocoder opened: the embedded index is built now if it
+    is missing or stale, so the first voter never waits."""
+    dataset = DataDir(settings.data_dir).load(strict=True)
+    result = validate_dataset(dataset, settings=settings)
+    doubtful = doubtful_bureaux(result)
+    log_validation(result, doubtful)
+    return Locator.configured(dataset, settings, doubtful=doubtful).open()
+
+
+def log_validation(result, doubtful: dict[str, str]) -> None:
+    """One summary line, then the file's errors and warnings, one line each."""
+    s = result.summary()
+    log.info("données %s : %d bureaux, %d communes ; contrôle (locator validate) : %d erreur(s), "
+             "%d avertissement(s), %d information(s) ; %d bureau(x) servi(s) sans position, %d avec une "
+             "position à vérifier", result.inputs.get("bureaux"), s["bureaux"], s["communes"], s["errors"],
+             s["warnings"], s["infos"], sum(1 for d in doubtful.values() if d == "error"),
+             sum(1 for d in doubtful.values() if d == "warning"))
+    for f in result.findings:
+        if f.severity in ("error", "warning"):
+            log.log(logging.WARNING if f.severity == "error" else logging.INFO, "  %s %s [%s] %s",
+                    f.severity, f.bureau_id or "-", f.check, f.message)
 
 
 def create_app(settings: Settings | None = None, *, locator: Locator | None = None, test_config=None) -> Flask:
