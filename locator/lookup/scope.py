@@ -4,9 +4,13 @@ restriction, and the readiness probe. Rules of the core, so every shell applies 
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_left
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from ..errors import GeocoderUnavailable
+from ..geocoding.evidence import parse_query, same_word, significant
+from ..geocoding.normalize import fold, normalize_query
 from .messages import say
 from .outcome import LookupResult, Status
 
@@ -32,30 +36,117 @@ class Suggestion:
 
 def suggest(locator, text: str, *, limit: int, departement: str | None = None) -> list[Suggestion]:
     """Places the geocoder knows for ``text`` that this service can answer for (a commune of
-    the data, and of ``departement`` when given), best first.
+    the data, and of ``departement`` when given), best first. What was typed wins:
+
+    * a commune named in the text ranks its own places first, and places of other communes
+      are not offered ("12 rue Serpenoise Metz" never suggests a "rue de Metz" elsewhere);
+      when the geocoder has nothing there, the commune itself is offered if the text is only
+      the commune (a typed street is never traded for its commune: nothing is suggested and
+      the typed text is what the search gets);
+    * otherwise the communes whose name starts with the text come first ("Thionv" →
+      Thionville), then the geocoder's places whose label holds every typed word (a typed
+      word may be the start of a label word, or that word with a typo);
+    * the geocoder is asked with its autocomplete on (the voter is still typing).
 
     Raises
     ------
     GeocoderUnavailable
         no geocoder, or every configured geocoder failed.
     """
-    if len(text) < SUGGEST_MIN_CHARS:
+    if len(text.strip()) < SUGGEST_MIN_CHARS:
         return []
     geocoder = locator.geocoder
     if geocoder is None:
         raise GeocoderUnavailable("no geocoder configured")
-    # Ask for more when filtering by département, so the filter does not empty the list.
-    points = geocoder.search(text, limit=limit * 3 if departement else limit)
-    out = []
-    for p in points:
-        if p.citycode is not None and locator.commune(p.citycode) is None:
-            continue  # a place this service cannot answer for
-        if departement and not (p.citycode or "").startswith(departement):
-            continue
-        out.append(Suggestion(p.label, p.lon, p.lat, p.type, p.citycode, p.postcode, p.score))
-        if len(out) >= limit:
+    normalised = normalize_query(text)
+    words = significant(fold(normalised).split())
+    gazetteer = locator.text.gazetteer
+    communes = locator.index.communes
+    parts = parse_query(normalised)
+    named_ci = gazetteer.find(parts)
+    named = [communes[ci] for ci in named_ci]
+    want = limit * 3  # room for the filters below
+    points = [p for p in geocoder.search(text, limit=want, autocomplete=True) if _answerable(locator, p)]
+    if named:
+        codes = {c.code for c in named}
+        points = [p for p in points if p.citycode in codes]
+        if not points:  # the geocoder's best were elsewhere: ask inside the named commune(s)
+            for c in named:
+                points += geocoder.search(text, citycode=c.code, limit=limit, autocomplete=True)
+        points = [p for p in points if p.citycode in codes and _holds_words(p.label, words)]
+        out = [_of_point(p) for p in points]
+        if not out and not parts.has_street:  # "Metz" alone; never trade a typed street for its commune
+            out = [s for s in (_of_commune(locator, ci) for ci in named_ci) if s]
+    else:
+        starting = [s for s in (_of_commune(locator, ci) for ci in _communes_starting(locator, normalised)) if s]
+        codes = {s.citycode for s in starting}
+        out = starting + [_of_point(p) for p in points
+                          if _holds_words(p.label, words)
+                          and not (p.type == "municipality" and p.citycode in codes)]
+    if departement:
+        out = [s for s in out if (s.citycode or "").startswith(departement)]
+    seen, unique = set(), []
+    for s in out:
+        if s.label not in seen:
+            seen.add(s.label)
+            unique.append(s)
+    return unique[:limit]
+
+
+def _answerable(locator, point) -> bool:
+    return point.citycode is None or locator.commune(point.citycode) is not None
+
+
+def _of_point(p) -> Suggestion:
+    return Suggestion(p.label, p.lon, p.lat, p.type, p.citycode, p.postcode, p.score)
+
+
+def _holds_words(label: str, words: list[str]) -> bool:
+    """Every typed word is in the label: whole, as the start of a label word (still typing),
+    or with a typo (``same_word``)."""
+    found = fold(label).split()
+    return all(any(f.startswith(w) or same_word(w, f) for f in found) for w in words)
+
+
+_names: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _communes_starting(locator, normalised: str) -> list[int]:
+    """Communes of the data with a name (or a former name, an alias) that starts with the
+    whole typed text, most populous first: a name being typed ("Sarregu")."""
+    typed = " ".join(fold(normalised).split())
+    if not typed or any(ch.isdigit() for ch in typed):
+        return []
+    gazetteer = locator.text.gazetteer
+    names = _names.get(gazetteer)
+    if names is None:
+        names = sorted((" ".join(n), ci) for ci, ns in enumerate(gazetteer.names) for n in ns)
+        _names[gazetteer] = names
+    communes = locator.index.communes
+    found: dict[int, None] = {}
+    for name, ci in names[bisect_left(names, (typed, -1)):]:
+        if not name.startswith(typed):
             break
-    return out
+        found[ci] = None
+    return sorted(found, key=lambda ci: (-(communes[ci].population or 0), communes[ci].nom))
+
+
+def _of_commune(locator, ci: int) -> Suggestion | None:
+    """A commune offered by its name (with its postcode when another commune has the same
+    name, so the search that follows is not ambiguous again)."""
+    commune = locator.index.communes[ci]
+    if commune.has_mairie_point:
+        lon, lat = commune.mairie_lon, commune.mairie_lat
+    else:
+        geom = locator.dataset.commune_geoms[ci]
+        if geom is None or geom.is_empty:
+            return None
+        point = geom.representative_point()
+        lon, lat = point.x, point.y
+    postcode = commune.codes_postaux[0] if commune.codes_postaux else None
+    homonyms = locator.text.gazetteer.by_name.get(tuple(fold(commune.nom).split()), ())
+    label = f"{commune.nom} {postcode}" if len(homonyms) > 1 and postcode else commune.nom
+    return Suggestion(label, lon, lat, "municipality", commune.code, postcode, None)
 
 
 def restrict_to_departement(result: LookupResult, departement: str | None) -> LookupResult:
