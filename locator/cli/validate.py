@@ -1,7 +1,8 @@
 """`locator validate`: check the bureaux before publishing them.
 
-Exit codes: 0 no error, 1 errors found, 2 input unusable (the message names the file and
-the record). ``scripts/validate_bureaux.py`` runs exactly this command.
+Exit codes: 0 no error, 1 errors found (with ``--strict``: errors or warnings), 2 input
+unusable (the message names the file and the record). ``scripts/validate_bureaux.py`` runs
+exactly this command.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ..data.datadir import DataDir
 from ..data.geojson import write_atomic
 from ..errors import DataError, LocatorError
 from ..validation.regeocode import DEFAULT_RATE_PER_S
-from ..validation.report import FORMATS, render
+from ..validation.report import FORMATS, headline, render
 from ..validation.run import validate_files
 from .common import add_data_argument, settings_from
 
@@ -25,7 +26,8 @@ def register(sub) -> None:
     p = sub.add_parser(
         "validate", help="check the bureaux file before publishing it",
         description="Contrôle les bureaux de vote : positions impossibles, commune, mairie, géocodage, "
-                    "cohérence. Sortie 0 : aucune erreur ; 1 : erreurs ; 2 : données illisibles.")
+                    "cohérence. Sortie 0 : aucune erreur ; 1 : erreurs (avec --strict : erreurs ou "
+                    "avertissements) ; 2 : données illisibles.")
     add_arguments(p)
     p.set_defaults(func=cmd_validate)
 
@@ -50,6 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "when a remote geocoder is configured, no limit for the embedded one)")
     p.add_argument("--write-fixed", type=Path, metavar="FILE",
                    help="write the bureaux with the corrections applied to FILE (atomically; the input is never modified)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 on warnings too (to gate publication: every warning checked by a person)")
     add_data_argument(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line on stderr")
 
@@ -78,11 +82,9 @@ def cmd_validate(args) -> int:
     if args.write_fixed is not None:
         write_fixed(bureaux_path, args.write_fixed, result.applied)
     if not args.quiet and (args.output is not None or args.format != "text"):
-        s = result.summary()
         where = f" → {args.output}" if args.output is not None else ""
-        print(f"{s['bureaux']} bureaux : {s['errors']} erreur(s), {s['warnings']} avertissement(s), "
-              f"{s['infos']} information(s){where}", file=sys.stderr)
-    return result.exit_code
+        print(f"{result.summary()['bureaux']} bureaux contrôlés. {headline(result)}{where}", file=sys.stderr)
+    return result.status(strict=args.strict)
 
 
 def _rate(requested: float | None, settings: Settings) -> float:

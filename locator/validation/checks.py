@@ -64,6 +64,14 @@ class Check:
     needs_position: bool = True
     #: A geometry check: an error from it makes the point unusable for later checks.
     geometry: bool = False
+    #: A commune check: an error from it means the declared commune is not the bureau's, so
+    #: the checks that judge the bureau against that commune (``needs_commune``) skip it.
+    commune: bool = False
+    needs_commune: bool = False
+
+    @property
+    def label(self) -> str:
+        return label(self.name)
 
 
 def in_france(lon: float, lat: float) -> bool:
@@ -206,6 +214,8 @@ def check_unknown_commune(i, ctx):
         return
     b = ctx.bureaux[i]
     j = ctx.located[i] if ctx.usable[i] else NO_COMMUNE
+    if j != NO_COMMUNE and b.code_insee in ctx.commune(j).codes_postaux:
+        return  # a postcode: postcode_as_insee says so
     where = f" Le point tombe dans {ctx.name(j)}." if j != NO_COMMUNE else ""
     sugg = ({"code_insee": ctx.commune(j).code, "reason": f"le point est dans {ctx.name(j)}"}
             if j != NO_COMMUNE else None)
@@ -220,6 +230,25 @@ def check_unknown_served_commune(i, ctx):
         yield Flag(ERROR, f"communes_served contient {', '.join(unknown)}, inconnu(s) dans les données chargées "
                           "(code fusionné ou faute de frappe ?) : les électeurs de ces communes ne trouveraient "
                           "pas leur bureau. Corrigez la liste.", extra={"unknown": unknown})
+
+
+def check_postcode_as_insee(i, ctx):
+    """code_insee is the postcode of the commune the point falls in (57500 is Saint-Avold's
+    postcode and Neufmoulins' INSEE code): the commune to suggest is that one, never the
+    commune the code happens to name."""
+    b = ctx.bureaux[i]
+    j = int(ctx.located[i])
+    if j == NO_COMMUNE or j == ctx.declared[i] or b.code_insee not in ctx.commune(j).codes_postaux:
+        return
+    here = ctx.commune(j)
+    named = (f" et le code INSEE de {ctx.name(int(ctx.declared[i]))}" if ctx.declared[i] != NO_COMMUNE
+             else ", pas un code INSEE")
+    served = (" Remplacez-le aussi dans communes_served." if b.code_insee in b.communes_served else "")
+    yield Flag(ERROR, f"code_insee {b.code_insee} est le code postal de {ctx.name(j)}, où se trouve le point,"
+                      f"{named} : confusion entre code postal et code INSEE. Mettez code_insee {here.code}.{served}",
+               suggestion={"code_insee": here.code,
+                           "reason": f"{b.code_insee} est le code postal de {here.nom}, qui contient le point"},
+               extra={"falls_in": here.code, "postcode": b.code_insee})
 
 
 def check_outside_declared_commune(i, ctx):
@@ -281,7 +310,20 @@ def check_served_commune_far(i, ctx):
                    distance_m=far[0][0], extra={"communes": [c for _, c in far]})
 
 
+#: How many commune names a finding spells out; the full list is in ``extra["communes"]``.
+LISTED_COMMUNES = 12
+
+
+def _commune_list(ctx, members: list[int]) -> str:
+    names = [ctx.name(k) for k in members[:LISTED_COMMUNES]]
+    more = len(members) - len(names)
+    return ", ".join(names) + (f" et {more} autre{'s' if more > 1 else ''} (liste complète : rapport json, "
+                               "champ extra.communes)" if more else "")
+
+
 def check_commune_without_bureau(ctx):
+    """One finding per département: the communes no bureau serves, listed (a file covering
+    a few communes of a département would otherwise give hundreds of findings)."""
     deps = {ctx.commune(int(d)).departement for d in ctx.declared if d != NO_COMMUNE}
     for dep in sorted(deps):
         members = [k for k, c in enumerate(ctx.index.communes) if c.departement == dep]
@@ -291,18 +333,20 @@ def check_commune_without_bureau(ctx):
         # A file covering most of a département is meant to cover all of it (a primary);
         # one covering a few communes (a city) is not, and the others are only listed.
         complete = len(missing) <= len(members) / 2
-        for k in missing:
-            c = ctx.commune(k)
-            ref = ctx.references.get(c.code)
-            if complete:
-                flag = Flag(ERROR, f"Aucun bureau ne sert {c.nom} ({c.code}) : ses électeurs n'auront pas de "
-                                   "réponse. Ajoutez la commune aux communes_served d'un bureau.",
-                            lon=ref.lon if ref else None, lat=ref.lat if ref else None, extra={"commune": c.code})
-            else:
-                flag = Flag(INFO, f"Aucun bureau ne sert {c.nom} ({c.code}) (le fichier ne couvre qu'une partie "
-                                  f"du département {dep}).",
-                            lon=ref.lon if ref else None, lat=ref.lat if ref else None, extra={"commune": c.code})
-            yield None, flag
+        n = len(missing)
+        extra = {"departement": dep, "communes": [ctx.commune(k).code for k in missing], "count": n,
+                 "communes_in_departement": len(members)}
+        what = "commune" if n == 1 else "communes"
+        if complete:
+            flag = Flag(ERROR, f"Aucun bureau ne sert {n} {what} du département {dep} : {_commune_list(ctx, missing)}. "
+                               "Leurs électeurs n'auront pas de réponse : ajoutez chacune aux communes_served "
+                               "d'un bureau.", extra=extra)
+        else:
+            flag = Flag(INFO, f"Le fichier ne couvre qu'une partie du département {dep} ({len(members) - n} "
+                              f"commune(s) servie(s) sur {len(members)}) : {n} {what} sans bureau, "
+                              f"{_commune_list(ctx, missing)}. Rien à faire si c'est voulu (liste d'une ville, "
+                              "d'une circonscription).", extra=extra)
+        yield None, flag
 
 
 # -- mairie -----------------------------------------------------------------------------------
@@ -315,9 +359,12 @@ def check_mairie_named_far(i, ctx):
     if ref is None:
         return
     if not ref.precise:
+        advice = ("Relancez avec --regeocode pour géocoder l'adresse de la mairie." if ctx.regeocoded is None
+                  else "L'adresse de la mairie, géocodée (--regeocode), n'a pas donné de position assez précise : "
+                       "vérifiez sur une carte que le bureau est bien à la mairie.")
         yield Flag(INFO, f"Le bureau se dit à la mairie mais aucune position fiable de la mairie de "
                          f"{ctx.name(int(ctx.declared[i]))} n'est connue (voir les constats sur la référence) : "
-                         "distance non contrôlée. Relancez avec --regeocode pour géocoder l'adresse de la mairie.",
+                         f"distance non contrôlée. {advice}",
                    extra={"reference": ref.kind})
         return
     d = ctx.distance(i, ref.x, ref.y)
@@ -630,14 +677,15 @@ CHECKS: tuple[Check, ...] = (
     _bureau(check_outside_coverage, geometry=True),
     _bureau(check_unknown_commune, needs_position=False),
     _bureau(check_unknown_served_commune, needs_position=False),
-    _bureau(check_outside_declared_commune),
-    _bureau(check_served_commune_far),
+    _bureau(check_postcode_as_insee, commune=True),
+    _bureau(check_outside_declared_commune, needs_commune=True),
+    _bureau(check_served_commune_far, needs_commune=True),
     _dataset(check_commune_without_bureau),
-    _bureau(check_mairie_named_far),
-    _bureau(check_single_bureau_far_from_mairie),
+    _bureau(check_mairie_named_far, needs_commune=True),
+    _bureau(check_single_bureau_far_from_mairie, needs_commune=True),
     _bureau(check_geocode_imprecise),
     _bureau(check_geocode_low_score),
-    _bureau(check_centroid_like_point),
+    _bureau(check_centroid_like_point, needs_commune=True),
     _bureau(check_geocode_citycode_mismatch, needs_position=False),
     _bureau(check_regeocode_far),
     _bureau(check_regeocode_not_found, needs_position=False),
@@ -650,6 +698,53 @@ CHECKS: tuple[Check, ...] = (
     _dataset(check_area_unknown_bureau),
 )
 
+#: The French label of every finding's check, by its stable code: the checks above, the
+#: checks of the mairie reference (``reference.REFERENCE_CHECKS``) and the findings made
+#: while loading (``run.LOAD_CHECKS``). Reports show the label with the code beside it.
+CHECK_LABELS: dict[str, str] = {
+    "missing_point": "Bureau sans position",
+    "null_island": "Position (0, 0)",
+    "lonlat_swapped": "Longitude et latitude inversées",
+    "projected_coordinates": "Coordonnées en mètres",
+    "out_of_range": "Coordonnées hors limites",
+    "outside_france": "Point hors de France",
+    "outside_coverage": "Point hors des communes chargées",
+    "unknown_commune": "Code INSEE inconnu",
+    "unknown_served_commune": "Commune servie inconnue",
+    "postcode_as_insee": "Code postal à la place du code INSEE",
+    "outside_declared_commune": "Point hors de sa commune",
+    "served_commune_far": "Commune servie très éloignée",
+    "commune_without_bureau": "Communes sans bureau",
+    "mairie_named_far": "« Mairie » loin de la mairie",
+    "single_bureau_far_from_mairie": "Seul bureau, loin de la mairie",
+    "geocode_imprecise": "Géocodage imprécis",
+    "geocode_low_score": "Score de géocodage faible",
+    "centroid_like_point": "Point au centre de la commune",
+    "geocode_citycode_mismatch": "Adresse trouvée dans une autre commune",
+    "regeocode_far": "Adresse géocodée loin du point",
+    "regeocode_not_found": "Adresse non trouvée",
+    "duplicate_id": "Identifiant en double",
+    "shared_point_across_communes": "Même point qu'un bureau d'une autre commune",
+    "shared_point_different_address": "Même point, autre adresse",
+    "same_address_different_points": "Même adresse, points différents",
+    "outside_own_area": "Hors de son périmètre",
+    "far_from_own_voters": "Loin de ses électeurs",
+    "area_unknown_bureau": "Périmètre d'un bureau inconnu",
+    "reference_missing": "Mairie sans point officiel",
+    "reference_outside_commune": "Point officiel de la mairie hors de la commune",
+    "reference_shared": "Point officiel de la mairie partagé",
+    "reference_geocode_disagrees": "Point officiel et adresse de la mairie en désaccord",
+    "correction_applied": "Correction appliquée",
+    "correction_unknown_bureau": "Correction d'un bureau inconnu",
+    "regeocode_unavailable": "Géocodeur indisponible",
+}
+
+
+def label(code: str) -> str:
+    """The French label of a check code (the code itself when it has none)."""
+    return CHECK_LABELS.get(code, code)
+
+
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
 
@@ -657,16 +752,19 @@ def run_checks(ctx: ValidationContext, checks: Iterable[Check] = CHECKS) -> list
     """Run ``checks`` in order over the context; returns the findings (unsorted)."""
     findings: list[Finding] = []
     ctx.usable = np.ones(len(ctx.bureaux), dtype=bool)
+    ctx.commune_known = np.ones(len(ctx.bureaux), dtype=bool)
     for chk in checks:
         if not chk.per_bureau:
             for i, flag in chk.func(ctx):
                 findings.append(flag.to_finding(chk.name, None if i is None else ctx.bureaux[i]))
             continue
         for i, bureau in enumerate(ctx.bureaux):
-            if chk.needs_position and not ctx.usable[i]:
+            if (chk.needs_position and not ctx.usable[i]) or (chk.needs_commune and not ctx.commune_known[i]):
                 continue
             for flag in chk.func(i, ctx):
                 findings.append(flag.to_finding(chk.name, bureau))
                 if chk.geometry and flag.severity == ERROR:
                     ctx.usable[i] = False
+                if chk.commune and flag.severity == ERROR:
+                    ctx.commune_known[i] = False
     return findings

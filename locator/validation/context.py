@@ -64,6 +64,8 @@ class ValidationContext:
         self.departements = {c.departement for c in self.index.communes}
         #: Set by the runner: False once a geometry check found the point unusable.
         self.usable = np.ones(n, dtype=bool)
+        #: Set by the runner: False once a commune check found the declared commune wrong.
+        self.commune_known = np.ones(n, dtype=bool)
 
     # -- small helpers used by the checks ----------------------------------------------------
     def commune(self, idx: int) -> Commune:

@@ -213,11 +213,14 @@ def choose_references(index: CommuneIndex, thresholds: Thresholds, *, report_cod
                             float(interior[p.index, 0]), float(interior[p.index, 1]), False, rejected)
         refs[code] = ref
         if code in report_codes:
-            findings.extend(_finding(name, flag, p, ref) for name, flag in flags)
+            findings.extend(_finding(name, flag, p, ref, geocoded=ctx.geocoded if geocoded_mairies is not None else None)
+                            for name, flag in flags)
     return refs, findings
 
 
-def _finding(name: str, flag: Flag, p: OfficialPoint, ref: Reference) -> Finding:
+def _finding(name: str, flag: Flag, p: OfficialPoint, ref: Reference, *,
+             geocoded: dict[str, GeocodedPoint | None] | None = None) -> Finding:
+    """``geocoded``: the mairie addresses geocoded by ``--regeocode`` (None: not asked)."""
     c = p.commune
     advice = ""
     if flag.rejects:
@@ -225,13 +228,27 @@ def _finding(name: str, flag: Flag, p: OfficialPoint, ref: Reference) -> Finding
                   " Signalez l'erreur à l'Annuaire de l'administration (service-public.fr, « Signaler une "
                   "erreur » sur la fiche de la mairie) et ne recopiez pas ce point pour placer un bureau.")
         if ref.kind == INTERIOR:
-            advice += " Pour contrôler la distance à la mairie, relancez avec --regeocode."
+            advice += " " + _interior_advice(c, geocoded)
     sugg = None
     if flag.rejects and ref.precise:
         sugg = suggestion(ref.lon, ref.lat, f"position de la mairie retenue ({ref.label})", ref.kind)
     return Finding(bureau_id=None, check=name, severity=flag.severity, message=flag.message + advice,
                    lon=c.mairie_lon, lat=c.mairie_lat, distance_m=flag.distance_m, suggestion=sugg,
                    extra={"commune": c.code, "nom": c.nom, "reference_used": ref.kind})
+
+
+def _interior_advice(c: Commune, geocoded: dict[str, GeocodedPoint | None] | None) -> str:
+    """What to do when no point stands for the mairie: re-geocode, or, when that was done,
+    why it did not help."""
+    if geocoded is None:
+        return "Pour contrôler la distance à la mairie, relancez avec --regeocode."
+    if c.code not in geocoded:
+        return ("L'adresse de la mairie n'a pas été géocodée (absente de l'Annuaire, ou géocodeur indisponible) : "
+                "contrôlez à la main la distance des bureaux à la mairie.")
+    g = geocoded[c.code]
+    found = f"« {g.label} » ({g.type}, score {g.score})" if g is not None else "aucune réponse"
+    return (f"L'adresse de la mairie géocodée a donné {found}, pas assez précis pour servir de référence : "
+            "contrôlez à la main la distance des bureaux à la mairie.")
 
 
 def _accepted_geocode(point: GeocodedPoint | None, idx: int, ctx: ReferenceContext):

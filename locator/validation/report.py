@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..data.geojson import dumps_collection, feature, geometry_to_geojson
-from .checks import in_france
+from .checks import in_france, label
 from .flag import SEVERITIES, SEVERITY_RANK
 from .reference import GEOCODED, INTERIOR, OFFICIAL
 from .run import ValidationResult
@@ -49,11 +49,48 @@ def render(result: ValidationResult, fmt: str, *, settings: Settings | None = No
 
 # -- text -------------------------------------------------------------------------------------
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n > 1 else ''}"
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n <= 1 else plural}"  # French: 0 and 1 take the singular
 
 
-def render_text(result: ValidationResult) -> str:
+def headline(result: ValidationResult) -> str:
+    """The report's first sentence: what needs a human, then the counts by severity. Never
+    "no error" alone while warnings remain ("3 bureaux à vérifier : 1 erreur, 2 avertissements")."""
+    s = result.summary()
+    t = s["to_check"]
+    parts = [text for n, text in ((t["bureaux"], _count(t["bureaux"], "bureau", "bureaux")),
+                                  (t["references"], _count(t["references"], "mairie de référence",
+                                                           "mairies de référence")),
+                                  (t["other"], _count(t["other"], "constat sur les données",
+                                                      "constats sur les données"))) if n]
+    infos = f" ({_count(s['infos'], 'information', 'informations')})" if s["infos"] else ""
+    if not parts:
+        return f"Rien à vérifier : aucune erreur, aucun avertissement{infos}."
+    what = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
+    todo = ("corrigez les erreurs avant publication, vérifiez les avertissements à la main" if s["errors"]
+            and s["warnings"] else "à corriger avant publication" if s["errors"] else "à vérifier à la main")
+    return (f"{what} à vérifier : {_count(s['errors'], 'erreur', 'erreurs')}, "
+            f"{_count(s['warnings'], 'avertissement', 'avertissements')}{infos} — {todo}.")
+
+
+def check_table(result: ValidationResult) -> list[str]:
+    """The counts per check and severity, each check by its French label and its code."""
+    s = result.summary()
+    detail = s["by_check_severity"]
+    if not detail:
+        return ["Aucun constat."]
+    names = {name: f"{label(name)} ({name})" for name in detail}
+    width = max(len("Contrôle"), *(len(n) for n in names.values()))
+    out = [f"{'Contrôle':<{width}}  {'Erreurs':>7}  {'Avert.':>6}  {'Infos':>5}",
+           f"{'-' * width}  {'-' * 7}  {'-' * 6}  {'-' * 5}"]
+    for name, sev in detail.items():
+        out.append(f"{names[name]:<{width}}  {sev['error']:>7}  {sev['warning']:>6}  {sev['info']:>5}")
+    out.append(f"{'Total':<{width}}  {s['errors']:>7}  {s['warnings']:>6}  {s['infos']:>5}")
+    return out
+
+
+def render_text(result: ValidationResult, *, summary_only: bool = False) -> str:
+    """The text report; ``summary_only``: the inputs, the headline and the table of counts."""
     s = result.summary()
     inputs = result.inputs
     out = ["Contrôle des bureaux de vote", ""]
@@ -70,21 +107,10 @@ def render_text(result: ValidationResult) -> str:
     if result.regeocode is not None:
         out.append(f"  re-géocodage : {result.regeocode.queries} requête(s)"
                    + (f", interrompu : {result.regeocode.failure}" if result.regeocode.failure else ""))
-    out.append("")
-    verdict = ("à corriger avant publication" if s["errors"] else "aucune erreur")
-    out.append(f"Résultat : {_plural(s['errors'], 'erreur')}, {_plural(s['warnings'], 'avertissement')}, "
-               f"{_plural(s['infos'], 'information')} — {verdict}.")
-    out.append("")
-    detail = s["by_check_severity"]
-    if detail:
-        width = max(len("Contrôle"), *(len(k) for k in detail))
-        out.append(f"{'Contrôle':<{width}}  {'Erreurs':>7}  {'Avert.':>6}  {'Infos':>5}")
-        out.append(f"{'-' * width}  {'-' * 7}  {'-' * 6}  {'-' * 5}")
-        for name, sev in detail.items():
-            out.append(f"{name:<{width}}  {sev['error']:>7}  {sev['warning']:>6}  {sev['info']:>5}")
-        out.append(f"{'Total':<{width}}  {s['errors']:>7}  {s['warnings']:>6}  {s['infos']:>5}")
-    else:
-        out.append("Aucun constat.")
+    out += ["", headline(result), ""]
+    out += check_table(result)
+    if summary_only:
+        return "\n".join(out) + "\n"
     for severity in SEVERITIES:
         group = [f for f in result.findings if f.severity == severity]
         if not group:
@@ -98,7 +124,7 @@ def render_text(result: ValidationResult) -> str:
             else:
                 who = "[données]"
             dist = f", {f.distance_m:.0f} m" if f.distance_m is not None else ""
-            out.append(f"  {who} — {f.check}{dist}")
+            out.append(f"  {who} — {label(f.check)} ({f.check}){dist}")
             out += textwrap.wrap(f.message, 96, initial_indent="      ", subsequent_indent="      ",
                                  break_on_hyphens=False, break_long_words=False)
             if f.suggestion:
@@ -128,7 +154,7 @@ def report_dict(result: ValidationResult) -> dict:
     hosts = {b.code_insee for b in result.bureaux}
     return {
         "summary": result.summary(),
-        "findings": [f.to_dict() for f in result.findings],
+        "findings": [{**f.to_dict(), "label": label(f.check)} for f in result.findings],
         "corrections": [a.correction.to_dict() for a in result.applied],
         "references": {code: ref.to_dict() for code, ref in sorted(result.references.items()) if code in hosts},
         "inputs": result.inputs,
@@ -139,7 +165,7 @@ def render_json(result: ValidationResult) -> str:
     return json.dumps(report_dict(result), ensure_ascii=False, indent=1) + "\n"
 
 
-CSV_FIELDS = ("severity", "check", "bureau_id", "name", "code_insee", "commune", "message", "lon", "lat",
+CSV_FIELDS = ("severity", "check", "check_label", "bureau_id", "name", "code_insee", "commune", "message", "lon", "lat",
               "distance_m", "suggestion_lon", "suggestion_lat", "suggestion_code_insee", "suggestion_reason")
 
 
@@ -150,7 +176,7 @@ def render_csv(result: ValidationResult) -> str:
     for f in result.findings:
         s = f.suggestion or {}
         writer.writerow({
-            "severity": f.severity, "check": f.check, "bureau_id": f.bureau_id or "",
+            "severity": f.severity, "check": f.check, "check_label": label(f.check), "bureau_id": f.bureau_id or "",
             "name": f.extra.get("name", ""), "code_insee": f.extra.get("code_insee", ""),
             "commune": f.extra.get("commune", ""), "message": f.message,
             "lon": "" if f.lon is None else f.lon, "lat": "" if f.lat is None else f.lat,
@@ -239,7 +265,8 @@ def _map_data(result: ValidationResult, settings: Settings | None) -> dict:
             if f.extra.get("commune"):
                 codes.add(f.extra["commune"])
             if _plausible(f.lon, f.lat):
-                points.append({"kind": "reference", "severity": f.severity, "lon": f.lon, "lat": f.lat,
+                points.append({"kind": "reference", "severity": f.severity, "severities": [f.severity],
+                               "lon": f.lon, "lat": f.lat,
                                "title": f"Référence {f.extra.get('nom', '')} ({f.extra.get('commune', '')})",
                                "lines": [f.message], "findings": [k]})
     for bid, ks in per_bureau.items():
@@ -248,13 +275,15 @@ def _map_data(result: ValidationResult, settings: Settings | None) -> dict:
         worst = min(found, key=lambda f: SEVERITY_RANK[f.severity]).severity
         here = b is not None and _plausible(b.lon, b.lat)
         if here:
-            points.append({"kind": "bureau", "severity": worst, "lon": b.lon, "lat": b.lat,
-                           "title": f"{bid} — {b.name}", "lines": [f"[{f.check}] {f.message}" for f in found],
+            points.append({"kind": "bureau", "severity": worst, "severities": sorted({f.severity for f in found}),
+                           "lon": b.lon, "lat": b.lat,
+                           "title": f"{bid} — {b.name}", "lines": [f"[{label(f.check)}] {f.message}" for f in found],
                            "findings": ks})
         for k, f in zip(ks, found, strict=True):
             s = f.suggestion
             if s and "lon" in s and _plausible(s["lon"], s["lat"]):
-                points.append({"kind": "suggestion", "severity": f.severity, "lon": s["lon"], "lat": s["lat"],
+                points.append({"kind": "suggestion", "severity": f.severity, "severities": [f.severity],
+                               "lon": s["lon"], "lat": s["lat"],
                                "title": f"Position suggérée pour {bid}", "lines": [s.get("reason", "")],
                                "from": [b.lon, b.lat] if here else None,
                                "findings": [] if here else [k]})
@@ -287,6 +316,8 @@ def render_html(result: ValidationResult, *, settings: Settings | None = None) -
     map_json = json.dumps(_map_data(result, settings), ensure_ascii=False, separators=(",", ":"))
     return env.from_string(source).render(
         summary=result.summary(),
+        headline=headline(result),
+        label=label,
         by_check=result.summary()["by_check_severity"],
         findings=result.findings,
         corrections=[a.correction for a in result.applied],

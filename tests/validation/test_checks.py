@@ -23,6 +23,16 @@ from .conftest import (
 )
 
 
+def test_every_check_has_a_french_label():
+    from locator.validation.checks import CHECK_LABELS, CHECKS
+    from locator.validation.reference import REFERENCE_CHECKS
+    from locator.validation.run import LOAD_CHECKS
+
+    codes = [c.name for c in CHECKS] + [c.__name__ for c in REFERENCE_CHECKS] + list(LOAD_CHECKS)
+    assert [c for c in codes if c not in CHECK_LABELS] == []
+    assert CHECKS[0].label == "Bureau sans position"
+
+
 def test_check_names_are_unique_and_stable():
     assert len(CHECK_NAMES) == len(set(CHECK_NAMES))
     for name in ("missing_point", "null_island", "lonlat_swapped", "projected_coordinates", "out_of_range",
@@ -117,13 +127,54 @@ def test_a_commune_served_by_no_bureau_is_an_error_when_the_file_covers_the_depa
     bureaux = replace(clean_bureaux(), "E1", communes_served=("57995",))  # Eta dropped
     result = run(bureaux)
     (f,) = found(result, check="commune_without_bureau")
-    assert f.severity == "error" and f.extra["commune"] == "57997" and f.bureau_id is None
+    assert f.severity == "error" and f.extra["communes"] == ["57997"] and f.bureau_id is None
+    assert "Eta (57997)" in f.message
 
 
-def test_a_file_covering_a_few_communes_only_lists_the_others(run):
+def test_a_file_covering_a_few_communes_lists_the_others_in_one_finding(run):
     result = run([b for b in clean_bureaux() if b.id == "Z1"])
-    fs = found(result, check="commune_without_bureau")
-    assert len(fs) == 6 and {f.severity for f in fs} == {"info"}
+    (f,) = found(result, check="commune_without_bureau")
+    assert f.severity == "info" and f.extra["count"] == 6 and len(f.extra["communes"]) == 6
+    assert f.lon is None and f.lat is None  # nothing to draw: the map is not covered in dots
+    assert "Alpha (57991)" in f.message and "Eta (57997)" in f.message
+
+
+def test_a_postcode_used_as_insee_code_suggests_the_commune_of_that_postcode_holding_the_point(run, hand_communes):
+    import dataclasses
+
+    communes, geoms = hand_communes
+    # Beta's postcode is Zeta's INSEE code (57996, 50 km east), like 57500 Saint-Avold / Neufmoulins.
+    communes = [dataclasses.replace(c, codes_postaux=("57996",)) if c.code == "57992" else c for c in communes]
+    from locator.validation import validate
+
+    bureaux = replace(clean_bureaux(), "B1", code_insee="57996", communes_served=("57996",))
+    result = validate(bureaux, communes, geoms)
+    (f,) = found(result, bureau_id="B1", check="postcode_as_insee")
+    assert f.severity == "error" and f.suggestion["code_insee"] == "57992"
+    assert "code postal de Beta (57992)" in f.message and "Zeta (57996)" in f.message
+    # nothing judges the bureau against Zeta, 50 km away: no move suggested there
+    others = [g for g in found(result, bureau_id="B1") if g.check != "postcode_as_insee" and g.severity != "info"]
+    assert [g.check for g in others] == []
+    assert not any(g.suggestion and "lon" in g.suggestion for g in found(result, bureau_id="B1"))
+
+
+def test_with_regeocode_no_finding_tells_to_rerun_with_regeocode(run):
+    # Gamma's official point is wrong and its mairie address is not found: no usable reference.
+    result = run(clean_bureaux(), geocoder=address_geocoder({}), rate_per_s=0)
+    assert found(result, check="reference_outside_commune")
+    assert [f.message for f in result.findings if "Relancez avec --regeocode" in f.message
+            or "relancez avec --regeocode" in f.message] == []
+    without = run(clean_bureaux())
+    assert any("relancez avec --regeocode" in f.message.lower() for f in without.findings)
+
+
+@pytest.mark.parametrize("strict, expected", [(False, 0), (True, 1)])
+def test_warnings_exit_1_only_when_strict(run, strict, expected):
+    house = shift(MAIRIES["57991"], 0, 110)
+    result = run(replace(clean_bureaux(), "A1", lon=house[0], lat=house[1]))
+    assert result.count("error") == 0 and result.count("warning") >= 1
+    assert result.status(strict=strict) == expected
+    assert result.to_check()["bureaux"] == 1
 
 
 def test_voters_sent_to_a_bureau_50_km_away_get_a_warning(run):

@@ -31,12 +31,15 @@ def result(run):
 def test_text_report_starts_with_a_table_of_counts_then_findings_by_severity(result):
     text = render(result, "text")
     s = result.summary()
-    assert f"Résultat : {s['errors']} erreur" in text
+    # the lead says what needs a human, then the counts
+    lead = text.split("\n\n")[2]
+    assert lead.startswith(f"{s['to_check']['bureaux']} bureaux")
+    assert f"à vérifier : {s['errors']} erreur" in lead
     table = re.search(r"Contrôle\s+Erreurs\s+Avert\.\s+Infos\n-+.*?\nTotal\s+(\d+)\s+(\d+)\s+(\d+)", text, re.S)
     assert table and tuple(map(int, table.groups())) == (s["errors"], s["warnings"], s["infos"])
     positions = [text.index(h) for h in ("ERREURS", "AVERTISSEMENTS", "INFORMATIONS", "CORRECTIONS APPLIQUÉES")]
     assert positions == sorted(positions)
-    assert "[Z1]" in text and "null_island" in text and "→ suggestion" in text
+    assert "[Z1]" in text and "Position (0, 0) (null_island)" in text and "→ suggestion" in text
 
 
 def test_json_report_has_the_documented_fields(result):
