@@ -16,6 +16,7 @@ import json
 import numpy as np
 import shapely
 
+from ..french import de
 from ..projection import geometry_to_l93
 from .geojson import dumps_collection, feature
 
@@ -52,21 +53,6 @@ def choose_bureau_communes(communes: list[dict], cantons: list[dict], target: in
             if members:
                 chosen.append(max(members, key=lambda c: (c["population"] or 0, c["code"]))["code"])
     return sorted(chosen)
-
-
-_VOWELS = tuple("AEIOUYÂÀÉÈÊËÎÏÔÖÛÜ")
-
-
-def de(nom: str) -> str:
-    """French "of" before a commune name: du Ban-Saint-Martin, des Étangs, d'Amnéville,
-    de La Maxe, de Metz. (An initial H is left alone: it is aspirated in some names.)"""
-    if nom.startswith("Le "):
-        return "du " + nom[3:]
-    if nom.startswith("Les "):
-        return "des " + nom[4:]
-    if nom.startswith(_VOWELS):
-        return "d'" + nom
-    return "de " + nom
 
 
 def build_example(features: list[dict], cantons: list[dict], *, target: int = 95) -> list[dict]:

@@ -4,11 +4,13 @@ A result keeps its sentence's key and values (``LookupResult.message_key``/``mes
 ``ResultWarning.code``/``params``), so the English page says the same thing from the same
 values. A key without English keeps the French sentence (the page marks it ``lang="fr"``).
 
->>> say("warning.near_commune_boundary", distance=120, other="Woippy", other_code="57751")[:32]
-'Ce lieu est à environ 120 m de la'
+>>> say("found.commune", commune="Le Ban-Saint-Martin", where="Mairie")
+'Les électeurs du Ban-Saint-Martin votent au bureau Mairie.'
 """
 
 from __future__ import annotations
+
+from ..french import a, de
 
 PRECISION_FR = {"street": "de la rue", "locality": "du lieu-dit", "municipality": "de la commune"}
 
@@ -17,7 +19,7 @@ FR = {
     "found.register": ("Votre bureau de vote : {where} ({commune}), celui des électeurs inscrits "
                        "à cette adresse d'après le répertoire électoral unique."),
     "found.area": "Votre bureau de vote : {where} ({commune}).",
-    "found.commune": "Les électeurs de {commune} votent au bureau {where}.",
+    "found.commune": "Les électeurs {de_commune} votent au bureau {where}.",
     "found.nearest_in_commune": (
         "Plusieurs bureaux de vote servent {commune} et nous n'avons pas leur découpage : "
         "le plus proche de cette adresse est {where}. Ce n'est peut-être pas le vôtre : "
@@ -41,11 +43,11 @@ FR = {
         "et votre carte électorale."),
     "not_found": "Adresse introuvable. Vérifiez l'orthographe ou indiquez la commune.",
     # -- warnings (key: "warning." + the warning's code) -------------------------------------
-    "warning.nearest_in_commune": ("Bureau le plus proche parmi ceux de {commune}, faute de découpage officiel : "
+    "warning.nearest_in_commune": ("Bureau le plus proche parmi ceux {de_commune}, faute de découpage officiel : "
                                    "vérifiez sur votre carte électorale."),
     "warning.near_commune_boundary": ("Ce lieu est à environ {distance} m de la commune {other} ({other_code}) : "
                                       "les limites communales utilisées sont simplifiées, vérifiez votre commune."),
-    "warning.near_coverage_edge": ("Ce lieu est à environ {distance} m de la limite de {commune}, "
+    "warning.near_coverage_edge": ("Ce lieu est à environ {distance} m de la limite {de_commune}, "
                                    "au bord de la zone couverte : vérifiez votre commune."),
     "warning.geocode_precision": ("Adresse reconnue au niveau {precision} seulement : cela suffit, "
                                   "un seul bureau de vote sert {commune}."),
@@ -54,10 +56,8 @@ FR = {
         "à la limite entre deux bureaux, le plus probable est indiqué. Pour en être sûr, regardez votre "
         "carte électorale ou le service « Interroger sa situation électorale » sur service-public.fr."),
     "warning.commune_disagreement": (
-        "Le géocodage place cette adresse à {geo}, à environ {distance} m de la limite "
+        "Le géocodage place cette adresse {a_geo}, à environ {distance} m de la limite "
         "avec {poly} : nous retenons {geo}, vérifiez votre commune."),
-    "warning.commune_disagreement_edge": ("Ce lieu est à environ {distance} m de la limite de {geo}, "
-                                          "au bord de la zone couverte : vérifiez votre commune."),
     "warning.bureau_position_doubtful": (
         "L'emplacement publié pour le bureau {bureau} semble faux (la vérification des données l'a signalé) : "
         "il n'est pas montré sur la carte. "
@@ -65,15 +65,15 @@ FR = {
     "warning.bureau_position_unverified": (
         "L'emplacement du bureau {bureau} sur la carte est à vérifier (la vérification des données a un doute) : "
         "fiez-vous d'abord à son adresse et, en cas de doute, contactez la mairie{tel}."),
-    "warning.commune_outline_unknown": ("Le contour de {commune} ({insee}) n'est pas publié dans nos sources : "
+    "warning.commune_outline_unknown": ("Le contour {de_commune} ({insee}) n'est pas publié dans nos sources : "
                                         "la commune est déduite sans ses limites. Vérifiez votre commune "
                                         "auprès de la mairie."),
     "warning.commune_outline_unknown_near": (
-        "Le contour de {commune} ({insee}) n'est pas publié dans nos sources : la commune est déduite sans ses "
+        "Le contour {de_commune} ({insee}) n'est pas publié dans nos sources : la commune est déduite sans ses "
         "limites. Ce lieu n'est dans aucun contour connu ; sa mairie est la plus proche (à {km} km). "
         "Vérifiez votre commune auprès de la mairie."),
     "warning.geocoder_commune_overridden": (
-        "Le géocodage indique {geo}, mais ce point est à l'intérieur de {poly} : "
+        "Le géocodage indique {geo}, mais ce point est à l'intérieur {de_poly} : "
         "nous retenons {poly} (limites officielles), vérifiez votre adresse."),
     "warning.geocoder_commune_not_covered": ("Le géocodage indique {geo}, mais ce point est hors des communes "
                                              "couvertes : vérifiez votre adresse."),
@@ -123,12 +123,24 @@ EN = {
 SENTENCES = {"fr": FR, "en": EN}
 
 
+#: Parameters that are commune names: templates may also say ``{de_<name>}`` ("du Ban-Saint-Martin",
+#: "d'Amnéville", "de Metz") and ``{a_<name>}`` ("au Ban-Saint-Martin", "à Metz").
+NAME_PARAMS = ("commune", "geo", "poly")
+
+
 def say(key: str, lang: str = "fr", **params) -> str:
     """The sentence ``key`` in ``lang`` (``KeyError`` when French has none either)."""
     template = SENTENCES.get(lang, FR).get(key)
     if template is None:
         template = FR[key]
-    return template.format(**params) if params else template
+    if not params:
+        return template
+    for name in NAME_PARAMS:
+        value = params.get(name)
+        if isinstance(value, str):
+            params[f"de_{name}"] = de(value)
+            params[f"a_{name}"] = a(value)
+    return template.format(**params)
 
 
 def has(key: str, lang: str) -> bool:
