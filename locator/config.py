@@ -52,8 +52,13 @@ class Settings:
     remote_max_rps: float = 40.0
     #: Web: who may frame the widget (CSP frame-ancestors); "*" means any site.
     widget_frame_ancestors: tuple[str, ...] = ("*",)
-    rate_limit: str = "60/minute"
-    rate_limit_storage: str = "memory://"
+    #: Web: lookups per client IP. Sized for a shared address (a mairie's public terminal, a
+    #: mobile operator's NAT): a voter makes a handful, so 600 a minute stops scripts, not
+    #: people (docs/web.md).
+    rate_limit: str = "600/minute"
+    #: Web: where rate-limit counters live; None shares them between workers in the embedded
+    #: geocoder's redis-server, or per process (memory://) without one.
+    rate_limit_storage: str | None = None
     tiles_url: str | None = None
     tiles_attribution: str = ""
     #: Web: reverse proxies in front of the server whose X-Forwarded-For is trusted for the

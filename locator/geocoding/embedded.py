@@ -206,6 +206,13 @@ class EmbeddedGeocoder(GeocoderBase):
     def server_pid(self) -> int | None:
         return None if self._server is None else self._server.pid
 
+    @property
+    def redis_socket_path(self) -> str | None:
+        """The unix socket of the running embedded redis-server (None with ``redis_url`` or
+        when not open): the web service keeps its rate-limit counters there too."""
+        server = self._server
+        return server.socket_path if server is not None and server.running else None
+
     # -- queries ----------------------------------------------------------------------------
     def _ready(self) -> redis.Redis:
         if self._client is None:

@@ -198,7 +198,10 @@ _SCHEMAS = {
                 }}},
         },
     },
-    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
+    "Health": {"type": "object", "required": ["status"],
+               "properties": {"status": {"const": "ok"},
+                              "data_version": {"type": ["string", "null"],
+                                               "description": "Digest of the data files served."}}},
     "Ready": {
         "type": "object",
         "required": ["status", "communes", "bureaux"],
@@ -213,7 +216,9 @@ _DEP = {"name": "departement", "in": "query", "required": False,
         "schema": {"type": "string", "pattern": "^(\\d{2}|2A|2B|97\\d)$"}}
 
 _ERRORS = {
-    "429": _json("Error", "Too many requests from this IP (rate limit).", headers=_RETRY_AFTER),
+    "429": _json("Error", "status rate_limited: too many requests from this IP (by default 600 lookups a "
+                          "minute, autocomplete 5 times that, counted for the whole service); wait Retry-After "
+                          "seconds. The message is a French sentence for the voter.", headers=_RETRY_AFTER),
 }
 
 
@@ -236,7 +241,10 @@ def openapi_document() -> dict:
             "title": "Bureau de vote locator API",
             "version": "1.0.0",
             "description": ("Find the polling station (bureau de vote) of a French address or point. Messages are "
-                            "in French and safe to show to voters. CORS is open; rate-limited per IP."),
+                            "in French and safe to show to voters. CORS is open; rate-limited per IP.\n\n"
+                            "Statuses: 200 ok / ambiguous (candidates of kind bureau, place or commune); "
+                            "400 invalid; 404 not_found / outside_coverage; 429 rate_limited (Retry-After); "
+                            "503 geocoder_unavailable / not_ready (Retry-After)."),
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": "/"}],

@@ -3,10 +3,13 @@ access log that never holds what the voter typed.
 
 * CSP without inline scripts or styles; only the widget may be framed (``frame-ancestors``
   from ``Settings.widget_frame_ancestors``), every other response says ``'none'``.
-* Rate limits per client IP with ``limits`` (flask-limiter's storage and strategy library;
-  in-memory by default, any ``limits`` storage URI such as ``redis://`` by
-  ``LOCATOR_RATE_LIMIT_STORAGE``), checked by one ``before_request`` hook. A storage that fails
-  lets requests through: refusing voters because Redis is down would be worse.
+* Rate limits per client IP with ``limits`` (flask-limiter's storage and strategy library),
+  checked by one ``before_request`` hook. The counters are shared by every worker: by default
+  in the embedded geocoder's redis-server (started before gunicorn forks, so all workers reach
+  the same socket), or any ``limits`` storage URI (``redis://``, ``memory://``) given by
+  ``LOCATOR_RATE_LIMIT_STORAGE``; per process, with a logged warning, when neither exists. A
+  storage that fails lets requests through: refusing voters because Redis is down would be
+  worse.
 * The access log records method, route pattern, status, latency and the query's *length*;
   never the query string, the form, the client IP or the raw path.
 """
@@ -132,6 +135,27 @@ class SweptMemoryStorage(MemoryStorage):
         return value
 
 
+#: The embedded redis-server's database for the rate-limit counters (addok's index is in 0).
+RATE_LIMIT_DB = 1
+
+
+def rate_limit_storage_uri(settings, geocoder) -> str:
+    """Where the counters live: ``settings.rate_limit_storage`` when set; else the redis the
+    embedded geocoder uses (its own server's unix socket, or ``settings.redis_url``), in
+    database ``RATE_LIMIT_DB``; else ``memory://`` (counted per worker, said in the log)."""
+    if settings.rate_limit_storage:
+        return settings.rate_limit_storage
+    embedded = geocoder.backend("embedded") if hasattr(geocoder, "backend") else None
+    if embedded is not None and getattr(embedded, "settings", None) is not None and embedded.settings.redis_url:
+        return embedded.settings.redis_url
+    socket_path = getattr(embedded, "redis_socket_path", None)
+    if socket_path:
+        return f"redis+unix://{socket_path}?db={RATE_LIMIT_DB}"
+    security_log.warning("rate limits counted per worker process (no embedded redis and no "
+                         "LOCATOR_RATE_LIMIT_STORAGE): with N workers a client gets up to N times the limit")
+    return "memory://"
+
+
 def _storage(uri: str):
     if urlsplit(uri).scheme == "memory":
         return SweptMemoryStorage(uri)
@@ -209,7 +233,8 @@ def _cors_preflight_headers(req) -> list[tuple[str, str]]:
 
 
 def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
-    """Install limits, CORS, headers and the access log on ``app``; returns the rate limits.
+    """Install limits, CORS, headers and the access log on ``app``; returns the rate limits
+    (their storage: ``rate_limit_storage_uri`` with the geocoder of ``app.extensions["locator"]``).
 
     ``on_request(request, g)`` runs in the same ``before_request`` hook once the request has
     passed the rate limit (one hook instead of two: Flask checks each hook for ``async``)."""
@@ -239,7 +264,9 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
     api_headers = (_ALLOW_ANY_ORIGIN, *every_response, ("Content-Security-Policy", API_CSP),
                    ("X-Frame-Options", "DENY"))
 
-    rate_limits = RateLimits(settings.rate_limit, settings.rate_limit_storage)
+    web_data = app.extensions.get("locator")
+    geocoder = getattr(getattr(web_data, "locator", None), "geocoder", None)
+    rate_limits = RateLimits(settings.rate_limit, rate_limit_storage_uri(settings, geocoder))
     app.extensions["locator_limiter"] = rate_limits
 
     @app.before_request

@@ -134,7 +134,15 @@ def test_error_statuses_match_the_document(web_data_dir, web_locator, fake_geoco
     client.get("/api/v1/lookup?" + _pt(MONTIGNY))
     r = client.get("/api/v1/lookup?" + _pt(MONTIGNY))
     assert r.status_code == 429
+    assert r.get_json()["status"] == "rate_limited"
     check_against_document(document, registry, r, "/api/v1/lookup")
+
+
+def test_the_document_lists_rate_limited_among_the_statuses(document):
+    assert "429 rate_limited" in document["info"]["description"]
+    for path in ("/api/v1/lookup", "/api/v1/autocomplete", "/api/v1/sandbox/lookup"):
+        answer = document["paths"][path]["get"]["responses"]["429"]
+        assert "rate_limited" in answer["description"] and "Retry-After" in answer["headers"]
 
 
 def test_the_schemas_do_reject_a_wrong_body(document, registry):

@@ -6,11 +6,17 @@ import logging
 
 import pytest
 
-from locator import DataError, Settings
+from locator import DataError, Locator, Settings
+from locator.geocoding.fake import FakeGeocoder
 from locator.web import create_app
-from locator.web.security import content_security_policy, frame_ancestors_value, tiles_source
+from locator.web.security import (
+    content_security_policy,
+    frame_ancestors_value,
+    rate_limit_storage_uri,
+    tiles_source,
+)
 
-from .conftest import MONTIGNY
+from .conftest import ANSWERS, MONTIGNY
 
 
 def csp(response) -> dict:
@@ -173,3 +179,57 @@ def test_rate_limit_counters_can_live_in_redis_shared_by_servers(web_data_dir, w
         assert first.get(url).status_code == 429
         assert second.get(url).status_code == 429
         assert redis_server.client().dbsize() > 0
+
+
+class EmbeddedStandIn(FakeGeocoder):
+    """The fake geocoder plus what the embedded one exposes to the web layer: its redis-server's
+    socket (``redis_socket_path``) as the chain's ``embedded`` backend."""
+
+    def __init__(self, socket_path):
+        super().__init__(ANSWERS, match="prefix", name="embedded")
+        self.redis_socket_path = socket_path
+        self.settings = Settings()
+
+    def backend(self, name):
+        return self if name == "embedded" else None
+
+
+def test_rate_limit_counters_default_to_the_embedded_geocoders_redis_shared_by_workers(web_data_dir, tmp_path):
+    # No LOCATOR_RATE_LIMIT_STORAGE: two workers of one server (forked after the geocoder's
+    # redis-server started) count each IP once, in a database apart from the index.
+    from locator.geocoding.redis_server import EmbeddedRedis
+
+    with EmbeddedRedis(tmp_path / "redis", "addok.rdb") as redis_server:
+        geocoder = EmbeddedStandIn(redis_server.socket_path)
+        settings = Settings(data_dir=web_data_dir, rate_limit="2/minute")
+        assert settings.rate_limit_storage is None
+        locator = Locator.from_data_dir(web_data_dir, settings=settings, geocoder=geocoder)
+        assert rate_limit_storage_uri(settings, geocoder) == f"redis+unix://{redis_server.socket_path}?db=1"
+        first = create_app(settings, locator=locator).test_client()
+        second = create_app(settings, locator=locator).test_client()
+        url = "/api/v1/lookup?lon=6.15&lat=49.1"
+        assert [first.get(url).status_code, second.get(url).status_code] == [200, 200]
+        assert [first.get(url).status_code, second.get(url).status_code] == [429, 429]
+        client = redis_server.client()
+        assert client.dbsize() == 0  # the index's database is untouched
+        client.select(1)
+        assert client.dbsize() > 0
+
+
+def test_without_embedded_redis_the_counters_are_per_worker_and_the_log_says_so(web_data_dir, web_locator,
+                                                                                   caplog):
+    settings = Settings(data_dir=web_data_dir)
+    with caplog.at_level("WARNING", logger="locator.web.security"):
+        create_app(settings, locator=web_locator)
+    assert rate_limit_storage_uri(settings, web_locator.geocoder) == "memory://"
+    assert "per worker" in caplog.text
+    assert rate_limit_storage_uri(settings.replace(rate_limit_storage="redis://cache:6379/2"),
+                                  web_locator.geocoder) == "redis://cache:6379/2"
+
+
+def test_the_default_limit_leaves_room_for_a_shared_address():
+    # A mairie's public terminal or a mobile operator's NAT: dozens of voters behind one IP.
+    from limits import parse_many
+
+    [limit] = parse_many(Settings().rate_limit)
+    assert limit.amount / limit.get_expiry() * 60 >= 600
