@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _sample_module():
-    spec = importlib.util.spec_from_file_location("reu_sample", ROOT / "tests" / "reu_sample.py")
+    spec = importlib.util.spec_from_file_location("reu_sample", ROOT / "tests" / "register" / "reu_sample.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,7 +1,7 @@
 """Bureau assignment strategies, tried in this order for a point already in a commune:
 
 0. ``register``: a register (REU) address of the commune within a few metres gives its
-   bureau (``locator.register_index``, asked by ``Locator.answer`` first);
+   bureau (``locator.register.index``, asked by ``Locator.answer`` first);
 1. ``area``: an official bureau area contains the point, and that bureau serves the commune;
 2. ``commune``: exactly one bureau serves the commune (a primary's commune → bureau table);
 3. ``nearest_in_commune``: several bureaux serve it and no area says which: the nearest of

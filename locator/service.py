@@ -35,7 +35,7 @@ from .lookup.outcome import (
 )
 from .models import Bureau, GeocodedPoint
 from .projection import to_metric
-from .register_index import RegisterIndex
+from .register.index import RegisterIndex
 
 
 @dataclass(frozen=True, slots=True)

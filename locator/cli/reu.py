@@ -33,7 +33,7 @@ def register(sub) -> None:
 
 def cmd_reu_import(args) -> int:
     from ..geocoding import build_geocoder
-    from ..reu_import import import_reu
+    from ..register.importer import import_reu
     from ..validation.run import validate_files
 
     settings = settings_from(args)

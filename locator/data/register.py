@@ -30,6 +30,19 @@ COLUMNS = ("code_insee", "bureau_id", "lon", "lat", "geo_type", "geo_score", "nb
 COORD_DECIMALS = 6
 
 
+#: Geocodes precise enough to build areas from (mapvotr keeps the same three).
+AREA_GEO_TYPES = ("housenumber", "interpolation", "locality")
+#: BAN score below which a geocode is doubtful (validation thresholds: p1 of REU housenumbers
+#: is 0.73; 0.03 % of them score under 0.5).
+MIN_SCORE = 0.5
+
+
+def usable(geo_type: np.ndarray, geo_score: np.ndarray, *, min_score: float = MIN_SCORE) -> np.ndarray:
+    """Rows precise enough to build areas from (and to answer a point from)."""
+    score = np.asarray(geo_score, dtype=float)
+    return np.isin(np.asarray(geo_type, dtype=object), AREA_GEO_TYPES) & ~(score < min_score)
+
+
 @dataclass(frozen=True)
 class RegisterData:
     """Columns of the register file as numpy arrays (text columns as ``object`` arrays)."""

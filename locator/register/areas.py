@@ -31,11 +31,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-#: Geocodes precise enough to build areas from (mapvotr keeps the same three).
-AREA_GEO_TYPES = ("housenumber", "interpolation", "locality")
-#: BAN score below which a geocode is doubtful (validation thresholds: p1 of REU housenumbers
-#: is 0.73; 0.03 % of them score under 0.5).
-MIN_SCORE = 0.5
 #: A part of a bureau's area with fewer positions than this (and not its main part) is an island.
 ISLAND_MAX = 3
 #: Positions closer than this are one position (the file's 1e-6° rounding is ~0.1 m).
@@ -49,12 +44,6 @@ class Area:
     geometry: object  # shapely (Multi)Polygon, Lambert-93
     nb_adresses: int  # rows it was built from
     quality: float | None  # share of the bureau's kept rows inside the area
-
-
-def usable(geo_type: np.ndarray, geo_score: np.ndarray, *, min_score: float = MIN_SCORE) -> np.ndarray:
-    """Rows precise enough to build areas from (and to answer a point from)."""
-    score = np.asarray(geo_score, dtype=float)
-    return np.isin(np.asarray(geo_type, dtype=object), AREA_GEO_TYPES) & ~(score < min_score)
 
 
 def commune_areas(code_insee: str, commune_l93, x: np.ndarray, y: np.ndarray, bureau: np.ndarray,

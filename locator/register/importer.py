@@ -3,7 +3,7 @@
 read (streamed, filtered to the data folder's communes) → bureaux from the bureau table →
 geocode each bureau's postal address → trust gates (a list of small named checks; an
 untrusted geocode leaves the bureau unplaced, and listed) → corrections.csv positions win →
-areas per multi-bureau commune (``reu_areas``) → write ``bureaux.geojson``,
+areas per multi-bureau commune (``areas``) → write ``bureaux.geojson``,
 ``bureaux_areas.geojson``, ``register.parquet`` and ``reu_import.json`` → the caller runs
 the validator on the result.
 
@@ -27,17 +27,17 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from .communes import NO_COMMUNE, CommuneIndex
-from .data import reu
-from .data.corrections import apply_corrections, load_corrections
-from .data.datadir import DataDir
-from .data.geojson import dumps_collection, feature, geometry_to_geojson
-from .data.register import FILENAME as REGISTER_FILENAME
-from .data.register import RegisterData, write_register
-from .errors import DataError, GeocoderUnavailable
-from .models import Bureau, GeocodedPoint
-from .projection import to_lonlat, to_metric
-from .reu_areas import Area, commune_areas, usable
+from ..communes import NO_COMMUNE, CommuneIndex
+from ..data import reu
+from ..data.corrections import apply_corrections, load_corrections
+from ..data.datadir import DataDir
+from ..data.geojson import dumps_collection, feature, geometry_to_geojson
+from ..data.register import FILENAME as REGISTER_FILENAME
+from ..data.register import RegisterData, usable, write_register
+from ..errors import DataError, GeocoderUnavailable
+from ..models import Bureau, GeocodedPoint
+from ..projection import to_lonlat, to_metric
+from .areas import Area, commune_areas
 
 SUMMARY_FILENAME = "reu_import.json"
 #: A geocode under this score is not trusted (validation thresholds: ``low_score``).

@@ -2,7 +2,7 @@
 the electoral register (REU) takes that address's bureau, ahead of any area.
 
 Points are held in Lambert-93 in one ``scipy.spatial.cKDTree``; only addresses geocoded
-precisely enough (``reu_areas.usable``: housenumber/interpolation/locality, sound score)
+precisely enough (``locator.data.register.usable``: housenumber/interpolation/locality, sound score)
 answer a point, since a street-level point is the middle of a street. The same index says
 which other bureaux have voters within a few tens of metres (``rivals``): near the edge
 between two bureaux' areas the answer comes with a ``near_area_boundary`` warning.
@@ -15,11 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .communes import NO_COMMUNE
-from .data.register import RegisterData
-from .errors import DataError
-from .projection import to_metric
-from .reu_areas import usable
+from ..communes import NO_COMMUNE
+from ..data.register import RegisterData, usable
+from ..errors import DataError
+from ..projection import to_metric
 
 NO_BUREAU = -1
 #: Two positions closer than this are one (the register file's rounding is ~0.1 m).

@@ -106,7 +106,7 @@ def voters_by_bureau(register) -> dict[str, np.ndarray]:
     """Lambert-93 positions of each bureau's precisely geocoded voters' addresses."""
     if register is None or len(register) == 0:
         return {}
-    from ..reu_areas import usable
+    from ..data.register import usable
 
     keep = usable(register.geo_type, register.geo_score)
     x, y = to_l93(register.lon[keep], register.lat[keep])

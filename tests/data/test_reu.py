@@ -11,7 +11,7 @@ from locator.cli import main
 from locator.data import reu
 from locator.errors import DataError
 
-from ..reu_fixtures import ADRESSES, BUREAUX
+from ..register.reu_fixtures import ADRESSES, BUREAUX
 
 
 def _rows(path, layout, **kw):
@@ -84,7 +84,7 @@ def test_missing_bureau_column_in_parquet_names_both_spellings(tmp_path):
 
 
 def test_cli_exits_2_on_a_missing_column(tmp_path, capsys):
-    from ..reu_fixtures import make_data_dir
+    from ..register.reu_fixtures import make_data_dir
 
     data = make_data_dir(tmp_path / "data")
     bad = tmp_path / "bv.csv"

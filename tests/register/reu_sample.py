@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-SHARED = Path(os.environ.get("LOCATOR_TEST_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+SHARED = Path(os.environ.get("LOCATOR_TEST_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 ADDRESSES = SHARED / "insee_reu_addresses_sample_29_mapvotr.csv"
 COMMUNES = SHARED / "datafrance_communes_29_reu_sample.geojson"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from locator.geocoding.fake import FakeGeocoder
 from locator.models import GeocodedPoint
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "reu"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reu"
 ADRESSES = FIXTURES / "table-adresses-reu.csv"
 BUREAUX = FIXTURES / "table-bv-reu.csv"
 LON0, LAT0 = 6.8987, 49.1873

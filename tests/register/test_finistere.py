@@ -10,8 +10,9 @@ import shapely
 from shapely.geometry import shape
 
 from locator.projection import geometry_to_l93, to_l93
-from locator.reu_areas import commune_areas, usable
-from locator.reu_import import import_reu
+from locator.data.register import usable
+from locator.register.areas import commune_areas
+from locator.register.importer import import_reu
 from locator.service import Locator
 
 from . import reu_sample

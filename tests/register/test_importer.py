@@ -13,7 +13,7 @@ import shapely
 from locator.cli import main
 from locator.data.register import read_register
 from locator.projection import geometry_to_l93
-from locator.reu_import import import_reu
+from locator.register.importer import import_reu
 from locator.service import Locator
 
 from .reu_fixtures import ADRESSES, BUREAUX, LAT0, LON0, fake_geocoder, make_data_dir, point
@@ -67,7 +67,7 @@ def test_an_untrustworthy_geocode_leaves_the_bureau_unplaced_and_listed(tmp_path
 
 
 def test_a_geocode_far_from_every_voter_of_the_bureau_is_not_trusted(tmp_path, monkeypatch):
-    import locator.reu_import as ri
+    import locator.register.importer as ri
 
     monkeypatch.setattr(ri, "VOTERS_FAR_M", 200.0)  # the square commune is only 2 km across
     data = make_data_dir(tmp_path / "data")
