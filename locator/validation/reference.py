@@ -246,9 +246,11 @@ def _interior_advice(c: Commune, geocoded: dict[str, GeocodedPoint | None] | Non
         return ("L'adresse de la mairie n'a pas été géocodée (absente de l'Annuaire, ou géocodeur indisponible) : "
                 "contrôlez à la main la distance des bureaux à la mairie.")
     g = geocoded[c.code]
-    found = f"« {g.label} » ({g.type}, score {g.score})" if g is not None else "aucune réponse"
-    return (f"L'adresse de la mairie géocodée a donné {found}, pas assez précis pour servir de référence : "
-            "contrôlez à la main la distance des bureaux à la mairie.")
+    if g is None:
+        return ("L'adresse de la mairie n'a pas été trouvée par le géocodeur (--regeocode) : contrôlez à la main "
+                "la distance des bureaux à la mairie.")
+    return (f"L'adresse de la mairie géocodée (« {g.label} », {g.type}, score {g.score}) n'est pas assez précise "
+            "pour servir de référence : contrôlez à la main la distance des bureaux à la mairie.")
 
 
 def _accepted_geocode(point: GeocodedPoint | None, idx: int, ctx: ReferenceContext):
