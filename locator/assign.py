@@ -75,7 +75,7 @@ class Assigner:
         else:
             self.area_tree = None
 
-    @property
+
     def has_areas(self) -> bool:
         return self.area_tree is not None
 

@@ -80,11 +80,6 @@ def territory_of(lon: float, lat: float) -> Territory | None:
     return None
 
 
-def territory_of_departement(departement: str) -> Territory:
-    """'974' → La Réunion; every other French département is metropolitan."""
-    return _BY_DEPARTEMENT.get(departement, METROPOLE)
-
-
 def territory_of_metric(x: float) -> Territory | None:
     """The territory of a point of the metric plane, by its x band."""
     if not math.isfinite(x):
@@ -162,11 +157,6 @@ def geometry_to_metric(geom):
     """A shapely geometry (or an array of them; None stays None) into the metric plane.
     A coordinate outside every territory becomes NaN (see ``locator.communes``)."""
     return shapely.transform(geom, _project_coords_metric)
-
-
-def geometry_to_lonlat(geom):
-    """A geometry of the metric plane back to lon/lat."""
-    return shapely.transform(geom, _project_coords_lonlat)
 
 
 def _project_coords_metric(coords: np.ndarray) -> np.ndarray:

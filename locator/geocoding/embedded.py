@@ -26,7 +26,8 @@ from ..communes import CommuneIndex
 from ..config import Settings
 from ..data.anciennes import CodeHistory
 from ..data.datadir import DataDir, Dataset
-from ..errors import GeocoderUnavailable
+from ..data.geojson import write_atomic
+from ..errors import DataError, GeocoderUnavailable
 from ..models import GeocodedPoint
 from . import addok_config
 from .index import IndexSources, build, fingerprint, read_manifest
@@ -80,7 +81,7 @@ class EmbeddedGeocoder(GeocoderBase):
         self.last_build = None
 
     # -- lifecycle --------------------------------------------------------------------------
-    @property
+
     def is_open(self) -> bool:
         return self._client is not None
 
@@ -158,11 +159,15 @@ class EmbeddedGeocoder(GeocoderBase):
                     self.last_build = build(client, self._index(), anciennes=list(dataset.anciennes), ban_files=ban_files,
                                             margin_m=self.settings.boundary_margin_m, manifest=manifest,
                                             progress=self._progress)
-                if self._server is not None:
-                    self._server.save()
                 current = read_manifest(client)
-                (self.index_dir / MANIFEST_NAME).write_text(json.dumps(current, ensure_ascii=False, indent=1),
-                                                            encoding="utf-8")
+                try:
+                    if self._server is not None:
+                        self._server.save()
+                    write_atomic(self.index_dir / MANIFEST_NAME, json.dumps(current, ensure_ascii=False, indent=1))
+                except OSError as err:
+                    # Disk full or read-only: the previous index files are untouched (both are
+                    # written to a temporary file renamed over the old one). Exit 2, one line.
+                    raise DataError(f"cannot write the geocoding index: {err}", path=str(self.index_dir)) from err
             self.manifest = current
 
     def _saved_fingerprint(self) -> str | None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from weakref import WeakKeyDictionary
 
 import editdistance
 
@@ -151,6 +150,18 @@ class Gazetteer:
         segment (None: nothing taken off). Typo-tolerant."""
         return match_names(parts, self.names[ci], unique_postcode=lambda cp: self.by_postcode.get(cp) == {ci})
 
+    def name_in(self, parts: QueryParts, ci: int) -> tuple[str, ...] | None:
+        """The name of commune ``ci`` the text holds (None: none, or only a postcode)."""
+        return match_name(parts, self.names[ci], unique_postcode=lambda cp: False)[1]
+
+    def homonyms(self, parts: QueryParts, ci: int) -> list[int]:
+        """The communes that share with ``ci`` the name the text gives it, ``ci`` included
+        (sorted; ``[ci]`` alone when the name is its own or the text names it otherwise)."""
+        name = self.name_in(parts, ci)
+        if name is None:
+            return [ci]
+        return sorted(self.by_name.get(name, ()) | {ci})
+
     def claims(self, parts: QueryParts) -> dict[int, int]:
         """Communes the text names exactly → length of the name (a unique postcode counts 1).
         A commune found by a shorter name than another one is not named: in
@@ -184,24 +195,32 @@ def match_names(parts: QueryParts, names, *, unique_postcode) -> tuple[int, list
     """How long one of ``names`` (folded token tuples) the text holds, and the street words
     left before it (see ``Gazetteer.names_commune``); ``unique_postcode(cp)`` tells whether a
     typed postcode designates this commune alone."""
+    length, _name, rest = match_name(parts, names, unique_postcode=unique_postcode)
+    return length, rest
+
+
+def match_name(parts: QueryParts, names, *,
+               unique_postcode) -> tuple[int, tuple[str, ...] | None, list[str] | None]:
+    """``match_names`` with the name found (None when only a postcode names the commune)."""
     for loc in parts.localities:  # exact first: a set look-up
         if loc in names:
-            return len(loc), None
+            return len(loc), loc, None
     suffixes = parts.suffixes
     for tail, rest in suffixes:
         if tail in names:
-            return len(tail), rest
+            return len(tail), tail, rest
     for loc in parts.localities:
         for n in names:
             if same_words(loc, n) or (not parts.has_street and _contains(loc, n)):  # "Mairie de Metz"
-                return len(n), None
+                return len(n), n, None
     for tail, rest in suffixes:
-        if any(same_words(tail, n) for n in names):
-            return len(tail), rest
+        for n in names:
+            if same_words(tail, n):
+                return len(tail), n, rest
     for cp in parts.postcodes:
         if unique_postcode(cp):
-            return 1, None
-    return 0, None
+            return 1, None, None
+    return 0, None, None
 
 
 def label_city(label: str, postcode: str | None) -> tuple[str, ...]:
@@ -244,15 +263,3 @@ def streets_agree(typed: list[str], found: list[str]) -> bool:
     matched_typed = sum(1 for t in typed if any(same_word(t, f) for f in found))
     matched_found = sum(1 for f in found if any(same_word(f, t) for t in typed))
     return matched_typed * 3 >= 2 * len(typed) and matched_found * 3 >= 2 * len(found)
-
-
-_gazetteers: WeakKeyDictionary = WeakKeyDictionary()
-
-
-def gazetteer_for(index, anciennes: list[Ancienne]) -> Gazetteer:
-    """One gazetteer per ``CommuneIndex`` (built on first use, ~10 ms for a département)."""
-    g = _gazetteers.get(index)
-    if g is None:
-        g = Gazetteer(index.communes, anciennes)
-        _gazetteers[index] = g
-    return g

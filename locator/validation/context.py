@@ -85,8 +85,6 @@ class ValidationContext:
             return NO_COMMUNE, float("nan"), float("nan")
         return int(self.index.locate(x, y)[0]), float(x), float(y)
 
-    def commune_distance(self, idx: int, x: float, y: float) -> float:
-        return float(shapely.distance(shapely.Point(x, y), self.index.geoms[idx]))
 
     def reference(self, i: int) -> Reference | None:
         return self.references.get(self.bureaux[i].code_insee)

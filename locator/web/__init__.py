@@ -33,7 +33,6 @@ log = logging.getLogger("locator.web")
 #: Bumped with the package version so browsers refetch our CSS/JS after an upgrade.
 ASSET_VERSION = "1"
 LEAFLET_DIR = xstatic_leaflet.BASE_DIR
-LEAFLET_VERSION = xstatic_leaflet.VERSION
 
 
 def load_locator(settings: Settings) -> Locator:
