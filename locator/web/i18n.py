@@ -77,6 +77,16 @@ TEXT = {
         "candidates": "Précisez votre recherche",
         "candidates_places": "Choisissez votre adresse dans la liste, ou ajoutez le numéro de la rue :",
         "candidates_bureaux": "Bureaux de vote de la commune (votre carte électorale indique le vôtre) :",
+        "candidates_communes": "Plusieurs communes correspondent : choisissez la vôtre.",
+        "recognised": "Ce que nous avons reconnu",
+        "commune_recognised": "la commune de {commune}, pas votre adresse précise (la réponse vaut pour toute "
+                              "la commune)",
+        "bureau_unplaced": "non montrée sur la carte : rendez-vous à l'adresse indiquée",
+        "rate_limited_help": "Ce service limite le nombre de recherches venant d'une même connexion. Un réseau "
+                             "partagé (borne de la mairie, wifi public, opérateur mobile) compte pour tous ses "
+                             "utilisateurs. Réessayez dans {seconds} secondes.",
+        "position_denied": "Vous n'avez pas autorisé l'accès à votre position : saisissez votre adresse "
+                           "dans le champ ci-dessus.",
         "choose": "Choisir",
         "add_number": "Ajoutez le numéro dans votre rue, puis relancez la recherche.",
         "not_found_tips": "Vérifiez l'orthographe, ajoutez le code postal ou le nom de la commune.",
@@ -86,7 +96,9 @@ TEXT = {
         "map_legend_point": "Votre adresse",
         "map_legend_bureau": "Bureau de vote",
         "map_legend_commune": "Limites de la commune",
-        "map_no_tiles": "Fond de carte désactivé : seules les limites de la commune sont dessinées.",
+        "map_no_tiles": "Cette carte ne montre pas les rues : seulement les limites de la commune et "
+                        "l'emplacement du bureau. Pour voir le trajet, utilisez les liens « Itinéraire ».",
+        "map_no_tiles_outline": "Cette carte ne montre pas les rues : seulement les limites de la commune.",
         "data_note": "Données : limites communales IGN ADMIN EXPRESS (simplifiées), annuaire de "
                      "l'administration (DILA). Bureaux de vote d'exemple : vérifiez toujours sur "
                      "votre carte électorale.",
@@ -163,6 +175,15 @@ TEXT = {
         "candidates": "Please narrow your search",
         "candidates_places": "Choose your address from the list, or add the house number:",
         "candidates_bureaux": "Polling stations of the commune (your voter card shows yours):",
+        "candidates_communes": "Several communes match: choose yours.",
+        "recognised": "What we recognised",
+        "commune_recognised": "the commune of {commune}, not your exact address (the answer holds for the "
+                              "whole commune)",
+        "bureau_unplaced": "not shown on the map: go to the address given",
+        "rate_limited_help": "This service limits the number of searches from one connection. A shared network "
+                             "(town hall terminal, public wifi, mobile operator) counts for all its users. Try "
+                             "again in {seconds} seconds.",
+        "position_denied": "You did not allow access to your location: type your address in the field above.",
         "choose": "Choose",
         "add_number": "Add your house number, then search again.",
         "not_found_tips": "Check the spelling, add the postcode or the name of the commune.",
@@ -172,7 +193,9 @@ TEXT = {
         "map_legend_point": "Your address",
         "map_legend_bureau": "Polling station",
         "map_legend_commune": "Commune boundary",
-        "map_no_tiles": "Background map turned off: only the commune boundary is drawn.",
+        "map_no_tiles": "This map does not show streets: only the commune boundary and where the polling "
+                        "station is. For the way there, use the “Directions” links.",
+        "map_no_tiles_outline": "This map does not show streets: only the commune boundary.",
         "data_note": "Data: IGN ADMIN EXPRESS commune boundaries (simplified), official French "
                      "administration directory (DILA). Example polling stations: always check your "
                      "voter card.",

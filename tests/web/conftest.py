@@ -72,9 +72,14 @@ def _bureau(bid, name, code, served, lonlat):
             "geometry": None if lonlat is None else {"type": "Point", "coordinates": list(lonlat)}}
 
 
-def write_web_data(folder: Path) -> Path:
+#: Two communes that share the postcode 57050 with Metz (no bureau: outside coverage), for the
+#: tests of a postcode shared by several communes; added only where a test asks for them.
+SHARED_POSTCODE_CODES = ("57049", "57412")
+
+
+def write_web_data(folder: Path, *, extra_codes=()) -> Path:
     doc = json.loads((COMMITTED_DATA / "communes" / "57.geojson").read_text(encoding="utf-8"))
-    features = [f for f in doc["features"] if f["properties"]["code"] in CODES]
+    features = [f for f in doc["features"] if f["properties"]["code"] in (*CODES, *extra_codes)]
     (folder / "communes").mkdir(parents=True, exist_ok=True)
     (folder / "communes" / "57.geojson").write_text(
         json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8")

@@ -343,3 +343,132 @@ def test_search_by_link_works_too(client):
     r = client.get("/recherche?q=Montigny-l%C3%A8s-Metz")
     assert r.status_code == 200
     assert "Mairie de Montigny-lès-Metz" in text_of(r.get_data(as_text=True))
+
+
+# -- issue 10: answers that never mislead ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shared_postcode_data(tmp_path_factory):
+    from .conftest import SHARED_POSTCODE_CODES, write_web_data
+
+    return write_web_data(tmp_path_factory.mktemp("shared-postcode"), extra_codes=SHARED_POSTCODE_CODES)
+
+
+def client_over(data_dir, **locator_options):
+    from locator import Locator, Settings
+    from locator.web import create_app
+
+    from .conftest import fake_geocoder_of_the_web_data
+
+    settings = Settings(data_dir=data_dir, rate_limit="1000/minute")
+    locator = Locator(__import__("locator.data.datadir", fromlist=["DataDir"]).DataDir(data_dir).load(strict=True),
+                      settings=settings, **locator_options)
+    locator.geocoder = fake_geocoder_of_the_web_data()
+    return create_app(settings, locator=locator).test_client()
+
+
+@pytest.mark.parametrize("path", ["/recherche", "/widget"])
+def test_a_postcode_shared_by_several_communes_lists_them_as_buttons_without_javascript(shared_postcode_data, path):
+    client = client_over(shared_postcode_data)
+    r = client.post(path, data={"q": "57050"})
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "choisissez dans la liste" in text_of(html)
+    buttons = Elements(html).find("button", name="q")
+    assert [b["value"] for b in buttons] == ["Le Ban-Saint-Martin 57050", "Longeville-lès-Metz 57050", "Metz"]
+    assert "Plusieurs communes correspondent" in text_of(html)
+    picked = client.post(path, data={"q": buttons[1]["value"]})
+    assert "Longeville-lès-Metz" in text_of(picked.get_data(as_text=True))
+    assert picked.get_json(silent=True) is None and picked.status_code in (200, 404)
+
+
+def test_every_candidate_kind_of_the_api_is_rendered_by_the_page(shared_postcode_data):
+    client = client_over(shared_postcode_data)
+    kinds = {}
+    for q in ("57050", "rue de la gare", "Rue de la Gare 57140 Woippy"):
+        api = client.get("/api/v1/lookup", query_string={"q": q}).get_json()
+        page = text_of(client.post("/recherche", data={"q": q}).get_data(as_text=True))
+        for c in api["candidates"]:
+            kinds[c["kind"]] = True
+            assert (c.get("label") or c.get("nom") or c.get("name")) in page, (q, c)
+    assert set(kinds) == {"commune", "place", "bureau"}
+
+
+def test_a_commune_only_match_is_said_and_never_drawn_as_the_voters_address(client):
+    html = client.post("/recherche", data={"q": "Montigny-lès-Metz"}).get_data(as_text=True)
+    text = text_of(html)
+    assert "la commune de Montigny-lès-Metz, pas votre adresse précise" in text
+    [map_div] = Elements(html).find("div", id="map")
+    assert "data-point" not in map_div  # the commune's point is the mairie, not the voter
+    assert "key-point" not in html  # no "Votre adresse" in the map's legend
+    # directions start from wherever the voter is, not from the mairie to itself
+    walk = next(a["href"] for a in Elements(html).find("a") if "fossgis_osrm_foot" in a.get("href", ""))
+    assert "route=%3B" in walk
+    assert "à vol d'oiseau" not in text
+
+
+def test_an_answer_without_doubt_carries_no_warning_box(client):
+    html = client.post("/recherche", data={"q": "Montigny-lès-Metz"}).get_data(as_text=True)
+    assert 'class="warnings"' not in html and "À vérifier" not in text_of(html)
+    # the information is still there, as plain text
+    assert "un seul bureau de vote sert" in text_of(html)
+
+
+def test_real_doubt_keeps_the_warning_box(client):
+    html = client.post("/recherche", data={"lon": str(METZ_SOUTH[0]), "lat": str(METZ_SOUTH[1])}).get_data(as_text=True)
+    assert 'class="warnings"' in html and "À vérifier" in text_of(html)
+
+
+@pytest.mark.parametrize("path", ["/recherche", "/widget"])
+def test_a_bureau_with_a_doubtful_position_is_shown_by_its_address_with_the_mairie(web_data_dir, path):
+    client = client_over(web_data_dir, doubtful={"57480_1": "error"})
+    html = client.post(path, data={"q": "10 rue du Sablon Metz"}).get_data(as_text=True)
+    assert "École du Sablon" in html  # another commune's bureau is untouched
+    r = client.post(path, data={"q": "rue de la gare 57950 Montigny-lès-Metz"})
+    html = r.get_data(as_text=True)
+    text = text_of(html)
+    assert r.status_code == 200
+    assert "Mairie de Montigny-lès-Metz" in text  # its name and address
+    assert "fossgis_osrm" not in html and "geo:" not in html  # no directions
+    assert "à vol d'oiseau" not in text  # no distance
+    assert "data-bureau=" not in html  # no marker
+    assert 'class="warnings"' in html and "semble faux" in text
+    assert "Contacter la mairie de Montigny-lès-Metz" in text
+    assert "non montrée sur la carte" in text
+
+
+def test_mail_only_parts_of_an_address_are_not_shown(web_data_dir):
+    # Montigny's mairie is "160 rue de Pont-à-Mousson, 57950 Montigny-lès-Metz Cedex" in the annuaire.
+    client = client_over(web_data_dir, doubtful={"57480_1": "error"})
+    text = text_of(client.post("/recherche", data={"q": "Montigny-lès-Metz"}).get_data(as_text=True))
+    assert "160 rue de Pont-à-Mousson, 57950 Montigny-lès-Metz" in text
+    assert "Cedex" not in text
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("160 rue de Pont-à-Mousson, 57950 Montigny-lès-Metz Cedex", "160 rue de Pont-à-Mousson, 57950 Montigny-lès-Metz"),
+    ("1 place d'Armes, CS 30721, 57007 Metz Cedex 1", "1 place d'Armes, 57007 Metz"),
+    ("2 rue du Maire-Massing, BP 60, 57200 Sarreguemines", "2 rue du Maire-Massing, 57200 Sarreguemines"),
+    ("Rue Georges-Ditsch, 57100 Thionville", "Rue Georges-Ditsch, 57100 Thionville"),
+    ("1 rue de Cédexville, 57000 Metz", "1 rue de Cédexville, 57000 Metz"),
+    (None, None),
+])
+def test_street_address_drops_what_is_for_the_mail_only(raw, shown):
+    from locator.web.render import street_address
+
+    assert street_address(raw) == shown
+
+
+@pytest.mark.parametrize("path", ["/recherche", "/widget"])
+def test_the_rate_limit_page_explains_a_shared_connection_in_french(web_data_dir, web_locator, path):
+    from locator import Settings
+    from locator.web import create_app
+
+    client = create_app(Settings(data_dir=web_data_dir, rate_limit="1/minute"), locator=web_locator).test_client()
+    client.post(path, data={"q": "Metz"})
+    for headers in ({}, {"X-Locator-Fragment": "1"}):
+        r = client.post(path, data={"q": "Metz"}, headers=headers)
+        assert r.status_code == 429
+        text = text_of(r.get_data(as_text=True))
+        assert "Un réseau partagé (borne de la mairie, wifi public, opérateur mobile)" in text
+        assert re.search(r"Réessayez dans \d+ secondes", text)

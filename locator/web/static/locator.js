@@ -55,7 +55,10 @@
   function showResult() {
     var heading = resultBox.querySelector('#result-heading');
     var sentence = resultBox.querySelector('[data-announce]');
-    if (heading) { heading.focus(); }
+    if (heading) { heading.focus({ preventScroll: true }); }
+    // The voter sees the answer, not the form they just used (on a phone it is below the fold).
+    var top = resultBox.querySelector('.result') || resultBox;
+    top.scrollIntoView({ block: 'start' });
     announce.textContent = '';
     // A fresh text node after a tick makes screen readers announce even a repeated result.
     window.setTimeout(function () {
@@ -75,6 +78,7 @@
     form.addEventListener('submit', function (event) {
       event.preventDefault();
       combo.cancel();
+      positionMessage('');
       postSearch(formBody(form));
     });
     // Candidate pickers inside a result are forms too.
@@ -222,19 +226,36 @@
 
   /* ---------------------------------------------------------------- my location */
 
+  /* A refused or failed position is said on screen (under the buttons) and to screen readers. */
+  function positionMessage(text) {
+    var box = document.getElementById('position-message');
+    if (!box) {
+      box = document.createElement('p');
+      box.id = 'position-message';
+      box.className = 'position-message';
+      box.setAttribute('role', 'alert');
+      form.appendChild(box);
+    }
+    box.textContent = text;
+    box.hidden = !text;
+    notifyHeight();
+  }
+
   if (form && !isWidget && navigator.geolocation && form.dataset.msgPosition) {
     var locate = document.createElement('button');
     locate.type = 'button';
     locate.className = 'button-secondary locate';
     locate.textContent = form.dataset.msgPosition;
     locate.addEventListener('click', function () {
+      positionMessage('');
       navigator.geolocation.getCurrentPosition(function (pos) {
         var body = new URLSearchParams();
         body.append('lon', pos.coords.longitude.toFixed(6));
         body.append('lat', pos.coords.latitude.toFixed(6));
         postSearch(body);
-      }, function () {
-        announce.textContent = form.dataset.msgPositionError || '';
+      }, function (err) {
+        var denied = err && err.code === 1;  // PERMISSION_DENIED
+        positionMessage((denied && form.dataset.msgPositionDenied) || form.dataset.msgPositionError || '');
       }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
     });
     form.querySelector('.field-row').appendChild(locate);
