@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,81 @@ def test_the_script_is_the_same_command(faulty_file):
                             capture_output=True, text=True, cwd=ROOT, env=env)
     assert script.returncode == module.returncode == 1
     assert script.stdout == module.stdout and json.loads(script.stdout)["summary"]["errors"] >= 1
+
+
+# -- issue 10: what an organiser is told --------------------------------------------------------
+
+def test_the_2017_case_leads_with_the_bureau_to_check_and_strict_gates_on_it(clean_file, tmp_path, capsys):
+    house = shift((6.0150, 49.0200), 0, 150)  # "Mairie d'Alpha", 150 m from the mairie
+    path = write_bureaux(tmp_path / "b2017.geojson", replace(clean_bureaux(), "A1", lon=house[0], lat=house[1]))
+    assert validate(path, "--communes", COMMUNES_FILE) == 0  # a warning: the severity stays honest
+    out = capsys.readouterr().out
+    assert result_line(out).startswith("1 bureau et 1 mairie de référence à vérifier : 0 erreur, 2 avertissements")
+    assert "aucune erreur" not in out
+    assert "« Mairie » loin de la mairie (mairie_named_far)" in out
+    assert validate(path, "--communes", COMMUNES_FILE, "--strict", "-q") == 1
+    capsys.readouterr()
+    assert validate(path, "--communes", COMMUNES_FILE, "--format", "json") == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["summary"]["to_check"]["bureaux"] == 1
+    assert {f["label"] for f in doc["findings"] if f["check"] == "mairie_named_far"} == {"« Mairie » loin de la mairie"}
+    assert "1 bureau et 1 mairie de référence à vérifier" in captured.err
+
+
+def test_a_partial_file_gives_one_finding_for_the_communes_without_bureau(tmp_path, monkeypatch, capsys):
+    features = json.loads((ROOT / "data" / "bureaux.geojson").read_text(encoding="utf-8"))["features"][:11]
+    path = tmp_path / "partial.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    html = tmp_path / "r.html"
+    assert validate(path, "--data", ROOT / "data", "--format", "json", "-q") == 0
+    doc = json.loads(capsys.readouterr().out)
+    (f,) = [f for f in doc["findings"] if f["check"] == "commune_without_bureau"]
+    assert f["severity"] == "info" and f["extra"]["count"] == len(f["extra"]["communes"]) > 600
+    validate(path, "--data", ROOT / "data", "-q")
+    assert len(capsys.readouterr().out.splitlines()) < 150
+    validate(path, "--data", ROOT / "data", "--format", "html", "-o", html, "-q")
+    page = html.read_text(encoding="utf-8")
+    assert page.count('<tr class="finding') == len(doc["findings"]) < 30
+    points = json.loads(re.search(r"var data = (\{.*?\});\n", page).group(1))["points"]
+    assert len(points) < 30  # no dot per commune over the map
+
+
+def test_a_postcode_as_insee_code_suggests_the_commune_of_the_postcode_not_a_move(tmp_path, capsys):
+    # 57500 is Saint-Avold's postcode and Neufmoulins' INSEE code (50 km away)
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [6.7056268, 49.105044]},
+               "properties": {"id": "SA1", "name": "Mairie de Saint-Avold", "code_insee": "57500",
+                              "address": "36 boulevard de Lorraine, 57500 Saint-Avold", "communes_served": ["57500"]}}
+    path = tmp_path / "sa.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
+    assert validate(path, "--data", ROOT / "data", "--format", "json", "-q") == 1
+    doc = json.loads(capsys.readouterr().out)
+    mine = [f for f in doc["findings"] if f["bureau_id"] == "SA1"]
+    (f,) = [f for f in mine if f["check"] == "postcode_as_insee"]
+    assert f["suggestion"]["code_insee"] == "57606" and "Saint-Avold (57606)" in f["message"]
+    assert [g["suggestion"] for g in mine if g["suggestion"] and "lon" in g["suggestion"]] == []
+    assert not any("Neufmoulins" in g["message"] and g["check"] != "postcode_as_insee" for g in mine)
+
+
+def test_with_regeocode_no_finding_says_to_rerun_with_regeocode(clean_file, monkeypatch, capsys):
+    import locator.geocoding
+
+    monkeypatch.setattr(locator.geocoding, "build_geocoder", lambda settings, **kw: address_geocoder({}),
+                        raising=False)
+    validate(clean_file, "--communes", COMMUNES_FILE, "--regeocode", "--rate", "0", "-q")
+    out = capsys.readouterr().out
+    assert "--regeocode" in out  # said as what was done...
+    assert "relancez avec --regeocode" not in out.lower()  # ...never as what to do
+    validate(clean_file, "--communes", COMMUNES_FILE, "-q")
+    assert "relancez avec --regeocode" in capsys.readouterr().out.lower()
+
+
+@pytest.mark.parametrize("make_data", [False, True], ids=["no-data-folder", "no-communes"])
+def test_outside_the_project_folder_the_error_says_how_to_point_at_the_data(tmp_path, monkeypatch, capsys, make_data):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LOCATOR_DATA_DIR", raising=False)
+    if make_data:
+        (tmp_path / "data").mkdir()
+    assert validate() == 2
+    err = capsys.readouterr().err
+    assert "--data DIR" in err and "LOCATOR_DATA_DIR" in err

@@ -120,3 +120,30 @@ def test_html_report_opens_offline_in_a_browser(result, tmp_path):
         browser.close()
     assert errors == []
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+
+
+@pytest.mark.browser
+def test_html_severity_filters_hide_the_map_markers_as_well_as_the_rows(result, tmp_path):
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not shutil.os.path.exists(chromium):
+        pytest.skip("no chromium")
+    playwright = pytest.importorskip("playwright.sync_api")
+    path = tmp_path / "report.html"
+    path.write_text(render(result, "html"), encoding="utf-8")
+    count_js = "() => reportMap.layers.filter(l => reportMap.map.hasLayer(l.items[0])).length"
+    rows_js = "() => [...document.querySelectorAll('tr.finding')].filter(r => r.style.display !== 'none').length"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-container")
+        all_markers, all_rows = page.evaluate(count_js), page.evaluate(rows_js)
+        for sev in ("error", "warning", "info"):
+            page.uncheck(f'.filters input[data-sev="{sev}"]')
+        none_markers, none_rows = page.evaluate(count_js), page.evaluate(rows_js)
+        page.check('.filters input[data-sev="error"]')
+        error_markers, error_rows = page.evaluate(count_js), page.evaluate(rows_js)
+        browser.close()
+    assert all_rows == len(result.findings) and all_markers > error_markers > 0
+    assert none_markers == 0 and none_rows == 0
+    assert error_rows == result.count("error")
