@@ -240,6 +240,8 @@ def check_postcode_as_insee(i, ctx):
     j = int(ctx.located[i])
     if j == NO_COMMUNE or j == ctx.declared[i] or b.code_insee not in ctx.commune(j).codes_postaux:
         return
+    if ctx.declared[i] != NO_COMMUNE and not ctx.outside_m[i] > ctx.thresholds.boundary_margin_m:
+        return  # just across the border of its commune: outside_declared_commune says how far
     here = ctx.commune(j)
     named = (f" et le code INSEE de {ctx.name(int(ctx.declared[i]))}" if ctx.declared[i] != NO_COMMUNE
              else ", pas un code INSEE")
@@ -272,9 +274,10 @@ def check_outside_declared_commune(i, ctx):
     if c.has_mairie_point and ref is not None and ref.rejected_by:
         mx, my = to_l93(c.mairie_lon, c.mairie_lat)
         if ctx.distance(i, mx, my) <= 5:
+            how = ("géocodez l'adresse du bureau (--regeocode) ou placez-le à la main" if ctx.regeocoded is None
+                   else "placez-le à son adresse, sur une carte")
             official = (" Ce point est celui de la mairie dans l'Annuaire de l'administration, qui est faux "
-                        "(voir les constats sur la référence) : ne le recopiez pas, géocodez l'adresse du "
-                        "bureau (--regeocode) ou placez-le à la main.")
+                        f"(voir les constats sur la référence) : ne le recopiez pas, {how}.")
             extra["copied_official_mairie_point"] = True
     sugg = _better_point(i, ctx)
     if sugg is None and not official and j != NO_COMMUNE and ctx.commune(j).code in b.communes_served:

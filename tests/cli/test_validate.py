@@ -222,17 +222,22 @@ def test_a_postcode_as_insee_code_suggests_the_commune_of_the_postcode_not_a_mov
     assert not any("Neufmoulins" in g["message"] and g["check"] != "postcode_as_insee" for g in mine)
 
 
-def test_with_regeocode_no_finding_says_to_rerun_with_regeocode(clean_file, monkeypatch, capsys):
+@pytest.mark.parametrize("where", ["clean", "default"])
+def test_with_regeocode_no_finding_says_to_run_with_regeocode(clean_file, monkeypatch, capsys, where):
     import locator.geocoding
 
     monkeypatch.setattr(locator.geocoding, "build_geocoder", lambda settings, **kw: address_geocoder({}),
                         raising=False)
-    validate(clean_file, "--communes", COMMUNES_FILE, "--regeocode", "--rate", "0", "-q")
-    out = capsys.readouterr().out
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("LOCATOR_DATA_DIR", raising=False)
+    args = [clean_file, "--communes", COMMUNES_FILE] if where == "clean" else []
+    advice = re.compile(r"(relancez avec|géocodez l'adresse[^.]*)\s+\(?--regeocode", re.I)
+    validate(*args, "--regeocode", "--rate", "0", "-q")
+    out = " ".join(capsys.readouterr().out.split())
     assert "--regeocode" in out  # said as what was done...
-    assert "relancez avec --regeocode" not in out.lower()  # ...never as what to do
-    validate(clean_file, "--communes", COMMUNES_FILE, "-q")
-    assert "relancez avec --regeocode" in capsys.readouterr().out.lower()
+    assert advice.findall(out) == []  # ...never as what to do
+    validate(*args, "-q")
+    assert advice.findall(" ".join(capsys.readouterr().out.split()))
 
 
 @pytest.mark.parametrize("make_data", [False, True], ids=["no-data-folder", "no-communes"])

@@ -158,6 +158,20 @@ def test_a_postcode_used_as_insee_code_suggests_the_commune_of_that_postcode_hol
     assert not any(g.suggestion and "lon" in g.suggestion for g in found(result, bureau_id="B1"))
 
 
+def test_a_point_just_across_the_border_into_a_commune_whose_postcode_is_the_code_is_no_confusion(hand_communes):
+    import dataclasses
+
+    from locator.validation import validate
+
+    communes, geoms = hand_communes
+    # Beta's postcode is Alpha's INSEE code (539 such pairs in Moselle); A1 stands 60 m into Beta.
+    communes = [dataclasses.replace(c, codes_postaux=("57991",)) if c.code == "57992" else c for c in communes]
+    result = validate(replace(clean_bureaux(), "A1", lon=shift((6.04, 49.015), 60)[0], lat=49.015, name="Salle"),
+                      communes, geoms)
+    assert found(result, bureau_id="A1", check="postcode_as_insee") == []
+    assert found(result, bureau_id="A1", check="outside_declared_commune")[0].severity == "info"
+
+
 def test_with_regeocode_no_finding_tells_to_rerun_with_regeocode(run):
     # Gamma's official point is wrong and its mairie address is not found: no usable reference.
     result = run(clean_bureaux(), geocoder=address_geocoder({}), rate_per_s=0)
