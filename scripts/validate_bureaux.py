@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Check the bureaux before election day: identical to ``locator validate`` (same options,
-same reports, same exit codes: 0 no error, 1 errors found, 2 input unusable).
+same reports, same exit codes: 0 no error, 1 errors found (with --strict: or warnings),
+2 input unusable).
 
     scripts/validate_bureaux.py [BUREAUX] [--communes PATH ...] [--areas FILE]
         [--corrections FILE] [--format text|json|csv|geojson|html] [--output FILE]
-        [--regeocode] [--write-fixed FILE]
+        [--regeocode] [--write-fixed FILE] [--strict]
 """
 
 import sys
