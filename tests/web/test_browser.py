@@ -299,3 +299,187 @@ def test_axe_finds_no_violation_on_the_widget_and_the_integration_page(browser, 
     found["integration"] = axe_violations(page, axe_source)
     context.close()
     assert {k: v for k, v in found.items() if v} == {}, json.dumps(found, indent=1)
+
+
+# -- issue 10: a new voter on a phone (375 px, real taps) ---------------------------------------
+
+PHONE_375 = {"width": 375, "height": 667}
+
+#: addok's misleading answers for a street of Metz: a "rue de Metz" in another commune first.
+SERPENOISE = "12 rue serpenoise metz"
+
+
+@pytest.fixture(scope="module")
+def live_issue10(tmp_path_factory):
+    """The test data plus two communes sharing 57050 with Metz, the bureau of Montigny-lès-Metz
+    refused by the validator (served without its point), and addok's rue-de-Metz answers."""
+    from locator.data.datadir import DataDir
+    from locator.geocoding.fake import FakeGeocoder
+
+    from .conftest import ANSWERS, SHARED_POSTCODE_CODES, _pt
+
+    data_dir = write_web_data(tmp_path_factory.mktemp("browser-issue10"), extra_codes=SHARED_POSTCODE_CODES)
+    settings = Settings(data_dir=data_dir, rate_limit="10000/minute")
+    answers = {**ANSWERS, SERPENOISE: [
+        _pt("12 Rue de Metz 57140 Woippy", (6.1500, 49.1520), "housenumber", "57751", 0.46, "57140"),
+        _pt("12 Rue Serpenoise 57000 Metz", (6.1745, 49.1163), "housenumber", "57463", 0.40, "57000"),
+    ]}
+    locator = Locator(DataDir(data_dir).load(strict=True), settings=settings, doubtful={"57480_1": "error"})
+    locator.geocoder = FakeGeocoder(answers, match="prefix")
+    with LiveServer(create_app(settings, locator=locator)) as server:
+        yield server
+
+
+@pytest.fixture
+def phone(browser):
+    """A touch phone 375 px wide; taps are real touch events. Script errors fail the test."""
+    context = browser.new_context(viewport=PHONE_375, has_touch=True, is_mobile=True, locale="fr-FR")
+    pg = context.new_page()
+    errors = []
+    pg.on("pageerror", lambda err: errors.append(str(err)))
+    pg.on("console", lambda msg: errors.append(msg.text)
+          if msg.type == "error" and "Failed to load resource" not in msg.text else None)
+    yield pg
+    context.close()
+    assert errors == []
+
+
+def overlaps(a, b) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+def test_a_tap_where_rechercher_was_searches_the_typed_text_not_a_suggestion(phone, live):
+    phone.goto(live.url + "/")
+    field = phone.get_by_label("Votre adresse ou votre commune")
+    search = phone.get_by_role("button", name="Rechercher")
+    locate = phone.get_by_role("button", name="Utiliser ma position")
+    where = search.bounding_box()
+    field.tap()
+    field.press_sequentially("rue de la g", delay=30)
+    options = phone.get_by_role("option")
+    expect(options).to_have_count(2)
+    # the open list covers neither button, and neither button moved
+    for option in options.all():
+        box = option.bounding_box()
+        assert not overlaps(box, search.bounding_box()) and not overlaps(box, locate.bounding_box())
+    assert search.bounding_box() == where
+    phone.touchscreen.tap(where["x"] + where["width"] / 2, where["y"] + where["height"] / 2)
+    # the typed text was searched ("rue de la g" is no street: not found, said plainly), not
+    # suggestion 1 (Woippy's street, whose bureaux would have been listed)
+    expect(phone.locator("#result section[data-status=not_found]")).to_be_visible()
+    expect(phone.locator(".bureau-list")).to_have_count(0)
+    expect(field).to_have_value("rue de la g")
+
+
+def test_a_tapped_suggestion_is_searched_before_the_list_closes(phone, live):
+    phone.goto(live.url + "/")
+    field = phone.get_by_label("Votre adresse ou votre commune")
+    field.tap()
+    field.press_sequentially("rue de la g", delay=30)
+    phone.get_by_role("option", name="Rue de la Gare 57950 Montigny-lès-Metz").tap()
+    expect(phone.locator(".bureau-name")).to_have_text("Mairie de Montigny-lès-Metz")
+    expect(field).to_have_value("Rue de la Gare 57950 Montigny-lès-Metz")
+
+
+def test_a_commune_named_in_the_text_ranks_its_own_places_and_never_another_communes(phone, live_issue10):
+    phone.goto(live_issue10.url + "/")
+    field = phone.get_by_label("Votre adresse ou votre commune")
+    field.tap()
+    field.press_sequentially("12 rue Serpenoise Metz", delay=20)
+    expect(phone.get_by_role("option")).to_have_text(["12 Rue Serpenoise 57000 Metz"])
+    field.fill("")
+    field.press_sequentially("Scy-Ch", delay=30)  # a commune name being typed
+    expect(phone.get_by_role("option").first).to_have_text("Scy-Chazelles")
+
+
+def test_a_shared_postcode_lists_its_communes_and_a_tap_answers_for_the_one_chosen(phone, live_issue10):
+    phone.goto(live_issue10.url + "/")
+    field = phone.get_by_label("Votre adresse ou votre commune")
+    field.tap()
+    field.fill("57050")
+    phone.get_by_role("button", name="Rechercher").tap()
+    expect(phone.locator(".result")).to_contain_text("choisissez dans la liste")
+    candidates = phone.locator("button.candidate")
+    expect(candidates).to_have_count(3)
+    phone.get_by_role("button", name=re.compile("^Longeville-lès-Metz")).tap()
+    expect(phone.locator(".mairie h3")).to_have_text("Contacter la mairie de Longeville-lès-Metz")
+    expect(field).to_have_value("Longeville-lès-Metz 57050")
+
+
+def test_a_shared_postcode_lists_its_communes_in_the_widget_and_without_javascript(browser, live_issue10):
+    for scripts in (True, False):
+        context = browser.new_context(viewport=PHONE_375, has_touch=True, is_mobile=True,
+                                      java_script_enabled=scripts)
+        pg = context.new_page()
+        pg.goto(live_issue10.url + "/widget")
+        pg.get_by_label("Votre adresse ou votre commune").fill("57050")
+        pg.get_by_role("button", name="Rechercher").tap()
+        expect(pg.locator("button.candidate")).to_have_count(3)
+        pg.get_by_role("button", name=re.compile("^Le Ban-Saint-Martin")).tap()
+        expect(pg.locator(".mairie h3")).to_contain_text("Ban-Saint-Martin")
+        context.close()
+
+
+def test_a_commune_only_answer_says_so_draws_no_address_and_is_scrolled_into_view(phone, live):
+    phone.goto(live.url + "/")
+    field = phone.get_by_label("Votre adresse ou votre commune")
+    field.tap()
+    field.fill("Montigny-lès-Metz")
+    phone.get_by_role("button", name="Rechercher").tap()
+    the_map = phone.locator(".map")
+    expect(the_map).to_have_attribute("data-outline", "1")
+    expect(phone.locator(".recognised")).to_contain_text("la commune de Montigny-lès-Metz, pas votre adresse précise")
+    expect(the_map.locator(".bureau-marker")).to_have_count(1)
+    expect(the_map.locator("path.leaflet-interactive")).to_have_count(0)  # no "Votre adresse" dot
+    expect(phone.locator(".warnings")).to_have_count(0)  # nothing to doubt: no yellow box
+    expect(phone.locator(".result-note")).to_contain_text("un seul bureau de vote sert")
+    expect(phone.locator(".map-figure")).to_contain_text("Cette carte ne montre pas les rues")
+    # the answer is on screen, not the form the voter just used
+    top = phone.locator(".result").bounding_box()["y"]
+    assert 0 <= top < 50 and phone.evaluate("window.scrollY") > 0
+
+
+def test_a_bureau_with_a_doubtful_position_has_no_marker_no_directions_and_the_mairie(phone, live_issue10):
+    phone.goto(live_issue10.url + "/")
+    field = phone.get_by_label("Votre adresse ou votre commune")
+    field.tap()
+    field.fill("rue de la gare 57950 Montigny-lès-Metz")
+    phone.get_by_role("button", name="Rechercher").tap()
+    expect(phone.locator(".bureau-name")).to_have_text("Mairie de Montigny-lès-Metz")
+    expect(phone.locator(".warnings")).to_contain_text("semble faux")
+    expect(phone.locator(".map")).to_have_attribute("data-outline", "1")
+    expect(phone.locator(".bureau-marker")).to_have_count(0)
+    expect(phone.locator(".directions")).to_have_count(0)
+    expect(phone.locator(".result")).not_to_contain_text("à vol d'oiseau")
+    mairie = phone.locator(".mairie")
+    expect(mairie).to_contain_text("160 rue de Pont-à-Mousson, 57950 Montigny-lès-Metz")
+    expect(mairie).not_to_contain_text("Cedex")
+
+
+def test_a_refused_position_is_said_on_screen(phone, live):
+    phone.context.clear_permissions()  # the voter said no
+    phone.goto(live.url + "/")
+    phone.get_by_role("button", name="Utiliser ma position").tap()
+    message = phone.locator("#position-message")
+    expect(message).to_be_visible()
+    expect(message).to_have_text(re.compile("Vous n'avez pas autorisé l'accès à votre position"))
+    expect(message).to_have_attribute("role", "alert")
+
+
+def test_axe_finds_no_violation_on_the_new_answers(browser, live_issue10, axe_source):
+    context = browser.new_context(viewport=PHONE_375, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(live_issue10.url + "/")
+    found = {}
+    field = page.locator("#q")
+    for name, query in (("communes", "57050"), ("doubtful", "rue de la gare 57950 Montigny-lès-Metz")):
+        field.fill(query)
+        field.press("Enter")
+        expect(page.locator("#result .result")).to_be_visible()
+        found[name] = axe_violations(page, axe_source)
+    page.get_by_role("button", name="Utiliser ma position").tap()
+    expect(page.locator("#position-message")).to_be_visible()
+    found["position"] = axe_violations(page, axe_source)
+    context.close()
+    assert {k: v for k, v in found.items() if v} == {}, json.dumps(found, indent=1)
