@@ -216,7 +216,7 @@ def normalise_departement(departement: str) -> str:
     if not _DEPARTEMENT_RE.match(dep):
         raise DataError(f"not a département code: {departement!r}")
     if dep in UNSUPPORTED_DEPARTEMENTS:
-        raise DataError(f"département {dep} is overseas: Lambert-93 does not cover it")
+        raise DataError(f"département {dep} is not covered: no projection of locator.projection is defined for it")
     return dep
 
 

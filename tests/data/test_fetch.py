@@ -320,7 +320,7 @@ def test_requests_are_spaced_by_the_minimum_interval():
     assert sleeps == [1.5]
 
 
-@pytest.mark.parametrize("departement", ["5'7", '57") or ("1', "971", "abc", ""])
+@pytest.mark.parametrize("departement", ["5'7", '57") or ("1', "975", "abc", ""])
 def test_bad_departement_codes_are_refused_before_any_request(departement):
     transport = recorded_transport()
     api, _ = client(transport)
