@@ -46,6 +46,19 @@ def index_dir_for(settings: Settings) -> Path:
     return Path(settings.index_dir) if settings.index_dir else DataDir(settings.data_dir).index_dir
 
 
+class DataCodes:
+    """Former INSEE codes → today's, never away from a code of the data: an arrondissement
+    of Paris, Lyon or Marseille (a commune of the data) is not folded into its city (which the
+    data does not have), whatever ``<dep>.anciennes.json`` lists."""
+
+    def __init__(self, history: CodeHistory, known: set[str]):
+        self.history = history
+        self.known = frozenset(known)
+
+    def today(self, code: str | None) -> str | None:
+        return code if code in self.known else self.history.today(code)
+
+
 class EmbeddedGeocoder(GeocoderBase):
     """addok search and reverse over the index of ``settings.data_dir``.
 
@@ -125,7 +138,7 @@ class EmbeddedGeocoder(GeocoderBase):
             addok_config.bind(client, self._redis_settings)
         self._client = client
         dataset = self.dataset
-        self.history = dataset.history
+        self.history = DataCodes(dataset.history, {c.code for c in dataset.communes})
         with self._build_lock():
             current = read_manifest(client)
             ban_files = self._ban_files

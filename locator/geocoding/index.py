@@ -10,7 +10,9 @@ Documents (addok's format: ``type``, ``name`` (first value is the label, others 
   in the commune, else at a point inside the polygon;
 * one ``street`` per mairie address, the mairie's number as a ``housenumber`` (DILA annuaire);
 * every BAN file given: ``adresses-NN.csv(.gz)`` as published by adresse.data.gouv.fr (one
-  street per run of rows, its numbers as housenumbers) or addok ndjson, streamed.
+  street per commune and FANTOIR id or name, every number as a housenumber, whatever the
+  order of the rows; rows of Paris, Lyon and Marseille filed under the city's code go to their
+  arrondissement) or addok ndjson, streamed.
 
 The index is rebuilt when its inputs change: a fingerprint of the communes files, the side
 files, the BAN files, the addok pipeline and the package versions is stored in the index
@@ -45,12 +47,12 @@ from ..errors import DataError
 from ..projection import to_lonlat, to_metric
 from . import addok_config
 from .normalize import german_spelling, without_article
-from .words import SUFFIXES_RE
+from .words import NUMBER_SUFFIXES, SUFFIXES_RE
 
 log = logging.getLogger(__name__)
 
 #: Bump when the documents or their fields change: every index is then rebuilt.
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 MANIFEST_KEY = "locator|manifest"
 CHUNK = 1000
 #: Above this size a BAN file is fingerprinted by size and date, not by content.
@@ -307,71 +309,185 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8", newline="")
 
 
-def ban_csv_docs(path: Path | str, former_names: dict[str, set[str]] | None = None) -> Iterator[dict]:
-    """Street documents from a BAN ``adresses-NN.csv(.gz)``, streamed.
+#: The columns kept of a BAN row (in this order, as a tuple: a dict per row would triple the
+#: memory of a grouped commune).
+_KEPT = ("code_insee", "id_fantoir", "nom_voie", "numero", "rep", "code_postal", "nom_commune",
+         "nom_ancienne_commune", "lon", "lat")
+_CODE, _FANTOIR, _VOIE, _NUMERO, _REP, _CP, _COMMUNE, _ANCIENNE, _LON, _LAT = range(len(_KEPT))
+#: Rows held in memory before grouping goes through buckets on disk: a département's file is
+#: grouped in memory; the national file (26 M rows) in ``SPILL_BUCKETS`` buckets by commune.
+GROUP_IN_MEMORY = 1_000_000
+SPILL_BUCKETS = 64
 
-    Rows are grouped while they follow each other with the same commune and street (the
-    published files are sorted by id, i.e. commune, street, number), so memory stays flat.
+#: The BAN writes some addresses of Paris, Lyon and Marseille under the city's code; the data
+#: (and the bureaux) are per arrondissement municipal. City code → its arrondissements' prefix.
+PLM = {"75056": "751", "69123": "6938", "13055": "132"}
+
+
+class Recoder:
+    """BAN ``code_insee`` → the commune of the data: an arrondissement for a row of 75056,
+    69123 or 13055 (by its postcode when one arrondissement has it, else by its point).
+    Other codes are kept."""
+
+    def __init__(self, index):
+        self.index = index
+        self.by_postcode: dict[tuple[str, str], str | None] = {}
+        for c in index.communes:
+            for city, prefix in PLM.items():
+                if c.code.startswith(prefix):
+                    for cp in c.codes_postaux:
+                        key = (city, cp)
+                        self.by_postcode[key] = c.code if key not in self.by_postcode else None
+        self.cities = {city for city, _cp in self.by_postcode}
+
+    def __call__(self, code: str, postcode: str, lon: float, lat: float) -> str:
+        if code not in self.cities:
+            return code
+        found = self.by_postcode.get((code, postcode))
+        if found is not None:
+            return found
+        x, y = to_metric(lon, lat)
+        ci = int(self.index.locate(x, y)[0])
+        if ci >= 0 and self.index.communes[ci].code.startswith(PLM[code]):
+            return self.index.communes[ci].code
+        return code
+
+
+def _ban_rows(path: Path, former_names, recode) -> Iterator[tuple]:
+    with _open_text(path) as fh:
+        reader = csv.reader(fh, delimiter=";")
+        header = next(reader, [])
+        missing = [c for c in BAN_COLUMNS if c not in header]
+        if missing:
+            raise DataError(f"not a BAN adresses CSV: missing column(s) {', '.join(missing)}", path=str(path))
+        where = [header.index(c) if c in header else None for c in _KEPT]
+        for row in reader:
+            t = tuple("" if i is None or i >= len(row) else row[i] for i in where)
+            try:
+                lon, lat = float(t[_LON]), float(t[_LAT])
+            except ValueError:
+                continue
+            if not (math.isfinite(lon) and math.isfinite(lat)):
+                continue
+            if not t[_REP]:
+                t = _suffix_out_of_the_name(t)
+            if recode is not None:
+                code = recode(t[_CODE], t[_CP], lon, lat)
+                if code != t[_CODE]:
+                    t = (code, *t[1:])
+            old = t[_ANCIENNE].strip()
+            if old and former_names is not None:
+                former_names.setdefault(t[_CODE], set()).add(old)
+            yield t
+
+
+def _suffix_out_of_the_name(t: tuple) -> tuple:
+    """'39' + 'Bis Rue Poliveau' (some rows carry the suffix in the street name) → '39 bis'
+    + 'Rue Poliveau'."""
+    first, _, rest = t[_VOIE].partition(" ")
+    if rest and first.lower() in NUMBER_SUFFIXES:
+        return (*t[:_VOIE], rest, t[_NUMERO], first.lower(), *t[_REP + 1:])
+    return t
+
+
+def _group_key(t: tuple) -> tuple[str, str]:
+    return t[_CODE], t[_FANTOIR] or t[_VOIE]
+
+
+def ban_csv_docs(path: Path | str, former_names: dict[str, set[str]] | None = None, *,
+                 recode: Callable[[str, str, float, float], str] | None = None,
+                 in_memory: int = GROUP_IN_MEMORY) -> Iterator[dict]:
+    """Street documents from a BAN ``adresses-NN.csv(.gz)``, whatever the order of its rows.
+
+    Every row of a street (same commune, same FANTOIR id or name) goes into one document with
+    all its house numbers, even when the file is not sorted. Up to ``in_memory`` rows are
+    grouped in memory; a bigger file is streamed into ``SPILL_BUCKETS`` temporary buckets by
+    commune, then grouped one bucket at a time (memory bounded by a bucket, ~1/64 of the
+    file). ``recode`` maps a row's ``code_insee`` to the data's commune (``Recoder``);
     ``former_names`` collects ``nom_ancienne_commune`` per current code for the municipalities.
     """
     path = Path(path)
-    with _open_text(path) as fh:
-        reader = csv.DictReader(fh, delimiter=";")
-        missing = [c for c in BAN_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise DataError(f"not a BAN adresses CSV: missing column(s) {', '.join(missing)}", path=str(path))
-        group: list[dict] = []
-        key = None
-        for row in reader:
-            row_key = (row["code_insee"], row.get("id_fantoir") or row["nom_voie"])
-            if group and row_key != key:
-                yield _street_doc(group, path)
-                group = []
-            key = row_key
-            group.append(row)
-            old = (row.get("nom_ancienne_commune") or "").strip()
-            if old and former_names is not None:
-                former_names.setdefault(row["code_insee"], set()).add(old)
-        if group:
-            yield _street_doc(group, path)
+    rows = _ban_rows(path, former_names, recode)
+    groups: dict[tuple[str, str], list[tuple]] = {}
+    held = 0
+    for t in rows:
+        groups.setdefault(_group_key(t), []).append(t)
+        held += 1
+        if held >= in_memory:
+            yield from _spilled(path, groups, rows)
+            return
+    for group in groups.values():
+        doc = _street_doc(group)
+        if doc:
+            yield doc
 
 
-def _street_doc(rows: list[dict], path: Path) -> dict:
+def _spilled(path: Path, groups: dict, rows: Iterator[tuple]) -> Iterator[dict]:
+    """The rest of a big file through buckets on disk (one commune is in one bucket)."""
+    import tempfile
+    import zlib
+
+    with tempfile.TemporaryDirectory(prefix="locator-ban-") as tmp:
+        files = [open(Path(tmp) / f"{i:02d}.tsv", "w", encoding="utf-8", newline="") for i in range(SPILL_BUCKETS)]
+        try:
+            writers = [csv.writer(f, delimiter="\t", lineterminator="\n") for f in files]
+
+            def spill(t: tuple) -> None:
+                writers[zlib.crc32(t[_CODE].encode()) % SPILL_BUCKETS].writerow(t)
+
+            for group in groups.values():
+                for t in group:
+                    spill(t)
+            groups.clear()
+            for t in rows:
+                spill(t)
+        finally:
+            for f in files:
+                f.close()
+        for i in range(SPILL_BUCKETS):
+            bucket: dict[tuple[str, str], list[tuple]] = {}
+            with open(Path(tmp) / f"{i:02d}.tsv", encoding="utf-8", newline="") as fh:
+                for t in csv.reader(fh, delimiter="\t"):
+                    t = tuple(t)
+                    bucket.setdefault(_group_key(t), []).append(t)
+            for key in sorted(bucket):
+                doc = _street_doc(bucket[key])
+                if doc:
+                    yield doc
+
+
+def _street_doc(rows: list[tuple]) -> dict:
     first = rows[0]
     housenumbers = {}
     lons, lats = [], []
     for r in rows:
-        try:
-            lon, lat = float(r["lon"]), float(r["lat"])
-        except (TypeError, ValueError):
-            continue
-        if not (math.isfinite(lon) and math.isfinite(lat)):
-            continue
+        lon, lat = float(r[_LON]), float(r[_LAT])
         lons.append(lon)
         lats.append(lat)
-        number = (r.get("numero") or "").strip()
+        number = r[_NUMERO].strip()
         if not number or number in ("0", "99999"):  # the BAN's "no number" placeholders
             continue
-        rep = (r.get("rep") or "").strip().lower()
+        rep = r[_REP].strip().lower()
         key = number if not rep else (f"{number}{rep.upper()}" if len(rep) == 1 else f"{number} {rep}")
         housenumbers[key] = {"lon": lon, "lat": lat}  # "1A", "12 bis" as the BAN writes them
     if not lons:
         return {}
-    code = first["code_insee"]
-    ident = first.get("id_fantoir") or hashlib.sha1(first["nom_voie"].encode()).hexdigest()[:10]
+    code = first[_CODE]
+    ident = first[_FANTOIR] or hashlib.sha1(first[_VOIE].encode()).hexdigest()[:10]
+    postcodes = sorted({r[_CP] for r in rows if r[_CP]})
     doc = {
         "_id": f"ban_{code}_{ident}",
         "type": "street",
-        "name": first["nom_voie"],
-        "postcode": first.get("code_postal") or None,
+        "name": first[_VOIE],
+        "postcode": (postcodes if len(postcodes) > 1 else postcodes[0]) if postcodes else None,
         "citycode": code,
-        "city": first.get("nom_commune") or None,
+        "city": first[_COMMUNE] or None,
         "lon": round(float(np.median(lons)), 7),
         "lat": round(float(np.median(lats)), 7),
         "importance": 0.0,
         "source": "ban",
     }
-    old = (first.get("nom_ancienne_commune") or "").strip()
+    old = first[_ANCIENNE].strip()
     if old:
         doc["oldcity"] = old
     if housenumbers:
@@ -399,11 +515,12 @@ def ndjson_docs(path: Path | str) -> Iterator[dict]:
             yield doc
 
 
-def ban_docs(path: Path | str, former_names: dict[str, set[str]] | None = None) -> Iterator[dict]:
+def ban_docs(path: Path | str, former_names: dict[str, set[str]] | None = None, *,
+             recode: Callable[[str, str, float, float], str] | None = None) -> Iterator[dict]:
     """Documents of one BAN file, by its name: ``.csv``/``.csv.gz`` or ``.ndjson``/``.json(.gz)``."""
     name = Path(path).name.lower().removesuffix(".gz")
     if name.endswith(".csv"):
-        return ban_csv_docs(path, former_names)
+        return ban_csv_docs(path, former_names, recode=recode)
     if name.endswith((".ndjson", ".json", ".jsonl")):
         return ndjson_docs(path)
     raise DataError("unknown BAN file type (expected .csv, .csv.gz, .ndjson or .ndjson.gz)", path=str(path))
@@ -485,8 +602,9 @@ def build(client, index, *, anciennes: list[Ancienne], ban_files: list[Path], ma
     edge = config.INDEX_EDGE_NGRAMS
     config.INDEX_EDGE_NGRAMS = False  # as `addok batch` does; the n-gram step follows
     try:
+        recode = Recoder(index)
         for path in ban_files:
-            n = import_documents(ban_docs(path, former_names), on_chunk=progress)
+            n = import_documents(ban_docs(path, former_names, recode=recode), on_chunk=progress)
             report.ban_streets += n
             log.info("%s: %d streets", path, n)
         report.mairies = import_documents(mairie_docs(index, placed), on_chunk=progress)

@@ -265,9 +265,12 @@ class TextLookup:
         if geocoder is None:
             raise GeocoderUnavailable("no geocoder configured")
         today = self.locator.history.today
+        known = self.locator.index.by_code
         out = []
         for p in geocoder.search(normalised, citycode=citycode, limit=CANDIDATES):
-            code = today(p.citycode)
+            # a code of the data is today's (an arrondissement is never folded into its city,
+            # which the data does not have); a former one is mapped once
+            code = p.citycode if p.citycode in known else today(p.citycode)
             out.append(p if code == p.citycode else dataclasses.replace(p, citycode=code))
         return out
 

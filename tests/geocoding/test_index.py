@@ -14,6 +14,8 @@ from locator.data.loader import communes_paths, load_communes
 from locator.errors import DataError
 from locator.geocoding.index import (
     IndexSources,
+    Recoder,
+    ban_csv_docs,
     ban_docs,
     commune_names,
     fingerprint,
@@ -104,6 +106,44 @@ def test_ban_csv_rows_become_streets_with_their_numbers():
     assert former == {"57439": {"Ritzing"}}
     assert ("75104", "Rue de Rivoli") in by
     assert len(docs) == 5
+
+
+def _shuffled_sample(tmp_path):
+    """The BAN sample with its rows reversed: a street's rows no longer follow each other."""
+    lines = BAN_SAMPLE.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "adresses-57-shuffled.csv"
+    path.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n", encoding="utf-8")
+    return path
+
+
+def _by_id(docs):
+    return {d["_id"]: d for d in docs}
+
+
+def test_ban_rows_out_of_order_keep_every_house_number(tmp_path):
+    path = _shuffled_sample(tmp_path)
+    assert _by_id(ban_csv_docs(path)) == _by_id(ban_csv_docs(BAN_SAMPLE))
+    assert set(_by_id(ban_csv_docs(path))["ban_57463_57463_t001"]["housenumbers"]) == {"12", "14", "15 bis"}
+
+
+def test_a_big_ban_file_grouped_through_buckets_on_disk_gives_the_same_streets(tmp_path):
+    path = _shuffled_sample(tmp_path)
+    former = {}
+    spilled = _by_id(ban_csv_docs(path, former, in_memory=2))
+    assert spilled == _by_id(ban_csv_docs(BAN_SAMPLE))
+    assert former == {"57439": {"Ritzing"}}
+
+
+def test_ban_rows_of_paris_under_the_city_code_go_to_their_arrondissement(tmp_path, paris_dir):
+    communes = load_communes(communes_paths(paris_dir))
+    recode = Recoder(CommuneIndex(communes.communes, communes.geometries))
+    lines = BAN_SAMPLE.read_text(encoding="utf-8").splitlines()
+    rivoli = lines[-1].replace(";75104;", ";75056;")
+    by_point = rivoli.replace(";75004;", ";;").replace("75104_t001", "75056_t009")
+    path = tmp_path / "adresses-75.csv"
+    path.write_text("\n".join([lines[0], rivoli, by_point]) + "\n", encoding="utf-8")
+    docs = list(ban_csv_docs(path, recode=recode))
+    assert [d["citycode"] for d in docs] == ["75104", "75104"]  # by postcode, then by point
 
 
 def test_gzipped_ban_file_reads_the_same(tmp_path):
