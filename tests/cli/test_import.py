@@ -4,6 +4,7 @@ existing file without --force, then the validator on what was written, with its 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -99,3 +100,67 @@ def test_the_exit_code_is_the_validators(tmp_path, data_dir, capsys, strict, exp
                  "--force")
     assert errors == 1  # Eta served by no bureau: an error
     assert "Communes sans bureau (commune_without_bureau)" in capsys.readouterr().out
+
+
+# -- the CSV as organisers write it (the tiny communes 57901-57903) --------------------------------
+
+@pytest.fixture
+def tiny_data(tmp_path, tiny_dir):
+    folder = tmp_path / "tiny"
+    shutil.copytree(tiny_dir / "communes", folder / "communes")
+    return folder
+
+
+def test_a_csv_becomes_the_bureaux_file_the_engine_serves(capsys, tmp_path, tiny_data):
+    src = csv_file(tmp_path, 'X1,École Jules-Ferry,"2 rue de l\'École, 57000 Alphaville",57901,57901;57903,"6,021",49.016\n'
+                             "X2,Salle des fêtes,,57902,57902,,\n")
+    out = tiny_data / "bureaux.geojson"  # not there yet: --output may create it
+    assert run(src, "--data", tiny_data, "--output", out) == 1  # X2 has no position: the validator's error
+    assert "Bureau sans position (missing_point)" in capsys.readouterr().out
+    feats = json.loads(out.read_text(encoding="utf-8"))["features"]
+    assert feats[0]["properties"]["communes_served"] == ["57901", "57903"]
+    assert feats[0]["geometry"]["coordinates"] == [6.021, 49.016]
+    assert feats[0]["properties"]["location_source"] == "manual"
+    assert feats[1]["geometry"] is None and feats[1]["properties"]["location_source"] is None
+    assert main(["lookup", "--lon", "6.10", "--lat", "49.015", "--json", "--data", str(tiny_data)]) == 0
+    assert json.loads(capsys.readouterr().out)["bureau"]["id"] == "X1"
+
+
+@pytest.mark.parametrize("rows, message", [
+    ("X1,A,,57901,57901,6.0,\n", "line 2: lon and lat must both be given"),
+    ("X1,A,,57901,57901,0,0\n", "line 2: point is (0, 0)"),
+    ("X1,A,,57901,57901,931000,6901000\n", "line 2: point (931000.0, 6901000.0) is out of the lon/lat range"),
+    ("X1,A,,57901,57901,abc,49\n", "line 2: lon/lat are not numbers"),
+    ("X1,A,,57901,57901,6,49\nX1,B,,57901,57901,6,49\n", "line 3: duplicate bureau id 'X1'"),
+])
+def test_a_bad_row_is_named_by_its_line(capsys, tmp_path, tiny_data, rows, message):
+    out = tmp_path / "out.geojson"
+    assert run(csv_file(tmp_path, rows), "--data", tiny_data, "--output", out) == 2
+    err = capsys.readouterr().err
+    assert "bureaux.csv" in err and message in err
+    assert not out.exists()  # nothing half-written
+
+
+def test_missing_columns_are_named(capsys, tmp_path, tiny_data):
+    src = tmp_path / "b.csv"
+    src.write_text("id;name\nX;Y\n", encoding="utf-8")
+    assert run(src, "--data", tiny_data, "--output", tmp_path / "o.geojson") == 2
+    assert "missing column(s) address, code_insee" in capsys.readouterr().err
+
+
+def test_a_quoted_address_with_a_line_break_keeps_the_file_line_numbers(capsys, tmp_path, tiny_data):
+    src = tmp_path / "b.csv"
+    src.write_text(HEADER.replace(",", ";") + 'X1;Salle;"Salle des fêtes\n2 rue Haute";57901;57901;6.02;49.01\n'
+                   "X2;École;;57901;57901;abc;49\n", encoding="utf-8")
+    assert run(src, "--data", tiny_data, "--output", tmp_path / "o.geojson") == 2
+    # the second record starts on line 4 of the file: the error names that line
+    assert "line 4: lon/lat are not numbers" in capsys.readouterr().err
+
+
+def test_outside_the_project_folder_the_error_says_how_to_point_at_the_data(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LOCATOR_DATA_DIR", raising=False)
+    assert run(csv_file(tmp_path, GOOD), "--output", tmp_path / "o.geojson") == 2
+    err = capsys.readouterr().err
+    assert "--data DIR" in err and "LOCATOR_DATA_DIR" in err
+    assert not (tmp_path / "o.geojson").exists()

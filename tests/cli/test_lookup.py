@@ -1,4 +1,4 @@
-"""The `locator` command line: lookups, batches, bureaux import, exit codes."""
+"""The `locator` command line: lookups, batches, exit codes (bureaux import: test_import.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-
-import pytest
 
 from locator.cli import main
 
@@ -74,56 +72,3 @@ def test_console_script_runs_on_the_committed_data():
                          capture_output=True, text=True, check=True)
     d = json.loads(out.stdout)
     assert d["commune"] == {"code": "57463", "nom": "Metz"} and d["status"] == "ok"
-
-
-CSV_HEADER = "id,name,address,code_insee,communes_served,lon,lat\n"
-
-
-def test_bureaux_import_converts_a_csv_to_the_bureaux_format(capsys, tmp_path, tiny_dir):
-    src = tmp_path / "b.csv"
-    src.write_text(CSV_HEADER + 'X1,École Jules-Ferry,"2 rue de l\'École, 57000 Alphaville",57901,57901;57903,"6,021",49.016\n'
-                   "X2,Salle des fêtes,,57902,57902,,\n", encoding="utf-8")
-    out = tmp_path / "data" / "bureaux.geojson"
-    code, _, _ = _run(capsys, "bureaux", "import", str(src), "--out", str(out))
-    assert code == 0
-    feats = json.loads(out.read_text(encoding="utf-8"))["features"]
-    assert feats[0]["properties"]["communes_served"] == ["57901", "57903"]
-    assert feats[0]["geometry"]["coordinates"] == [6.021, 49.016]
-    assert feats[0]["properties"]["location_source"] == "manual"
-    assert feats[1]["geometry"] is None and feats[1]["properties"]["location_source"] is None
-    # the result loads in the engine next to the tiny communes
-    shutil.copytree(tiny_dir / "communes", tmp_path / "data" / "communes")
-    code, got, _ = _run(capsys, "lookup", "--lon", "6.10", "--lat", "49.015", "--json", "--data", str(tmp_path / "data"))
-    assert json.loads(got)["bureau"]["id"] == "X1"
-
-
-@pytest.mark.parametrize("row, message", [
-    ("X1,A,,57901,57901,6.0,\n", "line 2: lon and lat must both be given"),
-    ("X1,A,,57901,57901,0,0\n", "line 2: point is (0, 0)"),
-    ("X1,A,,57901,57901,931000,6901000\n", "line 2: point (931000.0, 6901000.0) is out of the lon/lat range"),
-    ("X1,A,,57901,57901,abc,49\n", "line 2: lon/lat are not numbers"),
-    ("X1,A,,57901,57901,6,49\nX1,B,,57901,57901,6,49\n", "line 3: duplicate bureau id 'X1'"),
-])
-def test_bureaux_import_rejects_bad_rows_naming_the_line(capsys, tmp_path, row, message):
-    src = tmp_path / "b.csv"
-    src.write_text(CSV_HEADER + row, encoding="utf-8")
-    out = tmp_path / "out.geojson"
-    code, _, err = _run(capsys, "bureaux", "import", str(src), "--out", str(out))
-    assert code == 2 and "b.csv" in err and message in err
-    assert not out.exists()  # nothing half-written
-
-
-def test_bureaux_import_names_missing_columns(capsys, tmp_path):
-    src = tmp_path / "b.csv"
-    src.write_text("id;name\nX;Y\n", encoding="utf-8")
-    code, _, err = _run(capsys, "bureaux", "import", str(src), "--out", str(tmp_path / "o.geojson"))
-    assert code == 2 and "missing column(s) address, code_insee" in err
-
-
-def test_bureaux_import_reads_a_quoted_address_with_a_line_break(capsys, tmp_path):
-    src = tmp_path / "b.csv"
-    src.write_text(CSV_HEADER.replace(",", ";") + 'X1;Salle;"Salle des fêtes\n2 rue Haute";57901;57901;6.02;49.01\n'
-                   "X2;École;;57901;57901;abc;49\n", encoding="utf-8")
-    code, _, err = _run(capsys, "bureaux", "import", str(src), "--out", str(tmp_path / "o.geojson"))
-    # the second record starts on line 4 of the file: the error names that line
-    assert code == 2 and "line 4: lon/lat are not numbers" in err
