@@ -210,7 +210,8 @@ def render_geojson(result: ValidationResult) -> str:
             per_bureau.setdefault(f.bureau_id, []).append(f)
         else:
             features.append(feature({"kind": "reference" if f.extra.get("commune") else "dataset",
-                                     "check": f.check, "severity": f.severity, "message": f.message,
+                                     "check": f.check, "label": label(f.check), "severity": f.severity,
+                                     "message": f.message,
                                      "commune": f.extra.get("commune"), "suggestion": f.suggestion},
                                     _point(f.lon, f.lat)))
     for bid, found in per_bureau.items():
@@ -219,7 +220,7 @@ def render_geojson(result: ValidationResult) -> str:
         props = {"kind": "bureau", "id": bid, "name": b.name if b else None, "address": b.address if b else None,
                  "code_insee": b.code_insee if b else None, "severity": worst,
                  "checks": sorted({f.check for f in found}),
-                 "findings": [{"check": f.check, "severity": f.severity, "message": f.message,
+                 "findings": [{"check": f.check, "label": label(f.check), "severity": f.severity, "message": f.message,
                                "distance_m": None if f.distance_m is None else round(f.distance_m, 1)} for f in found],
                  "suggestions": [f.suggestion for f in found if f.suggestion]}
         features.append(feature(props, _point(b.lon, b.lat) if b else None))

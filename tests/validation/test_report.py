@@ -74,6 +74,8 @@ def test_geojson_report_has_flagged_bureaux_and_their_suggestions(result):
     assert z1["geometry"] is None and z1["properties"]["severity"] == "error"  # (0,0) is not drawn
     a1 = next(f for f in kinds["bureau"] if f["properties"]["id"] == "A1")
     assert a1["geometry"]["type"] == "Point" and "mairie_named_far" in a1["properties"]["checks"]
+    assert {f["label"] for f in a1["properties"]["findings"] if f["check"] == "mairie_named_far"} == {
+        "« Mairie » loin de la mairie"}
     assert any(s["properties"]["bureau_id"] == "A1" for s in kinds["suggestion"])
     assert any(f["properties"]["check"] == "reference_outside_commune" for f in kinds["reference"])
 
