@@ -5,6 +5,16 @@ workers (``preload_app``): workers share the loaded data, the embedded index is 
 missing) before the port opens, and the embedded Redis server belongs to the master, which
 stops it when it exits.
 
+Reload without downtime: ``SIGHUP`` to the master (``locator reload --pid-file F`` sends it)
+loads the data folder again with the strict loader and builds a new app in the master; only
+when that succeeded are the workers replaced (new ones forked on the new app first, the old
+ones stopped gracefully), and the old data's geocoder is closed once its last worker has
+exited. Data that fails strict loading is refused: the log names the file and the record,
+the old app keeps serving, ``/healthz`` still shows the old ``data_version``.
+
+Overload: gthread workers, each with at most ``--max-in-flight`` requests at work
+(``locator.web.shedding``); the excess gets a fast 503 with ``Retry-After``.
+
 Neither server writes an access log line with a query string: gunicorn's access log stays
 off and Flask's request log is silenced; the app's own ``locator.web.access`` log records
 status, latency and query length only.
@@ -14,11 +24,15 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
+from ..errors import LocatorError
 from ..web.accesslog import BatchedStreamHandler, access_log
+from ..web.shedding import LoadShedder
 from .common import add_data_argument, settings_from
 
 log = logging.getLogger("locator.web")
@@ -35,31 +49,85 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     p.add_argument("--workers", type=int, default=None,
                    help=f"gunicorn worker processes (default: one per core, at least 2; here {default_workers()})")
-    p.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help=f"threads per worker (default {DEFAULT_THREADS}); more than --max-in-flight, so that "
+                        "excess requests are refused at once instead of waiting for a thread")
+    p.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT,
+                   help=f"requests at work at once per worker; the others get a fast 503 with Retry-After "
+                        f"(default {DEFAULT_MAX_IN_FLIGHT}; 0: no shedding)")
+    p.add_argument("--pid-file", default=None,
+                   help="write the master's PID here (for locator reload --pid-file)")
     p.add_argument("--dev", action="store_true", help="Flask's debug server instead of gunicorn (development only)")
     add_data_argument(p)
     p.set_defaults(func=cmd_serve)
 
+    r = sub.add_parser("reload", help="make a running locator serve load its data folder again (SIGHUP)")
+    who = r.add_mutually_exclusive_group(required=True)
+    who.add_argument("--pid-file", help="the file given to locator serve --pid-file")
+    who.add_argument("--pid", type=int, help="the gunicorn master's PID")
+    r.set_defaults(func=cmd_reload)
+
+
+#: Shedding needs free threads to refuse on: a few requests at work, the rest refused at once.
+DEFAULT_THREADS = 16
+DEFAULT_MAX_IN_FLIGHT = 4
+
 
 def cmd_serve(args) -> int:
-    from ..web import create_app, load_locator
-
     _log_to_stderr()
     settings = settings_from(args)
-    locator = load_locator(settings)
-    try:
-        app = create_app(settings, locator=locator)
-        if args.dev:
+    max_in_flight = max(0, args.max_in_flight)
+
+    def build():
+        """(app, locator) on the data folder as it is now; raises before anything is swapped."""
+        from ..web import create_app, load_locator
+
+        locator = load_locator(settings)
+        try:
+            app = create_app(settings, locator=locator)
+        except BaseException:
+            locator.close()
+            raise
+        if max_in_flight and not args.dev:
+            app.wsgi_app = LoadShedder(app.wsgi_app, max_in_flight)
+        return app, locator
+
+    app, locator = build()
+    if args.dev:
+        try:
             _run_dev(app, args.host, args.port)
-        else:
-            workers = args.workers if args.workers is not None else default_workers()
-            GunicornServer(app, {
-                "bind": f"{args.host}:{args.port}",
-                "workers": max(1, workers),
-                "threads": max(1, args.threads),
-            }, on_exit=locator.close).run()
+        finally:
+            locator.close()
+        return 0
+    workers = args.workers if args.workers is not None else default_workers()
+    server = GunicornServer(app, {
+        "bind": f"{args.host}:{args.port}",
+        "workers": max(1, workers),
+        "threads": max(1, args.threads),
+        "pidfile": args.pid_file,
+    }, locator=locator, build=build)
+    try:
+        server.run()
     finally:
-        locator.close()
+        server.close_all()
+    return 0
+
+
+def cmd_reload(args) -> int:
+    """Send SIGHUP to the master named by ``--pid`` or ``--pid-file``."""
+    if args.pid is not None:
+        pid = args.pid
+    else:
+        try:
+            pid = int(Path(args.pid_file).read_text().strip())
+        except (OSError, ValueError) as err:
+            raise LocatorError(f"cannot read a PID from {args.pid_file}: {err}",
+                               public_message=f"Impossible de lire le PID du serveur dans {args.pid_file}.") from err
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError as err:
+        raise LocatorError(f"no process {pid}", public_message=f"Aucun serveur ne tourne sous le PID {pid}.") from err
+    print(f"reload asked of locator serve (pid {pid}); its log says when the new data serves")
     return 0
 
 
@@ -96,10 +164,31 @@ def _run_dev(app, host: str, port: int) -> None:
 
 
 class GunicornServer(BaseApplication):
-    """gunicorn running an app object that is already built (so the data is preloaded)."""
+    """gunicorn running an app object that is already built (so the data is preloaded).
 
-    def __init__(self, app, options: dict, *, on_exit=None):
+    Parameters
+    ----------
+    app
+        the WSGI app the workers serve.
+    options
+        gunicorn settings.
+    locator
+        the app's ``Locator``: closed when the server exits, or once the last worker serving
+        it has exited after a reload.
+    build
+        ``() -> (app, locator)`` on the data as it is now, called in the master on SIGHUP;
+        when it raises, the old app keeps serving.
+    on_exit
+        called once when the master exits.
+    """
+
+    def __init__(self, app, options: dict, *, locator=None, build=None, on_exit=None):
         self.application = app
+        self.locator = locator
+        self._build = build
+        #: locators replaced by a reload, each with the PIDs of the workers still serving it
+        self._retired: list[tuple[object, set[int]]] = []
+        self._pending_retire = None
         self.options = {
             "preload_app": True,
             "worker_class": "gthread" if options.get("threads", 1) > 1 else "sync",
@@ -123,18 +212,86 @@ class GunicornServer(BaseApplication):
         for key, value in self.options.items():
             if key in self.cfg.settings and value is not None:
                 self.cfg.set(key, value)
-        on_exit = self._on_exit
 
         def when_ready(server):
             host, port = server.LISTENERS[0].sock.getsockname()[:2] if server.LISTENERS else ("?", "?")
-            log.info("serving on http://%s:%s with %d worker(s)", host, port, server.num_workers)
+            log.info("serving on http://%s:%s with %d worker(s)%s", host, port, server.num_workers,
+                     _version_note(self.locator))
 
         def exit_hook(server):
-            if on_exit is not None:
-                on_exit()
+            self.close_all()
+
+        def on_reload(server):
+            # Called by the arbiter after ``reload()`` and before it forks the new workers: the
+            # workers alive now serve the old app.
+            if self._pending_retire is not None:
+                self._retired.append((self._pending_retire, set(server.WORKERS)))
+                self._pending_retire = None
+                self._close_retired()
+
+        def child_exit(server, worker):
+            for _locator, pids in self._retired:
+                pids.discard(worker.pid)
+            self._close_retired()
 
         self.cfg.set("when_ready", when_ready)
         self.cfg.set("on_exit", exit_hook)
+        self.cfg.set("on_reload", on_reload)
+        self.cfg.set("child_exit", child_exit)
 
     def load(self):
         return self.application
+
+    def reload(self):
+        """SIGHUP in the master: gunicorn's config reload, then the data (see the module doc)."""
+        super().reload()
+        if self._build is None:
+            return
+        log.info("reload: loading the data folder again")
+        try:
+            app, locator = self._build()
+        except (LocatorError, OSError, ValueError) as err:
+            # DataError names the file and the record; the old app keeps serving.
+            log.error("reload refused, still serving the previous data%s: %s", _version_note(self.locator), err)
+            return
+        except Exception:  # noqa: BLE001 - an unexpected failure must not stop the master
+            log.exception("reload failed, still serving the previous data%s", _version_note(self.locator))
+            return
+        self._pending_retire, self.locator = self.locator, locator
+        self.application = self.callable = app
+        log.info("reload: new data loaded%s; replacing the workers", _version_note(locator))
+
+    def _close_retired(self) -> None:
+        keep = []
+        for locator, pids in self._retired:
+            if pids:
+                keep.append((locator, pids))
+            else:
+                _close(locator)
+        self._retired = keep
+
+    def close_all(self) -> None:
+        """Close every locator this server holds (idempotent); then ``on_exit``."""
+        retired, self._retired = self._retired, []
+        for locator, _pids in retired:
+            _close(locator)
+        for locator in (self._pending_retire, self.locator):
+            _close(locator)
+        self._pending_retire = None
+        on_exit, self._on_exit = self._on_exit, None
+        if on_exit is not None:
+            on_exit()
+
+
+def _close(locator) -> None:
+    if locator is None:
+        return
+    try:
+        locator.close()
+    except Exception as err:  # noqa: BLE001 - closing one must not leave the others open
+        log.warning("closing the locator: %s", err)
+
+
+def _version_note(locator) -> str:
+    dataset = getattr(locator, "dataset", None)
+    return f" (data_version {dataset.version})" if dataset is not None else ""

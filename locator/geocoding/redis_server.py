@@ -17,6 +17,7 @@ build) and is stopped with SIGTERM, then SIGKILL, by its PID:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import logging
 import os
@@ -209,8 +210,23 @@ class EmbeddedRedis:
         return self._client
 
     def save(self) -> None:
-        """Write the RDB now (redis writes a temporary file, then renames it over the old one)."""
-        self.client().save()
+        """Write the RDB now (redis writes a temporary file, then renames it over the old one).
+
+        Raises
+        ------
+        OSError
+            the write failed (disk full, read-only folder): the previous RDB is untouched and
+            redis's half-written temporary file is removed.
+        """
+        pid = self.pid
+        try:
+            self.client().save()
+        except redis.RedisError as err:
+            # SAVE runs in the server itself: its temporary file is temp-<server pid>.rdb.
+            with contextlib.suppress(OSError):
+                (self.dbdir / f"temp-{pid}.rdb").unlink()
+            reason = self.log_tail(2) or str(err)
+            raise OSError(f"could not write {self.rdb_path} (disk full or read-only?): {reason}") from err
 
     def log_tail(self, lines: int = 5) -> str:
         try:

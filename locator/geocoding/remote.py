@@ -19,6 +19,7 @@ import time
 from functools import partial
 from urllib.parse import urlencode, urlsplit
 
+from geopy.adapters import RequestsAdapter
 from geopy.exc import GeocoderParseError, GeocoderQueryError, GeocoderRateLimited, GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import BANFrance
@@ -140,6 +141,11 @@ class RemoteGeocoder(GeocoderBase):
                  breaker: CircuitBreaker | None = None):
         scheme, domain = split_url(settings.remote_url)
         self.url = f"{scheme}://{domain}"
+        if adapter_factory is None and not batch:
+            # A voter waits on this call: no transport retries (geopy's default retries twice,
+            # sleeping a 429's Retry-After each time: minutes). One try within
+            # ``remote_timeout_s``; the breaker, not a retry, handles a failing host.
+            adapter_factory = partial(RequestsAdapter, max_retries=0)
         self.api = BANSearch(domain=domain, scheme=scheme, timeout=settings.remote_timeout_s,
                              user_agent=USER_AGENT, adapter_factory=adapter_factory)
         self.breaker = breaker or CircuitBreaker()

@@ -102,8 +102,10 @@ def openapi():
 
 @health.get("/healthz")
 def healthz():
-    """Liveness: the process answers."""
-    return _private(jsonify({"status": "ok"}))
+    """Liveness: the process answers; ``data_version`` digests the data files it serves (it
+    changes when ``locator reload`` has switched to new data)."""
+    dataset = getattr(_data().locator, "dataset", None)
+    return _private(jsonify({"status": "ok", "data_version": getattr(dataset, "version", None)}))
 
 
 @health.get("/readyz")
