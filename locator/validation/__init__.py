@@ -10,13 +10,14 @@ reports are rendered by ``report.render``; ``locator validate`` is the command l
 """
 
 from ..data.corrections import Correction, apply_corrections, load_corrections, write_fixed
-from .checks import CHECK_NAMES, CHECKS, Check, run_checks
+from .checks import CHECK_LABELS, CHECK_NAMES, CHECKS, Check, label, run_checks
 from .reference import Reference, choose_references
 from .run import ValidationResult, validate, validate_files
 from .thresholds import Thresholds
 
 __all__ = [
     "CHECKS",
+    "CHECK_LABELS",
     "CHECK_NAMES",
     "Check",
     "Correction",
@@ -25,6 +26,7 @@ __all__ = [
     "ValidationResult",
     "apply_corrections",
     "choose_references",
+    "label",
     "load_corrections",
     "run_checks",
     "validate",
