@@ -20,9 +20,9 @@ import numpy as np
 import shapely
 
 from .errors import DataError
-from .grid import BOUNDARY, TerritoryGrids, TerritoryPointGrids, band_of
+from .grid import BOUNDARY, TerritoryGrids, TerritoryPointGrids
 from .models import Commune
-from .projection import BAND_M, geometry_to_metric, to_metric
+from .projection import geometry_to_metric, to_metric
 
 NO_COMMUNE = -1
 #: A point in no commune within this distance of the mairie of a commune without an outline
@@ -41,72 +41,43 @@ GRID_MIN_POINTS = 20_000
 
 class NeighbourBlocks:
     """For one point at a time: the communes that may lie within ``margin_m`` of it, read
-    from a table of square blocks instead of an STRtree query.
+    from square blocks instead of an STRtree query.
 
     Each ``block_m`` block lists every commune within ``margin_m`` of some point of the
     block (of its centre, plus half its diagonal), in the order the commune tree reports
     them, so ties between equal distances come out as the tree query's. Exact distances to
     those few (two on average in the Moselle) then decide. In a web request the STRtree
     query's wrapper (numpy shape handling around one GEOS call) cost more than the distances.
+
+    A block is filled the first time a point falls in it (one tree query, then kept): the
+    blocks of all of France would be millions of tree queries, most of them for blocks no
+    lookup ever reaches (the sea, the deep inside of communes, where no neighbour is asked).
+    Filling is idempotent, so threads racing on one block store the same list.
     """
 
-    def __init__(self, tree, geoms, margin_m: float, *, block_m: float = 500.0, bounds=None):
-        """``bounds``: the area the table covers (default: every geometry's)."""
+    def __init__(self, tree, margin_m: float, *, block_m: float = 500.0):
         self.margin_m = margin_m
         self.block_m = block_m
-        minx, miny, maxx, maxy = shapely.total_bounds(geoms) if bounds is None else bounds
-        # one block of slack all round: points a margin away from every commune still land
-        self.x0, self.y0 = minx - block_m, miny - block_m
-        self.nx = int(np.ceil((maxx - self.x0) / block_m)) + 1
-        self.ny = int(np.ceil((maxy - self.y0) / block_m)) + 1
-        cx = self.x0 + (np.arange(self.nx) + 0.5) * block_m
-        cy = self.y0 + (np.arange(self.ny) + 0.5) * block_m
-        gx, gy = np.meshgrid(cx, cy)
-        reach = margin_m + block_m * np.sqrt(2) / 2 + 1.0  # +1 m against rounding
-        block_idx, commune_idx = tree.query(shapely.points(gx.ravel(), gy.ravel()), predicate="dwithin",
-                                            distance=reach)
-        order = np.argsort(block_idx, kind="stable")  # keeps the tree's order within a block
-        block_idx, commune_idx = block_idx[order], commune_idx[order]
-        bounds = np.searchsorted(block_idx, np.arange(self.nx * self.ny + 1))
-        empty = ((), geoms[:0])
-        self.blocks = [empty] * (self.nx * self.ny)
-        for b in np.unique(block_idx).tolist():
-            found = commune_idx[bounds[b]:bounds[b + 1]]
-            self.blocks[b] = (found.tolist(), geoms[found])
+        self._tree = tree
+        self._reach = margin_m + block_m * math.sqrt(2) / 2 + 1.0  # +1 m against rounding
+        self._blocks: dict[int, tuple[int, ...]] = {}
+        self._lists: dict[tuple[int, ...], tuple[int, ...]] = {}
 
-    def candidates(self, x: float, y: float):
-        """(commune indices, their geometries) that may be within the margin of the point,
-        or ``None`` off the table."""
-        fx = (x - self.x0) / self.block_m
-        fy = (y - self.y0) / self.block_m
-        if not (0.0 <= fx < self.nx and 0.0 <= fy < self.ny):  # NaN comparisons are False
-            return None
-        return self.blocks[int(fy) * self.nx + int(fx)]
-
-
-class TerritoryBlocks:
-    """``NeighbourBlocks`` per territory of the metric plane (each over its own communes)."""
-
-    def __init__(self, tree, geoms, margin_m: float):
-        self.margin_m = margin_m
-        present = np.array([g is not None for g in geoms], dtype=bool)
-        bounds = shapely.bounds(geoms[present])
-        bands = band_of(bounds[:, 0])
-        self._blocks = {}
-        for b in np.unique(bands).tolist():
-            sel = bounds[bands == b]
-            box = (sel[:, 0].min(), sel[:, 1].min(), sel[:, 2].max(), sel[:, 3].max())
-            self._blocks[b] = NeighbourBlocks(tree, geoms, margin_m, bounds=box)
-        self._only = next(iter(self._blocks.values())) if len(self._blocks) == 1 else None
-
-    def candidates(self, x: float, y: float):
-        if self._only is not None:
-            return self._only.candidates(x, y)
+    def candidates(self, x: float, y: float) -> tuple[int, ...] | None:
+        """The communes that may be within the margin of the point (tree order), or ``None``
+        for a point off every territory (NaN, infinite)."""
         try:
-            blocks = self._blocks.get(int(round(x / BAND_M)))
+            bx, by = math.floor(x / self.block_m), math.floor(y / self.block_m)
         except (ValueError, OverflowError):
             return None
-        return None if blocks is None else blocks.candidates(x, y)
+        key = bx * 0x1_0000_0000 + by
+        found = self._blocks.get(key)
+        if found is None:
+            centre = point_l93((bx + 0.5) * self.block_m, (by + 0.5) * self.block_m)
+            near = tuple(self._tree.query(centre, predicate="dwithin", distance=self._reach).tolist())
+            # blocks inside one commune share one tuple
+            found = self._blocks.setdefault(key, self._lists.setdefault(near, near))
+        return found
 
 
 class CommuneIndex:
@@ -127,7 +98,7 @@ class CommuneIndex:
                             if not self.has_outline[i] and c.has_mairie_point]
         self._grid: TerritoryGrids | None = None
         self._point_grid: TerritoryPointGrids | None = None
-        self._blocks: TerritoryBlocks | None = None
+        self._blocks: NeighbourBlocks | None = None
         self._grid_lock = threading.RLock()
 
     def __len__(self) -> int:
@@ -157,7 +128,8 @@ class CommuneIndex:
         return int(hits[0]) if len(hits) else NO_COMMUNE
 
     def grid(self) -> TerritoryGrids:
-        """The cell grids (one per territory), built on first use (about 0.3 s for a département)."""
+        """The cell grids (one per territory), built on first use (about 0.3 s for a
+        département, seconds for all of France); ``warm`` builds them with the deep flag."""
         if self._grid is None:
             with self._grid_lock:
                 if self._grid is None:
@@ -165,8 +137,9 @@ class CommuneIndex:
         return self._grid
 
     def warm(self, margin_m: float) -> None:
-        """Build now, for ``margin_m``, the tables one-point lookups read: the cell grid with
-        its deep cells (``locate_cell``) and the neighbour blocks (``neighbours_within``).
+        """Build now, for ``margin_m``, what one-point lookups read: the cell grid with its
+        deep cells (``locate_cell``), and the neighbour blocks (``neighbours_within``; each
+        block is filled by the first lookup that needs it).
 
         Idempotent and thread-safe; a new margin rebuilds them. Never called implicitly: a
         single lookup from the command line should not pay for it.
@@ -175,8 +148,10 @@ class CommuneIndex:
             return
         with self._grid_lock:
             if self._point_grid is None or self._point_grid.margin_m != margin_m:
-                self._point_grid = TerritoryPointGrids(self.grid(), margin_m)
-                self._blocks = TerritoryBlocks(self.tree, self.geoms, margin_m)
+                grids = TerritoryGrids(self.geoms, self._cover_exact, margin_m=margin_m)
+                self._grid = grids  # the same labels, whatever the margin
+                self._point_grid = TerritoryPointGrids(grids)
+                self._blocks = NeighbourBlocks(self.tree, margin_m)
 
     def locate_cell(self, x: float, y: float, margin_m: float) -> tuple[int, bool]:
         """What the warm grid says of one metric-plane point: (commune index, ``NO_COMMUNE``,
@@ -221,10 +196,9 @@ class CommuneIndex:
         blocks = self._blocks
         found = blocks.candidates(x, y) if blocks is not None and distance_m <= blocks.margin_m else None
         if found is not None:  # warm: the block's few communes, no tree query
-            cands, geoms = found
-            if not cands:
+            if not found:
                 return []
-            near = [(j, d) for j, d in zip(cands, shapely.distance(point, geoms).tolist(), strict=True)
+            near = [(j, d) for j, d in zip(found, shapely.distance(point, self.geoms[list(found)]).tolist(), strict=True)
                     if j != idx and d <= distance_m]
             return sorted(near, key=lambda p: p[1])
         # Python lists rather than numpy arrays: for the one or two communes found, each

@@ -1,18 +1,26 @@
 """A raster shortcut for point → commune, and for "is this point near a boundary?".
 
-Most random points lie far from any commune boundary, where a point-in-polygon test is
-wasted work. We lay a square grid over the communes (metres of the metric plane, one grid per territory) and mark every cell
-a boundary passes through, plus its 8 neighbours (a boundary may clip a cell's corner
-between two samples). The unmarked cells form connected regions that no boundary crosses,
-so each region lies inside exactly one commune (or outside all of them): one exact test on
-one cell centre per region labels the whole region. Points in unmarked cells are answered
-by an array read; only points in marked cells go to the exact STRtree test. The answers
-are identical to the exact test: the grid only decides who needs it.
+Most points lie far from any commune boundary, where a point-in-polygon test is wasted
+work. Each territory of the metric plane gets a square grid of cells (50 m where the
+communes' own area allows; see ``cell_size``). A cell is *marked* when some commune boundary
+passes through it; the unmarked cells form connected regions no boundary crosses, so each
+region lies inside exactly one commune (or outside all of them): one exact test on one cell
+centre per region labels the whole region. Points in unmarked cells are answered by an
+array read; only points in marked cells go to the exact STRtree test. The answers are
+identical to the exact test: the grid only decides who needs it.
 
-One point at a time (a web lookup), ``PointGrid`` reads the same labels with plain Python
-arithmetic, plus a second flag per cell, "deep": every point of the cell is farther than
-the boundary margin from every commune boundary, so no boundary warning is possible there
-and the lookup needs no GEOS call at all.
+The grid is sparse, so it scales with the length of the boundaries rather than with the
+territory's bounding box: cells are grouped in blocks of ``BLOCK`` × ``BLOCK``; a block
+whose cells all carry one label (the sea, the inside of a commune) is one number in a
+dense table of blocks; only blocks a boundary passes through (or near, for the deep flag)
+keep their cells, one byte each: an index into the block's own short list of labels, plus
+the deep bit. The work is done chunk by chunk, so no raster of the whole territory is ever
+built.
+
+One point at a time (a web lookup), the same tables are read with plain Python arithmetic,
+with the "deep" flag for one margin: every point of the cell is farther than the margin
+from every commune boundary, so no boundary warning is possible there and the lookup needs
+no GEOS call at all.
 """
 
 from __future__ import annotations
@@ -27,47 +35,156 @@ from .projection import BAND_M
 
 BOUNDARY = -2  # needs the exact test
 OUTSIDE = -1
+#: cells per block side: a block's cells are 64 bytes
+BLOCK = 8
+#: blocks per chunk side: the unit of work while building
+CHUNK = 64
+_FINE = -3  # block values <= _FINE point to stored cells: block k is _FINE - k
+_DEEP_BIT = 0x80
 
 
-class CellGrid:
-    def __init__(self, geoms_metric, cover_exact, *, cell_m: float = 50.0, max_cells: int = 40_000_000):
-        """``cover_exact(x, y)``: for arrays of points, the exact point → commune index
-        function and how many communes contain each point."""
+def cell_size(area_m2: float, cell_m: float = 50.0, max_cells: int = 60_000_000) -> float:
+    """The cell side for communes covering ``area_m2``: ``cell_m``, enlarged so that the
+    communes hold at most ``max_cells`` cells (about 100 m for all of metropolitan France)."""
+    return max(cell_m, math.sqrt(max(area_m2, 1.0) / max_cells))
+
+
+class TileGrid:
+    """The sparse grid of one territory's communes (see the module docstring).
+
+    ``cover_exact(x, y)``: for arrays of points, the exact point → commune index function and
+    how many communes contain each point. ``margin_m``: also compute the deep flag for this
+    margin (``None``: labels only, for batches)."""
+
+    def __init__(self, geoms_metric, cover_exact, *, margin_m: float | None = None, cell_m: float = 50.0,
+                 max_cells: int = 60_000_000):
+        geoms_metric = np.asarray(geoms_metric, dtype=object)
+        self.margin_m = margin_m
+        cell = self.cell = cell_size(float(shapely.area(geoms_metric).sum()), cell_m, max_cells)
         minx, miny, maxx, maxy = shapely.total_bounds(geoms_metric)
-        # Enlarge the cell for very large areas (all of France) to bound memory.
-        span = max(maxx - minx, 1.0) * max(maxy - miny, 1.0)
-        cell = max(cell_m, float(np.sqrt(span / max_cells)))
-        self.cell = cell
+        span = BLOCK * CHUNK
         self.x0, self.y0 = minx - cell, miny - cell
-        self.nx = int(np.ceil((maxx - self.x0) / cell)) + 2
-        self.ny = int(np.ceil((maxy - self.y0) / cell)) + 2
-        self._geoms = geoms_metric
+        # whole chunks, so every chunk has the same shape
+        self.ncx = int(np.ceil((maxx - self.x0) / cell / span)) + 1
+        self.ncy = int(np.ceil((maxy - self.y0) / cell / span)) + 1
+        self.nx, self.ny = self.ncx * span, self.ncy * span
+        self.nbx, self.nby = self.ncx * CHUNK, self.ncy * CHUNK
+        # A cell is deep if its centre is farther than this many cells from every marked
+        # cell's centre: every boundary point lies in a marked cell, within half a diagonal
+        # of its centre, and every point of a cell within half a diagonal of its own.
+        self._radius = None if margin_m is None else (margin_m + 1.0) / cell + math.sqrt(2) + 0.25
+        halo = 0 if self._radius is None else int(math.ceil(self._radius)) + 1
 
-        marked = ndimage.binary_dilation(self._sampled_cells(), structure=np.ones((3, 3), dtype=bool))
-        labels, n = ndimage.label(~marked)  # 4-connected regions no boundary crosses
+        marked = self._marked(geoms_metric)
+        self.blocks = np.full(self.nby * self.nbx, OUTSIDE, dtype=np.int32)
+        self.block_deep = np.zeros(self.nby * self.nbx, dtype=bool)
+        cells, palette, starts = [], [], [0]
+        n_fine = 0
+        for cy in range(self.ncy):
+            for cx in range(self.ncx):
+                mask = np.zeros((span + 2 * halo, span + 2 * halo), dtype=bool)
+                y_lo, x_lo = cy * span - halo, cx * span - halo
+                part = marked[max(y_lo, 0):y_lo + span + 2 * halo, max(x_lo, 0):x_lo + span + 2 * halo]
+                mask[max(-y_lo, 0):max(-y_lo, 0) + part.shape[0], max(-x_lo, 0):max(-x_lo, 0) + part.shape[1]] = part
+                n_fine = self._chunk(cx, cy, mask, halo, cover_exact, cells, palette, starts, n_fine)
+        del marked
+        self.cells = np.concatenate(cells) if cells else np.zeros(0, dtype=np.uint8)
+        self.palette = np.concatenate(palette) if palette else np.zeros(0, dtype=np.int32)
+        self.starts = np.array(starts, dtype=np.int64)
+
+    def _marked(self, geoms) -> np.ndarray:
+        """The cells (rows × columns) a boundary passes through: a temporary raster of one
+        byte per cell, the only dense one (150 MB for metropolitan France at 96 m).
+
+        Boundaries are cut into pieces shorter than half a cell, so consecutive vertices lie in
+        the same or adjacent cells and the straight piece between them stays in the (at most
+        2 × 2) cells spanned by its ends' cells; each end is also taken a micrometre either
+        side, so a vertex rounded onto a cell edge marks both cells."""
+        marked = np.zeros((self.ny, self.nx), dtype=bool)
+        lines = shapely.get_parts(shapely.boundary(geoms[[g is not None for g in geoms]]))
+        eps = 1e-6
+        for start in range(0, len(lines), 2000):
+            coords, which = shapely.get_coordinates(
+                shapely.segmentize(lines[start:start + 2000], self.cell / 2), return_index=True)
+            same = which[1:] == which[:-1]
+            fx = (coords[:, 0] - self.x0) / self.cell
+            fy = (coords[:, 1] - self.y0) / self.cell
+            lo_x, hi_x = np.floor(fx - eps).astype(np.int64), np.floor(fx + eps).astype(np.int64)
+            lo_y, hi_y = np.floor(fy - eps).astype(np.int64), np.floor(fy + eps).astype(np.int64)
+            x0s = np.minimum(lo_x[:-1], lo_x[1:])[same]
+            x1s = np.maximum(hi_x[:-1], hi_x[1:])[same]
+            y0s = np.minimum(lo_y[:-1], lo_y[1:])[same]
+            y1s = np.maximum(hi_y[:-1], hi_y[1:])[same]
+            for xs, ys in ((x0s, y0s), (x0s, y1s), (x1s, y0s), (x1s, y1s)):
+                marked[ys, xs] = True
+        return marked
+
+    def _chunk(self, cx, cy, mask, halo, cover_exact, cells, palette, starts, n_fine) -> int:
+        """Label one chunk's cells (``mask``: its marked cells, with ``halo`` cells all round)."""
+        span = BLOCK * CHUNK
+        core = mask[halo:halo + span, halo:halo + span] if halo else mask
+        brow = (cy * CHUNK + np.arange(CHUNK))[:, None] * self.nbx + cx * CHUNK + np.arange(CHUNK)[None, :]
+        if not core.any():  # one region: one exact test at the chunk's first cell
+            first, count = cover_exact(np.array([self.x0 + (cx * span + 0.5) * self.cell]),
+                                       np.array([self.y0 + (cy * span + 0.5) * self.cell]))
+            value = BOUNDARY if count[0] > 1 else int(first[0])
+            self.blocks[brow.ravel()] = value
+            if self._radius is not None and value != BOUNDARY:
+                if not mask.any():
+                    self.block_deep[brow.ravel()] = True
+                else:
+                    return self._store(core, np.full(core.shape, value, dtype=np.int32), mask, halo, brow,
+                                       cells, palette, starts, n_fine)
+            return n_fine
+        regions, n = ndimage.label(~core)  # 4-connected regions no boundary crosses
         values = np.full(n + 1, BOUNDARY, dtype=np.int32)
         if n:
-            # one cell per region: its first cell in row-major order
-            flat = labels.ravel()
-            order = np.argsort(flat, kind="stable")
-            firsts = order[np.searchsorted(flat[order], np.arange(1, n + 1))]
-            cy, cx = np.divmod(firsts, self.nx)
-            first, count = cover_exact(self.x0 + (cx + 0.5) * cell, self.y0 + (cy + 0.5) * cell)
+            # any one cell of each region (which one does not matter: no boundary inside)
+            some = np.zeros(n + 1, dtype=np.int64)
+            some[regions.ravel()] = np.arange(regions.size)
+            iy, ix = np.divmod(some[1:], span)
+            first, count = cover_exact(self.x0 + (cx * span + ix + 0.5) * self.cell,
+                                       self.y0 + (cy * span + iy + 0.5) * self.cell)
             # A region inside two overlapping outlines is left to the exact test, so that a
-            # label is the only commune containing its cells (``deep_cells`` relies on it).
+            # label is the only commune containing its cells (the deep flag relies on it).
             values[1:] = np.where(count > 1, BOUNDARY, first)
-        self.grid = values[labels]  # label 0 = marked cells → BOUNDARY
-        self.grid[marked] = BOUNDARY
+        labels = values[regions]  # region 0 = marked cells → BOUNDARY
+        return self._store(core, labels, mask, halo, brow, cells, palette, starts, n_fine)
 
-    def _sampled_cells(self) -> np.ndarray:
-        """The cells holding a point of some boundary, sampled at most ``cell / 2`` apart
-        along it: every boundary point is within ``cell / 4`` of a sample."""
-        sampled = np.zeros((self.ny, self.nx), dtype=bool)
-        lines = shapely.segmentize(shapely.boundary(self._geoms), self.cell / 2)
-        coords = shapely.get_coordinates(lines)
-        ix, iy = self._cells(coords[:, 0], coords[:, 1])
-        sampled[iy, ix] = True
-        return sampled
+    def _store(self, core, labels, mask, halo, brow, cells, palette, starts, n_fine) -> int:
+        span = BLOCK * CHUNK
+        if self._radius is not None:
+            deep = ~within_radius(mask, self._radius)
+            deep = (deep[halo:halo + span, halo:halo + span] if halo else deep) & (labels != BOUNDARY)
+        else:
+            deep = np.zeros(core.shape, dtype=bool)
+        # (CHUNK, BLOCK, CHUNK, BLOCK) → (block, cell within block)
+        lab = labels.reshape(CHUNK, BLOCK, CHUNK, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK * BLOCK)
+        dp = deep.reshape(CHUNK, BLOCK, CHUNK, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK * BLOCK)
+        uniform = (lab == lab[:, :1]).all(axis=1)
+        all_deep = dp.all(axis=1)
+        keep = uniform & (all_deep | ~dp.any(axis=1))  # one label, one deep flag: one number
+        ids = brow.ravel()
+        self.blocks[ids[keep]] = lab[keep, 0]
+        self.block_deep[ids[keep]] = all_deep[keep]
+        fine = np.nonzero(~keep)[0]
+        if len(fine):
+            lab, dp = lab[fine], dp[fine]
+            # each block's own sorted list of labels, and each cell's place in it
+            shift = np.int64(1 << 32)
+            keyed = np.arange(len(fine), dtype=np.int64)[:, None] * shift + (lab.astype(np.int64) - _FINE)
+            # rows are in block order: sorting each row sorts them all
+            ordered = np.sort(keyed, axis=1).ravel()
+            entries = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+            entry_block = entries // shift
+            first_entry = np.searchsorted(entry_block, np.arange(len(fine)))
+            code = np.searchsorted(entries, keyed) - first_entry[:, None]
+            cells.append((code | np.where(dp, _DEEP_BIT, 0)).astype(np.uint8).ravel())
+            palette.append((entries - entry_block * shift + _FINE).astype(np.int32))
+            starts.extend((starts[-1] + np.append(first_entry[1:], len(entries))).tolist())
+            self.blocks[ids[fine]] = _FINE - (n_fine + np.arange(len(fine)))
+            n_fine += len(fine)
+        return n_fine
 
     def _cells(self, x, y):
         ix = np.floor((np.asarray(x) - self.x0) / self.cell).astype(np.int64)
@@ -77,21 +194,39 @@ class CellGrid:
     def lookup(self, x, y) -> np.ndarray:
         """Commune index, ``OUTSIDE``, or ``BOUNDARY`` (= ask the exact test) per point."""
         ix, iy = self._cells(x, y)
+        # NaN coordinates land "outside" through the bounds test (NaN comparisons are False)
         inside = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
         out = np.full(ix.shape, OUTSIDE, dtype=np.int64)
-        out[inside] = self.grid[iy[inside], ix[inside]]
-        # NaN coordinates land "outside" through the bounds test (NaN comparisons are False)
+        ix, iy = ix[inside], iy[inside]
+        value = self.blocks[(iy // BLOCK) * self.nbx + ix // BLOCK].astype(np.int64)
+        fine = value <= _FINE
+        k = _FINE - value[fine]
+        code = self.cells[k * (BLOCK * BLOCK) + (iy[fine] % BLOCK) * BLOCK + ix[fine] % BLOCK] & 0x7F
+        value[fine] = self.palette[self.starts[k] + code]
+        out[inside] = value
         return out
 
-    def deep_cells(self, margin_m: float) -> np.ndarray:
-        """Labelled cells every point of which is farther than ``margin_m`` from every
-        commune boundary (so from every other commune, and from the edge of the coverage)."""
-        # A boundary point is within cell/4 of a sample; a sample, like any point of a
-        # cell, is within half a diagonal of its cell's centre. So a cell whose centre is
-        # farther than margin + cell·(√2 + 1/4) from every sampled cell's centre is deep;
-        # the extra metre covers the rounding of coordinates into cells.
-        radius = (margin_m + 1.0) / self.cell + math.sqrt(2) + 0.25
-        return ~within_radius(self._sampled_cells(), radius) & (self.grid != BOUNDARY)
+    def deep(self, x, y) -> np.ndarray:
+        """The deep flag per point (False off the grid, or without a margin)."""
+        ix, iy = self._cells(x, y)
+        inside = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
+        out = np.zeros(ix.shape, dtype=bool)
+        if self.margin_m is None:
+            return out
+        ix, iy = ix[inside], iy[inside]
+        b = (iy // BLOCK) * self.nbx + ix // BLOCK
+        value = self.blocks[b].astype(np.int64)
+        deep = self.block_deep[b].copy()
+        fine = value <= _FINE
+        k = _FINE - value[fine]
+        deep[fine] = (self.cells[k * (BLOCK * BLOCK) + (iy[fine] % BLOCK) * BLOCK + ix[fine] % BLOCK]
+                      & _DEEP_BIT) != 0
+        out[inside] = deep
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.blocks, self.block_deep, self.cells, self.palette, self.starts))
 
 
 def band_of(x) -> np.ndarray:
@@ -101,19 +236,21 @@ def band_of(x) -> np.ndarray:
 
 
 class TerritoryGrids:
-    """One ``CellGrid`` per territory of the metric plane: a grid spans one territory's
+    """One ``TileGrid`` per territory of the metric plane: a grid spans one territory's
     communes, never the ocean between Guadeloupe and La Réunion."""
 
-    def __init__(self, geoms, cover_exact, **kw):
+    def __init__(self, geoms, cover_exact, *, margin_m: float | None = None, **kw):
+        self.margin_m = margin_m
         present = np.array([g is not None for g in geoms], dtype=bool)
         bands = np.full(len(geoms), -1, dtype=np.int64)
         if present.any():
             bands[present] = band_of(shapely.bounds(geoms[present])[:, 0])
-        self.grids: dict[int, CellGrid] = {
-            int(b): CellGrid(geoms[present & (bands == b)], cover_exact, **kw) for b in np.unique(bands[present])}
+        self.grids: dict[int, TileGrid] = {
+            int(b): TileGrid(geoms[present & (bands == b)], cover_exact, margin_m=margin_m, **kw)
+            for b in np.unique(bands[present])}
 
     def lookup(self, x, y) -> np.ndarray:
-        """``CellGrid.lookup`` over every territory."""
+        """``TileGrid.lookup`` over every territory."""
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         if len(self.grids) == 1:  # one territory: its grid says OUTSIDE off it
@@ -125,6 +262,10 @@ class TerritoryGrids:
             if sel.any():
                 out[sel] = grid.lookup(x[sel], y[sel])
         return out
+
+    @property
+    def nbytes(self) -> int:
+        return sum(g.nbytes for g in self.grids.values())
 
 
 def within_radius(mask: np.ndarray, radius: float) -> np.ndarray:
@@ -153,9 +294,11 @@ def within_radius(mask: np.ndarray, radius: float) -> np.ndarray:
 class TerritoryPointGrids:
     """``PointGrid`` for each territory's grid, chosen by the point's band."""
 
-    def __init__(self, grids: TerritoryGrids, margin_m: float):
-        self.margin_m = margin_m
-        self._grids = {b: PointGrid(g, margin_m) for b, g in grids.grids.items()}
+    def __init__(self, grids: TerritoryGrids):
+        if grids.margin_m is None:
+            raise ValueError("point grids need grids built for a margin")
+        self.margin_m = grids.margin_m
+        self._grids = {b: PointGrid(g) for b, g in grids.grids.items()}
 
     def lookup(self, x: float, y: float) -> tuple[int, bool]:
         try:
@@ -166,17 +309,20 @@ class TerritoryPointGrids:
 
 
 class PointGrid:
-    """A ``CellGrid`` read one point at a time, with its deep cells for one margin.
+    """A ``TileGrid`` read one point at a time.
 
     Plain Python arithmetic on memoryviews: in a web request, where caches are cold, each
     numpy or shapely call costs microseconds, more than this whole look-up.
     """
 
-    def __init__(self, grid: CellGrid, margin_m: float):
-        self.margin_m = margin_m
+    def __init__(self, grid: TileGrid):
         self._x0, self._y0, self._cell, self._nx, self._ny = grid.x0, grid.y0, grid.cell, grid.nx, grid.ny
-        self._labels = memoryview(grid.grid.reshape(-1))
-        self._deep = memoryview(grid.deep_cells(margin_m).reshape(-1))
+        self._nbx = grid.nbx
+        self._blocks = memoryview(grid.blocks)
+        self._block_deep = memoryview(grid.block_deep)
+        self._cells = memoryview(grid.cells)
+        self._palette = memoryview(grid.palette)
+        self._starts = memoryview(grid.starts)
 
     def lookup(self, x: float, y: float) -> tuple[int, bool]:
         """(commune index, ``OUTSIDE`` or ``BOUNDARY``; whether the cell is deep) for one
@@ -185,5 +331,11 @@ class PointGrid:
         fy = (y - self._y0) / self._cell
         if not (0.0 <= fx < self._nx and 0.0 <= fy < self._ny):  # NaN comparisons are False
             return OUTSIDE, False
-        i = int(fy) * self._nx + int(fx)
-        return self._labels[i], self._deep[i]
+        ix, iy = int(fx), int(fy)
+        b = (iy // BLOCK) * self._nbx + ix // BLOCK
+        value = self._blocks[b]
+        if value > _FINE:
+            return value, self._block_deep[b]
+        k = _FINE - value
+        code = self._cells[k * (BLOCK * BLOCK) + (iy % BLOCK) * BLOCK + ix % BLOCK]
+        return self._palette[self._starts[k] + (code & 0x7F)], code >= _DEEP_BIT

@@ -12,13 +12,13 @@ lenient mode; position problems never do.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import orjson
 import shapely
-from shapely.geometry import shape
 
 from ..errors import DataError
 from ..models import LOCATION_SOURCES, Bureau, Commune
@@ -60,8 +60,8 @@ def read_feature_collection(path: Path | str) -> list[dict]:
     """The features of a GeoJSON FeatureCollection; DataError names the file otherwise."""
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
+        # orjson: three times the standard library's speed on the 35 000 outlines of France
+        doc = orjson.loads(path.read_bytes())
     except FileNotFoundError as err:
         raise DataError("file not found", path=str(path)) from err
     except (ValueError, UnicodeDecodeError) as err:
@@ -130,13 +130,25 @@ class LoadedCommunes:
     paths: list[Path] = field(default_factory=list)
 
 
-def parse_commune(feat) -> tuple[Commune, object]:
+_READ = object()
+
+
+def parse_commune(feat, *, outline=_READ) -> tuple[Commune, object]:
+    """The commune of a Feature and its outline (``outline``: the outline already read by
+    ``_outlines``, a geometry or the ``RecordError`` to raise)."""
     props = _props(feat)
     code = _required_str(props, "code")
     nom = _required_str(props, "nom")
     # A commune the source publishes without a polygon still exists (names, postcodes,
     # mairie): the engine says its outline is unknown instead of dropping it.
-    geom = None if "geometry" in feat and feat["geometry"] is None else _polygon(feat)
+    if "geometry" in feat and feat["geometry"] is None:
+        geom = None
+    elif outline is _READ:
+        geom = _polygon(feat)
+    elif isinstance(outline, RecordError):
+        raise outline
+    else:
+        geom = outline
     mlon = _optional_float(props, "mairie_lon")
     mlat = _optional_float(props, "mairie_lat")
     if (mlon is None) != (mlat is None):
@@ -171,17 +183,83 @@ def _polygon(feat):
     if not isinstance(raw, dict) or raw.get("type") not in ("Polygon", "MultiPolygon"):
         raise RecordError("geometry must be a Polygon or MultiPolygon")
     try:
-        geom = shape(raw)
-    except Exception as err:  # shapely raises several types for broken coordinates
+        geom = _polygonal(raw["type"], raw.get("coordinates"))
+    except Exception as err:  # numpy and shapely raise several types for broken coordinates
         raise RecordError(f"unreadable geometry: {err}") from err
-    if geom.is_empty:
-        raise RecordError("empty geometry")
-    if not geom.is_valid:
-        raise RecordError(f"invalid geometry: {shapely.is_valid_reason(geom)}")
-    minx, miny, maxx, maxy = geom.bounds
-    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-        raise RecordError("geometry is not in lon/lat degrees (projected coordinates?)")
+    problem = _geometry_problem(geom.is_empty, geom.is_valid, geom.bounds, geom)
+    if problem:
+        raise RecordError(problem)
     return geom
+
+
+def _geometry_problem(empty, valid, bounds, geom) -> str | None:
+    if empty:
+        return "empty geometry"
+    if not valid:
+        return f"invalid geometry: {shapely.is_valid_reason(geom)}"
+    minx, miny, maxx, maxy = bounds
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        return "geometry is not in lon/lat degrees (projected coordinates?)"
+    return None
+
+
+def _outlines(raws: list) -> list:
+    """The outlines of many GeoJSON Polygon/MultiPolygon geometries at once: one numpy array
+    of every coordinate and one shapely call (``from_ragged_array``), then validity and
+    bounds for all of them in one GEOS call each. Each item is the geometry or the
+    ``RecordError`` of its record, exactly as ``_polygon`` would say it; a file whose
+    coordinates do not nest as GeoJSON's is read outline by outline instead."""
+    try:
+        if not all(isinstance(r, dict) and r.get("type") in ("Polygon", "MultiPolygon") for r in raws):
+            raise ValueError("not all polygonal")
+        polygons = [[r["coordinates"]] if r["type"] == "Polygon" else r["coordinates"] for r in raws]
+        rings = [ring for polys in polygons for rings in polys for ring in rings]
+        if not rings or not all(polys and all(rings for rings in polys) for polys in polygons):
+            raise ValueError("an empty polygon")
+        coords = np.array([xy for ring in rings for xy in ring], dtype=float)
+        if coords.ndim != 2 or coords.shape[1] != 2:
+            raise ValueError("positions are not all lon, lat pairs")
+        ring_ends = np.cumsum([len(ring) for ring in rings])
+        poly_ends = np.cumsum([len(r) for polys in polygons for r in polys])
+        geom_ends = np.cumsum([len(polys) for polys in polygons])
+        offsets = tuple(np.concatenate(([0], ends)) for ends in (ring_ends, poly_ends, geom_ends))
+        geoms = shapely.from_ragged_array(shapely.GeometryType.MULTIPOLYGON, coords, offsets)
+    except (ValueError, TypeError, KeyError, shapely.errors.ShapelyError):
+        out = []
+        for raw in raws:
+            try:
+                out.append(_polygon({"geometry": raw}))
+            except RecordError as err:
+                out.append(err)
+        return out
+    single = np.array([r["type"] == "Polygon" for r in raws])
+    if single.any():
+        geoms[single] = shapely.get_geometry(geoms[single], 0)
+    problems = zip(shapely.is_empty(geoms).tolist(), shapely.is_valid(geoms).tolist(),
+                   shapely.bounds(geoms).tolist(), geoms, strict=True)
+    return [RecordError(p) if (p := _geometry_problem(*args)) else args[3] for args in problems]
+
+
+def _polygonal(kind: str, coordinates):
+    """A GeoJSON Polygon or MultiPolygon's coordinates as a shapely geometry: each ring one
+    numpy array (shapely's ``shape`` walks every coordinate pair in Python, a third of the
+    time to load all of France)."""
+    if not isinstance(coordinates, list):
+        raise ValueError("coordinates is not a list")
+    polygons = [coordinates] if kind == "Polygon" else coordinates
+    if not polygons or not polygons[0]:
+        return shapely.Polygon()
+    parts = []
+    for rings in polygons:
+        if not isinstance(rings, list) or not rings:
+            raise ValueError("a polygon without rings")
+        arrays = [np.asarray(ring, dtype=float) for ring in rings]
+        if any(a.ndim != 2 or a.shape[1] < 2 for a in arrays):
+            raise ValueError("a ring is not a list of positions")
+        shell = shapely.linearrings(arrays[0][:, :2])
+        holes = [shapely.linearrings(a[:, :2]) for a in arrays[1:]]
+        parts.append(shapely.polygons(shell, holes or None))
+    return parts[0] if kind == "Polygon" else shapely.multipolygons(parts)
 
 
 def load_communes(paths, *, strict: bool = True) -> LoadedCommunes:
@@ -192,10 +270,15 @@ def load_communes(paths, *, strict: bool = True) -> LoadedCommunes:
     for path in paths:
         path = Path(path)
         out.paths.append(path)
-        for i, feat in enumerate(read_feature_collection(path)):
+        feats = read_feature_collection(path)
+        # the outlines first, all at once; each record's problems are then said in file order
+        raws = [(i, f["geometry"]) for i, f in enumerate(feats)
+                if isinstance(f, dict) and isinstance(f.get("geometry"), dict)]
+        outlines = dict(zip((i for i, _ in raws), _outlines([r for _, r in raws]), strict=True))
+        for i, feat in enumerate(feats):
             label = _label(i, feat)
             try:
-                commune, geom = parse_commune(feat)
+                commune, geom = parse_commune(feat, outline=outlines.get(i, _READ))
             except (RecordError, TypeError, ValueError) as err:
                 collect.add(path, label, str(err))
                 continue
