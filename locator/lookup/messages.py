@@ -10,6 +10,8 @@ values. A key without English keeps the French sentence (the page marks it ``lan
 
 from __future__ import annotations
 
+import re
+
 from ..french import a, de
 
 PRECISION_FR = {"street": "de la rue", "locality": "du lieu-dit", "municipality": "de la commune"}
@@ -150,8 +152,27 @@ def has(key: str, lang: str) -> bool:
 # -- the values the sentences are made from ---------------------------------------------------
 
 def where(bureau) -> str:
-    """A bureau as the voter reads it: its name and its address."""
-    return f"{bureau.name}, {bureau.address}" if bureau.address else bureau.name
+    """A bureau as the voter reads it: its name and its address (a place to go: no Cedex)."""
+    return f"{bureau.name}, {street_address(bureau.address)}" if bureau.address else bureau.name
+
+
+#: Mail-only parts of an address (for letters, not for walking there): "CS 40017", "BP 12",
+#: "TSA 123", "Cedex 1".
+_MAIL_ONLY = (re.compile(r",?\s*\b(?:CS|BP|TSA)\s*\d+\b", re.IGNORECASE),
+              re.compile(r"\s*\bC[EÉ]DEX\b(?:\s*\d{1,2}\b)?", re.IGNORECASE))
+
+
+def street_address(address: str | None) -> str | None:
+    """An address to go to: the mail-only parts dropped.
+
+    >>> street_address("160 rue de Pont-à-Mousson, CS 40017, 57950 Montigny-lès-Metz Cedex")
+    '160 rue de Pont-à-Mousson, 57950 Montigny-lès-Metz'
+    """
+    if not address:
+        return address
+    for pattern in _MAIL_ONLY:
+        address = pattern.sub("", address)
+    return re.sub(r"\s*,\s*,", ",", " ".join(address.split())).strip(" ,")
 
 
 def telephone_part(commune) -> str:

@@ -7,10 +7,10 @@ Shared by the voter page and the widget so both say the same thing.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from ..lookup.messages import street_address
 from .i18n import format_distance, result_sentence, translate, warning_sentence
 
 OSM_DIRECTIONS = "https://www.openstreetmap.org/directions"
@@ -23,24 +23,6 @@ NOTE_WARNINGS = frozenset({"geocode_precision"})
 #: The bureau's published position is wrong or unchecked: no marker, no directions, no distance;
 #: its address and the mairie's contact instead.
 POSITION_WARNINGS = frozenset({"bureau_position_doubtful", "bureau_position_unverified"})
-
-#: Mail-only parts of an address (for letters, not for walking there): "CS 40017", "BP 12",
-#: "TSA 123", "Cedex 1".
-_MAIL_ONLY = (re.compile(r",?\s*\b(?:CS|BP|TSA)\s*\d+\b", re.IGNORECASE),
-              re.compile(r"\s*\bC[EÉ]DEX\b(?:\s*\d{1,2}\b)?", re.IGNORECASE))
-
-
-def street_address(address: str | None) -> str | None:
-    """An address to go to: the mail-only parts dropped.
-
-    >>> street_address("160 rue de Pont-à-Mousson, CS 40017, 57950 Montigny-lès-Metz Cedex")
-    '160 rue de Pont-à-Mousson, 57950 Montigny-lès-Metz'
-    """
-    if not address:
-        return address
-    for pattern in _MAIL_ONLY:
-        address = pattern.sub("", address)
-    return re.sub(r"\s*,\s*,", ",", " ".join(address.split())).strip(" ,")
 
 
 @dataclass

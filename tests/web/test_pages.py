@@ -459,6 +459,16 @@ def test_street_address_drops_what_is_for_the_mail_only(raw, shown):
     assert street_address(raw) == shown
 
 
+def test_the_sentence_names_the_bureau_by_an_address_to_go_to():
+    from types import SimpleNamespace
+
+    from locator.lookup.messages import where
+
+    bureau = SimpleNamespace(name="Mairie de Montigny-lès-Metz",
+                             address="160 rue de Pont-à-Mousson, 57950 Montigny-lès-Metz Cedex")
+    assert where(bureau) == "Mairie de Montigny-lès-Metz, 160 rue de Pont-à-Mousson, 57950 Montigny-lès-Metz"
+
+
 @pytest.mark.parametrize("path", ["/recherche", "/widget"])
 def test_the_rate_limit_page_explains_a_shared_connection_in_french(web_data_dir, web_locator, path):
     from locator import Settings
