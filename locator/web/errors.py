@@ -79,6 +79,11 @@ def handle_error(err):
         if err.code is not None and err.code < 400:  # routing redirects are not errors
             return err
         err = HttpError.from_werkzeug(err, retry_after=retry_after_seconds(current_app) if err.code == 429 else None)
+    elif isinstance(err, UnicodeError):
+        # Raw bytes that are not UTF-8 in the query string (werkzeug decodes it strictly): the
+        # client's request is broken, not the service.
+        code, message = _HTTP_MESSAGES[400]
+        err = HttpError(400, code, message)
     elif not isinstance(err, LocatorError):
         # Log the stack without the exception's message: it could quote the voter's input.
         rule = request.url_rule.rule if request.url_rule is not None else "<no route>"
