@@ -66,6 +66,12 @@ def significant(tokens) -> list[str]:
             and not (_may_be_numeric(t) and (_NUMBER.match(t) or _POSTCODE.match(t)))]
 
 
+def is_street_name(tokens: list[str]) -> bool:
+    """Can ``tokens`` be a whole street name? A significant word ("Rue Serpenoise"), or a
+    street type named after another street word ("Rue de la Montée", "Chemin de la Ruelle")."""
+    return bool(significant(tokens)) or sum(1 for t in tokens if t in STREET_TYPES) >= 2
+
+
 @dataclass
 class QueryParts:
     """The voter's text, folded and split into what can name a commune and the street."""
@@ -89,7 +95,7 @@ class QueryParts:
             out.append((tuple(toks), []))
         for k in range(len(toks) - 1, 0, -1):
             rest = toks[:-k]
-            if significant(rest):
+            if is_street_name(rest):
                 out.append((tuple(toks[-k:]), rest))
         return out
 

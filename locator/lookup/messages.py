@@ -37,6 +37,9 @@ FR = {
                                 "de la commune ou le code postal, ou choisissez dans la liste."),
     "ambiguous.several_places": ("Plusieurs lieux correspondent à « {text} » : précisez la commune ou le code "
                                  "postal, ou choisissez dans la liste."),
+    "ambiguous.which_commune_of_postcode": ("Plusieurs communes ont ce code postal et nous ne savons pas dans "
+                                            "laquelle se trouve « {text} » : ajoutez le nom de la commune, ou "
+                                            "choisissez dans la liste."),
     "ambiguous.homonym": ("Plusieurs communes portent le nom écrit dans « {text} » : précisez le code postal "
                           "ou le département, ou choisissez dans la liste."),
     "ambiguous.need_housenumber": (
@@ -95,6 +98,8 @@ EN = {
     "status.outside_coverage": "This place is not covered by any polling station of this service.",
     "status.invalid": "This search is not valid: type an address or the name of a commune.",
     "status.ambiguous": "Several places match: please add the house number, the street and the commune.",
+    "ambiguous.which_commune_of_postcode": ("Several communes share this postcode and we do not know which one "
+                                            "“{text}” is in: add the commune's name, or choose from the list."),
     "ambiguous.homonym": ("Several communes bear the name written in “{text}”: add the postcode or the "
                           "département, or choose from the list."),
     "warning.near_commune_boundary": ("This place is close to another commune's boundary. The boundaries we use "

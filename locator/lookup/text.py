@@ -177,13 +177,19 @@ class TextLookup:
                                 candidates=self.locator.bureau_candidates(named[0]), mairie=commune.mairie_contact(),
                                 message=say("ambiguous.unplaced", commune=commune.nom),
                                 message_key="ambiguous.unplaced", message_params=(("commune", commune.nom),))
+        exact = self._only_house_in_postcode(q)
+        if exact:
+            q.accepted = exact
+            return None
+        # the voter who gave a postcode is asked for the commune's name, not the postcode
+        which = "ambiguous.which_commune_of_postcode" if q.parts.postcodes else "ambiguous.which_commune"
         if q.plausible:
-            return q.result(Status.AMBIGUOUS, "ambiguous.which_commune", geocode=q.plausible[0],
+            return q.result(Status.AMBIGUOUS, which, geocode=q.plausible[0],
                             candidates=[self._place(p) for p in q.plausible])
         sharing = sorted({ci for cp in q.parts.postcodes for ci in self.gazetteer.by_postcode.get(cp, ())})
         if sharing:  # a postcode shared by several communes, and nothing else to go on
             communes = self.locator.index.communes
-            return q.result(Status.AMBIGUOUS, "ambiguous.which_commune",
+            return q.result(Status.AMBIGUOUS, which,
                             candidates=[CommuneCandidate.of(communes[ci]) for ci in sharing])
         return LookupResult(status=Status.NOT_FOUND, query=q.text, message=say("not_found"), message_key="not_found")
 
@@ -397,6 +403,17 @@ class TextLookup:
     def _place(self, p: GeocodedPoint, commune_label: str | None = None) -> PlaceCandidate:
         place = PlaceCandidate.of(p, p.citycode, self.locator.commune(p.citycode))
         return place if commune_label is None else dataclasses.replace(place, commune=commune_label)
+
+    def _only_house_in_postcode(self, q: Query) -> list[GeocodedPoint]:
+        """A postcode shared by several communes, and the street agrees in one of them only,
+        at the very house number: that address ("2 Route de Grand Champ 54620")."""
+        codes = q.parts.postcodes
+        if not codes:
+            return []
+        within = [p for p in q.plausible if p.postcode in codes]
+        if not within or within[0].type != "housenumber" or len({p.citycode for p in within}) != 1:
+            return []
+        return [p for p in within if p.type == "housenumber"]
 
     def _street_in(self, q: Query, ci: int) -> list[GeocodedPoint]:
         """The answers in commune ``ci`` alone whose street agrees with the text's."""

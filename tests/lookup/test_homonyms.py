@@ -77,3 +77,19 @@ def test_bulk_geocoding_uses_the_same_evidence(four_dir, tmp_path):
     assert [r["result_status"] for r in rows] == ["ambiguous", "ok", "ok"]
     assert rows[0]["result_citycode"] == "" and rows[0]["latitude"] == ""
     assert [r["result_citycode"] for r in rows[1:]] == ["67073", "88095"]
+
+
+@pytest.mark.parametrize(("query", "code"), [
+    ("12 Rue de la Montée Soufflenheim", "67472"),  # a street name made of street words
+    ("2 Route de Grand Champ 54620", "54049"),  # a shared postcode, the one exact house number
+])
+def test_real_addresses_answer_at_house_number_level(four, query, code):
+    r = four.lookup(query)
+    assert r.status == "ok", r.message
+    assert r.commune.code == code and r.geocode.type == "housenumber"
+
+
+def test_a_street_in_a_shared_postcode_asks_for_the_commune_not_the_postcode(four):
+    r = four.lookup("Route de Grand Champ 54620")
+    assert r.status == "ambiguous"
+    assert r.message_key == "ambiguous.which_commune_of_postcode"

@@ -91,7 +91,8 @@ def test_paris_bureaux_addresses_are_found_but_outside_coverage(real, shared_dat
         if g["type"] == "housenumber":
             lat, lon = (float(v) for v in row["geo_point_2d"].split(","))
             assert g["citycode"].startswith("751")
-            assert _metres(g["lon"], g["lat"], lon, lat) < 50, row["Adresse"]
+            # the BAN's entrance vs the bureau's published point (7 Passage de la Canopée: 54 m)
+            assert _metres(g["lon"], g["lat"], lon, lat) < 75, row["Adresse"]
             housenumbers += 1
     assert housenumbers > 30
 
