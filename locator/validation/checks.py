@@ -219,9 +219,11 @@ def check_unknown_commune(i, ctx):
     where = f" Le point tombe dans {ctx.name(j)}." if j != NO_COMMUNE else ""
     sugg = ({"code_insee": ctx.commune(j).code, "reason": f"le point est dans {ctx.name(j)}"}
             if j != NO_COMMUNE else None)
-    yield Flag(ERROR, f"code_insee {b.code_insee} n'est pas une commune des données chargées (faute de frappe, "
-                      f"commune fusionnée, ou autre département ?).{where} Corrigez le code INSEE.",
-               suggestion=sugg)
+    postcode = ctx.by_postcode.get(b.code_insee)
+    why = (f"c'est le code postal de {', '.join(ctx.name(k) for k in postcode)} : mettez le code INSEE"
+           if postcode else "faute de frappe, commune fusionnée, ou autre département ?")
+    yield Flag(ERROR, f"code_insee {b.code_insee} n'est pas une commune des données chargées ({why}).{where} "
+                      "Corrigez le code INSEE.", suggestion=sugg)
 
 
 def check_unknown_served_commune(i, ctx):

@@ -60,6 +60,11 @@ class ValidationContext:
                 self.serving[code].append(i)
         self.at_mairie = [says_at_mairie(x.name, x.address) for x in b]
         self.public_building = [names_public_building(x.name, x.address) for x in b]
+        #: Commune indexes by postcode (a postcode typed as code_insee is a common confusion).
+        self.by_postcode: dict[str, list[int]] = defaultdict(list)
+        for k, c in enumerate(self.index.communes):
+            for postcode in c.codes_postaux:
+                self.by_postcode[postcode].append(k)
         self.centroids = shapely.get_coordinates(shapely.centroid(self.index.geoms))
         self.departements = {c.departement for c in self.index.communes}
         #: Set by the runner: False once a geometry check found the point unusable.

@@ -28,6 +28,8 @@ from .reference import GEOCODED, INTERIOR, OFFICIAL
 from .run import ValidationResult
 
 FORMATS = ("text", "json", "csv", "geojson", "html")
+#: A finding about many communes outlines at most this many on the HTML map.
+MAX_OUTLINED = 50
 SEVERITY_LABELS = {"error": "erreur", "warning": "avertissement", "info": "information"}
 _SHORT_REFERENCE = {OFFICIAL: "point officiel (Annuaire)", GEOCODED: "adresse de la mairie géocodée",
                     INTERIOR: "intérieur de la commune (repli)"}
@@ -265,6 +267,8 @@ def _map_data(result: ValidationResult, settings: Settings | None) -> dict:
         else:
             if f.extra.get("commune"):
                 codes.add(f.extra["commune"])
+            if f.severity == "error":  # communes no bureau serves: outlined, a few only
+                codes.update(f.extra.get("communes", [])[:MAX_OUTLINED])
             if _plausible(f.lon, f.lat):
                 points.append({"kind": "reference", "severity": f.severity, "severities": [f.severity],
                                "lon": f.lon, "lat": f.lat,

@@ -158,6 +158,21 @@ def test_a_postcode_used_as_insee_code_suggests_the_commune_of_that_postcode_hol
     assert not any(g.suggestion and "lon" in g.suggestion for g in found(result, bureau_id="B1"))
 
 
+def test_an_unknown_code_that_is_a_postcode_is_named_as_one(hand_communes):
+    import dataclasses
+
+    from locator.validation import validate
+
+    communes, geoms = hand_communes
+    communes = [dataclasses.replace(c, codes_postaux=("57000",)) if c.code == "57996" else c for c in communes]
+    result = validate(replace(clean_bureaux(), "B1", code_insee="57000"), communes, geoms)
+    (f,) = found(result, bureau_id="B1", check="unknown_commune")
+    assert "code postal de Zeta (57996)" in f.message and f.suggestion["code_insee"] == "57992"
+    plain = validate(replace(clean_bureaux(), "B1", code_insee="57000"), *hand_communes)
+    (g,) = found(plain, bureau_id="B1", check="unknown_commune")
+    assert "faute de frappe" in g.message and plain.exit_code == 1
+
+
 def test_a_point_just_across_the_border_into_a_commune_whose_postcode_is_the_code_is_no_confusion(hand_communes):
     import dataclasses
 

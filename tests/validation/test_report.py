@@ -149,3 +149,10 @@ def test_html_severity_filters_hide_the_map_markers_as_well_as_the_rows(result, 
     assert all_rows == len(result.findings) and all_markers > error_markers > 0
     assert none_markers == 0 and none_rows == 0
     assert error_rows == result.count("error")
+
+
+def test_html_map_outlines_the_communes_no_bureau_serves_when_that_is_an_error(run):
+    bureaux = replace(clean_bureaux(), "E1", communes_served=("57995",))  # Eta served by nobody
+    html = render(run(bureaux), "html")
+    data = json.loads(re.search(r"var data = (\{.*?\});\n", html).group(1))
+    assert "57997" in {f["properties"]["code"] for f in data["communes"]["features"]}
