@@ -39,7 +39,8 @@ def suggest(locator, text: str, *, limit: int, departement: str | None = None) -
     the data, and of ``departement`` when given), best first. What was typed wins:
 
     * a commune named in the text ranks its own places first, and places of other communes
-      are not offered ("12 rue Serpenoise Metz" never suggests a "rue de Metz" elsewhere);
+      are not offered ("12 rue Serpenoise Metz" never suggests a "rue de Metz" elsewhere),
+      only, below them, the communes whose longer name starts with the text ("Metzervisse");
       when the geocoder has nothing there, the commune itself is offered if the text is only
       the commune (a typed street is never traded for its commune: nothing is suggested and
       the typed text is what the search gets);
@@ -77,6 +78,9 @@ def suggest(locator, text: str, *, limit: int, departement: str | None = None) -
         out = [_of_point(p) for p in points]
         if not out and not parts.has_street:  # "Metz" alone; never trade a typed street for its commune
             out = [s for s in (_of_commune(locator, ci) for ci in named_ci) if s]
+        # Below them, the longer names the voter may still be typing ("Metz" → Metzervisse).
+        out += [s for s in (_of_commune(locator, ci) for ci in _communes_starting(locator, normalised))
+                if s and s.citycode not in codes]
     else:
         starting = [s for s in (_of_commune(locator, ci) for ci in _communes_starting(locator, normalised)) if s]
         codes = {s.citycode for s in starting}

@@ -114,3 +114,14 @@ def test_nothing_outside_the_data_and_the_departement(data_dir):
     ]})
     assert labels(suggest(locator, "rue de nancy", limit=5)) == ["Rue de Nancy 57140 Woippy"]
     assert suggest(locator, "rue de nancy", limit=5, departement="54") == []
+
+
+def test_below_a_named_commune_come_the_longer_names_the_voter_may_still_be_typing(tmp_path):
+    # "Metz" names Metz, whose places come first; Metzervisse starts with "Metz" and may be
+    # what the voter is typing: offered below. Montigny-lès-Metz does not start with it.
+    data_dir = write_web_data(tmp_path, extra_codes=("57465",))
+    locator, _ = locator_with(data_dir, {"metz": [
+        _pt("Rue de Metz 57950 Montigny-lès-Metz", "street", "57480", 0.8),
+        _pt("Metz", "municipality", "57463", 0.7),
+    ]})
+    assert labels(suggest(locator, "Metz", limit=5)) == ["Metz", "Metzervisse"]
