@@ -19,6 +19,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ..config import Settings
 from ..data.datadir import DataDir
 from ..service import Locator
+from ..validation.checks import label
+from ..validation.report import headline
 from ..validation.run import doubtful_bureaux, validate_dataset
 from .data import WebData
 from .errors import handle_error
@@ -48,17 +50,16 @@ def load_locator(settings: Settings) -> Locator:
 
 
 def log_validation(result, doubtful: dict[str, str]) -> None:
-    """One summary line, then the file's errors and warnings, one line each."""
-    s = result.summary()
-    log.info("données %s : %d bureaux, %d communes ; contrôle (locator validate) : %d erreur(s), "
-             "%d avertissement(s), %d information(s) ; %d bureau(x) servi(s) sans position, %d avec une "
-             "position à vérifier", result.inputs.get("bureaux"), s["bureaux"], s["communes"], s["errors"],
-             s["warnings"], s["infos"], sum(1 for d in doubtful.values() if d == "error"),
+    """One summary line (the validator's own headline), then the file's errors and warnings,
+    one line each with the check's French label."""
+    log.info("données %s : %d bureaux, %d communes ; %s ; %d bureau(x) servi(s) sans position, %d avec une "
+             "position à vérifier", result.inputs.get("bureaux"), len(result.bureaux), len(result.communes),
+             headline(result).rstrip("."), sum(1 for d in doubtful.values() if d == "error"),
              sum(1 for d in doubtful.values() if d == "warning"))
     for f in result.findings:
         if f.severity in ("error", "warning"):
-            log.log(logging.WARNING if f.severity == "error" else logging.INFO, "  %s %s [%s] %s",
-                    f.severity, f.bureau_id or "-", f.check, f.message)
+            log.log(logging.WARNING if f.severity == "error" else logging.INFO, "  %s %s — %s (%s) : %s",
+                    f.severity, f.bureau_id or "-", label(f.check), f.check, f.message)
 
 
 def create_app(settings: Settings | None = None, *, locator: Locator | None = None, test_config=None) -> Flask:

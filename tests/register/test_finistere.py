@@ -9,8 +9,8 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from locator.projection import geometry_to_l93, to_l93
 from locator.data.register import usable
+from locator.projection import geometry_to_l93, to_l93
 from locator.register.areas import commune_areas
 from locator.register.importer import import_reu
 from locator.service import Locator
