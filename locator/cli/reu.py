@@ -34,6 +34,8 @@ def register(sub) -> None:
 def cmd_reu_import(args) -> int:
     from ..geocoding import build_geocoder
     from ..register.importer import import_reu
+    from ..validation.checks import label
+    from ..validation.report import headline
     from ..validation.run import validate_files
 
     settings = settings_from(args)
@@ -61,9 +63,7 @@ def cmd_reu_import(args) -> int:
     if args.no_validate:
         return 0
     result = validate_files(data_dir.bureaux_path, settings=settings)
-    s = result.summary()
-    print(f"locator validate : {s['bureaux']} bureaux, {s['errors']} erreur(s), {s['warnings']} avertissement(s), "
-          f"{s['infos']} information(s)")
-    for check, n in s["by_check"].items():
-        print(f"  {check}: {n}")
+    print(f"locator validate : {headline(result)}")
+    for check, n in result.summary()["by_check"].items():
+        print(f"  {label(check)} ({check}) : {n}")
     return 0
