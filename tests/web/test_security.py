@@ -228,6 +228,12 @@ def test_without_embedded_redis_the_counters_are_per_worker_and_the_log_says_so(
                                   web_locator.geocoder) == "redis://cache:6379/2"
 
 
+def test_with_an_external_redis_for_the_geocoder_the_counters_go_there_too():
+    geocoder = EmbeddedStandIn(None)
+    geocoder.settings = Settings(redis_url="redis://cache:6379/3")
+    assert rate_limit_storage_uri(Settings(), geocoder) == "redis://cache:6379/3"
+
+
 def test_the_default_limit_leaves_room_for_a_shared_address():
     # A mairie's public terminal or a mobile operator's NAT: dozens of voters behind one IP.
     from limits import parse_many
