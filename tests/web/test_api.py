@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from locator import Settings
@@ -292,7 +294,10 @@ def test_sandbox_answers_name_a_fictional_commune(client):
 def test_healthz(client):
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.get_json() == {"status": "ok"}
+    body = r.get_json()
+    assert body["status"] == "ok" and set(body) == {"status", "data_version"}
+    # the digest of the data files served: a reload that changed them shows here
+    assert body["data_version"] is None or re.fullmatch(r"[0-9a-f]{12}", body["data_version"])
 
 
 def test_readyz_when_the_geocoder_answers(client):
