@@ -104,6 +104,16 @@ def check_missing_point(i, ctx):
     if ctx.has_point[i]:
         return
     sugg = _better_point(i, ctx)
+    b = ctx.bureaux[i]
+    if b.id in ctx.areas or b.id in ctx.voters:
+        # Its voters are found by its area or the register's addresses, not by its point: left
+        # unplaced on purpose (an untrustworthy geocode), it misleads nobody, but a person should
+        # place it so that voters get a map and directions.
+        yield Flag(WARNING, "Le bureau n'a pas de position (laissé sans point plutôt qu'à un endroit douteux) : "
+                            "ses électeurs le trouvent par son secteur ou le répertoire électoral, mais placez-le "
+                            "à la main pour leur donner une carte et un itinéraire." + _fix_text(sugg),
+                   suggestion=sugg)
+        return
     yield Flag(ERROR, "Le bureau n'a pas de position : placez-le (adresse géocodée ou point relevé "
                       "sur la carte) avant publication." + _fix_text(sugg), suggestion=sugg)
 
@@ -768,8 +778,8 @@ def run_checks(ctx: ValidationContext, checks: Iterable[Check] = CHECKS) -> list
                 continue
             for flag in chk.func(i, ctx):
                 findings.append(flag.to_finding(chk.name, bureau))
-                if chk.geometry and flag.severity == ERROR:
-                    ctx.usable[i] = False
+                if chk.geometry and (flag.severity == ERROR or not ctx.has_point[i]):
+                    ctx.usable[i] = False  # no position the later checks could judge
                 if chk.commune and flag.severity == ERROR:
                     ctx.commune_known[i] = False
     return findings
