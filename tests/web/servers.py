@@ -113,7 +113,8 @@ class Load:
     """Requests from ``threads`` threads, in a loop, until ``stop()`` or ``max_seconds``.
 
     Each request is ``(path, params)`` from ``requests`` in turn; every answer is recorded as
-    ``(time, path, status, body)`` (status 0: no HTTP answer at all).
+    ``(time, label, status, body)``, the label being the path and the parameter names
+    (``/api/v1/lookup?lat,lon``); status 0: no HTTP answer at all.
     """
 
     def __init__(self, url: str, requests, *, threads: int = 4, max_seconds: float = 90, timeout: float = 15):
@@ -132,11 +133,12 @@ class Load:
         while not self._stop.is_set() and time.monotonic() < self._deadline:
             path, params = self.requests[i % len(self.requests)]
             i += 1
+            label = path + ("?" + ",".join(sorted(params)) if params else "")
             try:
                 status, _headers, body = get(self.url, path, timeout=self.timeout, **params)
             except (OSError, urllib.error.URLError) as err:
                 status, body = 0, repr(err)
-            self.records.append((time.monotonic(), path, status, body))
+            self.records.append((time.monotonic(), label, status, body))
 
     def stop(self) -> list[tuple[float, str, int, str]]:
         self._stop.set()
