@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from bisect import bisect_left
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
 from ..errors import GeocoderUnavailable
 from ..geocoding.evidence import parse_query, same_word, significant
@@ -112,20 +111,13 @@ def _holds_words(label: str, words: list[str]) -> bool:
     return all(any(f.startswith(w) or same_word(w, f) for f in found) for w in words)
 
 
-_names: WeakKeyDictionary = WeakKeyDictionary()
-
-
 def _communes_starting(locator, normalised: str) -> list[int]:
     """Communes of the data with a name (or a former name, an alias) that starts with the
     whole typed text, most populous first: a name being typed ("Sarregu")."""
     typed = " ".join(fold(normalised).split())
     if not typed or any(ch.isdigit() for ch in typed):
         return []
-    gazetteer = locator.text.gazetteer
-    names = _names.get(gazetteer)
-    if names is None:
-        names = sorted((" ".join(n), ci) for ci, ns in enumerate(gazetteer.names) for n in ns)
-        _names[gazetteer] = names
+    names = locator.text.gazetteer.sorted_names
     communes = locator.index.communes
     found: dict[int, None] = {}
     for name, ci in names[bisect_left(names, (typed, -1)):]:
