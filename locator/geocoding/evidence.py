@@ -161,6 +161,11 @@ class Gazetteer:
         return match_name(parts, self.names[ci], unique_postcode=lambda cp: False)[1]
 
     def homonyms(self, parts: QueryParts, ci: int) -> list[int]:
+    @cached_property
+    def sorted_names(self) -> list[tuple[str, int]]:
+        """Every (folded name, commune index), sorted: prefix look-ups ("Sarregu")."""
+        return sorted((" ".join(n), ci) for ci, ns in enumerate(self.names) for n in ns)
+
         """The communes that share with ``ci`` the name the text gives it, ``ci`` included
         (sorted; ``[ci]`` alone when the name is its own or the text names it otherwise)."""
         name = self.name_in(parts, ci)
