@@ -105,9 +105,10 @@ def write_json(path: Path, obj) -> Path:
 
 
 def make_data_dir(path: Path, bureaux: Path | None = None) -> Path:
-    """The committed Moselle communes (and their former communes) with a bureaux file."""
+    """The committed Moselle communes (their former communes, the names of every commune of
+    France) with a bureaux file."""
     (path / "communes").mkdir(parents=True, exist_ok=True)
-    for name in ("57.geojson", "57.anciennes.json"):
+    for name in ("57.geojson", "57.anciennes.json", "france.names.json"):
         shutil.copyfile(PROJECT_DATA / "communes" / name, path / "communes" / name)
     shutil.copyfile(bureaux or PROJECT_DATA / "bureaux.geojson", path / "bureaux.geojson")
     return path

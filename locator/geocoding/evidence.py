@@ -48,13 +48,24 @@ def _may_be_numeric(t: str) -> bool:
 
 
 def same_word(a: str, b: str) -> bool:
-    """Equal, or one typo in a word of 5+ letters (two in 9+)."""
+    """Equal, or one typo in a word of 5+ letters (two in 9+); two letters swapped count as
+    one typo ("Hagondagne", "Mezt": 4+ letters)."""
     if a == b:
         return True
     n = min(len(a), len(b))
+    if n >= 4 and _swapped(a, b):
+        return True
     if n < 5 or abs(len(a) - len(b)) > 2:
         return False
     return editdistance.eval(a, b) <= (2 if n >= 9 else 1)
+
+
+def _swapped(a: str, b: str) -> bool:
+    """``b`` is ``a`` with two neighbouring letters swapped."""
+    if len(a) != len(b):
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
 def same_words(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -150,6 +161,11 @@ class Gazetteer:
                 self.by_postcode.setdefault(cp, set()).add(i)
         self.longest_name = max((len(n) for n in self.by_name), default=1)
 
+    @cached_property
+    def sorted_names(self) -> list[tuple[str, int]]:
+        """Every (folded name, commune index), sorted: prefix look-ups ("Sarregu")."""
+        return sorted((" ".join(n), ci) for ci, ns in enumerate(self.names) for n in ns)
+
     def names_commune(self, parts: QueryParts, ci: int) -> tuple[int, list[str] | None]:
         """How long a name of commune ``ci`` the text holds (0: none; a unique postcode counts
         1), and the street words left once that name is taken off the end of the street
@@ -161,11 +177,6 @@ class Gazetteer:
         return match_name(parts, self.names[ci], unique_postcode=lambda cp: False)[1]
 
     def homonyms(self, parts: QueryParts, ci: int) -> list[int]:
-    @cached_property
-    def sorted_names(self) -> list[tuple[str, int]]:
-        """Every (folded name, commune index), sorted: prefix look-ups ("Sarregu")."""
-        return sorted((" ".join(n), ci) for ci, ns in enumerate(self.names) for n in ns)
-
         """The communes that share with ``ci`` the name the text gives it, ``ci`` included
         (sorted; ``[ci]`` alone when the name is its own or the text names it otherwise)."""
         name = self.name_in(parts, ci)
@@ -184,6 +195,8 @@ class Gazetteer:
 
         for loc in parts.localities:
             for n in _subsequences(loc, self.longest_name) if not parts.has_street else [loc]:
+                if n is not loc and not explained(loc, n):
+                    continue  # "Sarny-les-Vigy" does not name Vigy
                 for ci in self.by_name.get(n, ()):
                     add(ci, len(n))
         for tail, _rest in parts.suffixes:
@@ -194,6 +207,21 @@ class Gazetteer:
             if len(cis) == 1:
                 add(next(iter(cis)), 1)
         return found
+
+    def near(self, parts: QueryParts) -> tuple[list[int], list[int]]:
+        """When no name is exact: (communes whose name the text holds with a typo, communes
+        whose name starts with the words typed: "Moyeuvre" → Moyeuvre-Grande, -Petite)."""
+        typed = [*parts.localities] or ([tuple(parts.street_tokens)] if not parts.has_street else [])
+        typo, partial = set(), set()
+        for loc in typed:
+            if not loc:
+                continue
+            for name, cis in self.by_name.items():
+                if same_words(loc, name):
+                    typo |= cis
+                elif len(name) > len(loc) and same_words(name[:len(loc)], loc) and significant(loc):
+                    partial |= cis
+        return sorted(typo), sorted(partial - typo)
 
     def find(self, parts: QueryParts) -> list[int]:
         """Communes the text names exactly, longest name first (fuzzy matches are only made
@@ -222,7 +250,7 @@ def match_name(parts: QueryParts, names, *,
             return len(tail), tail, rest
     for loc in parts.localities:
         for n in names:
-            if same_words(loc, n) or (not parts.has_street and _contains(loc, n)):  # "Mairie de Metz"
+            if same_words(loc, n) or (not parts.has_street and _contains(loc, n) and explained(loc, n)):
                 return len(n), n, None
     for tail, rest in suffixes:
         for n in names:
@@ -240,6 +268,22 @@ def label_city(label: str, postcode: str | None) -> tuple[str, ...]:
     if postcode and postcode in tokens:
         return tuple(tokens[tokens.index(postcode) + 1:])
     return ()
+
+
+#: Words around a commune's name that say nothing against it ("Mairie de Metz").
+FILLER_WORDS = frozenset("mairie hotel ville commune bureau vote bureaux centre".split())
+
+
+def explained(seq: tuple[str, ...], name: tuple[str, ...]) -> bool:
+    """Is every word of ``seq`` around ``name`` (found in it, typo-tolerant) a filler or a
+    stop word? A name found inside a longer one ("Vigy" in "Sarny-les-Vigy") is not the
+    commune typed."""
+    n = len(name)
+    for i in range(len(seq) - n + 1):
+        if same_words(seq[i:i + n], name):
+            rest = seq[:i] + seq[i + n:]
+            return all(t in FILLER_WORDS or t in STOP_WORDS for t in rest)
+    return False
 
 
 def _contains(seq: tuple[str, ...], name: tuple[str, ...]) -> bool:

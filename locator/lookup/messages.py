@@ -27,6 +27,7 @@ FR = {
         "le plus proche de cette adresse est {where}. Ce n'est peut-être pas le vôtre : "
         "vérifiez sur votre carte électorale ou auprès de la mairie."),
     "outside.all_communes": "Ce lieu n'est dans aucune commune couverte par ce service.",
+    "outside.elsewhere": "{commune} ({departement}) n'est pas couverte par ce service, qui couvre {covered}.",
     "outside.commune_not_covered": ("Aucun bureau de vote de ce service ne couvre {commune}. "
                                     "Renseignez-vous auprès de la mairie{tel}."),
     "outside.departement": ("{commune} n'est pas dans le département {departement} couvert par ce formulaire : "
@@ -40,6 +41,8 @@ FR = {
     "ambiguous.which_commune_of_postcode": ("Plusieurs communes ont ce code postal et nous ne savons pas dans "
                                             "laquelle se trouve « {text} » : ajoutez le nom de la commune, ou "
                                             "choisissez dans la liste."),
+    "ambiguous.which_name": ("Nous ne reconnaissons pas exactement la commune de « {text} » : choisissez-la "
+                             "dans la liste, ou vérifiez l'orthographe."),
     "ambiguous.homonym": ("Plusieurs communes portent le nom écrit dans « {text} » : précisez le code postal "
                           "ou le département, ou choisissez dans la liste."),
     "ambiguous.need_housenumber": (
@@ -100,6 +103,9 @@ EN = {
     "status.ambiguous": "Several places match: please add the house number, the street and the commune.",
     "ambiguous.which_commune_of_postcode": ("Several communes share this postcode and we do not know which one "
                                             "“{text}” is in: add the commune's name, or choose from the list."),
+    "outside.elsewhere": "{commune} ({departement}) is not covered by this service, which covers {covered}.",
+    "ambiguous.which_name": ("We do not recognise the commune in “{text}” exactly: choose it from the list, or "
+                             "check the spelling."),
     "ambiguous.homonym": ("Several communes bear the name written in “{text}”: add the postcode or the "
                           "département, or choose from the list."),
     "warning.near_commune_boundary": ("This place is close to another commune's boundary. The boundaries we use "

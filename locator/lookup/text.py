@@ -53,7 +53,7 @@ from ..geocoding.evidence import (
     street_words,
     streets_agree,
 )
-from ..geocoding.normalize import fold, normalize_query
+from ..geocoding.normalize import fold, normalize_query, without_article
 from ..models import GeocodedPoint
 from ..projection import to_lonlat, to_metric
 from .messages import PRECISION_FR, say
@@ -177,6 +177,20 @@ class TextLookup:
                                 candidates=self.locator.bureau_candidates(named[0]), mairie=commune.mairie_contact(),
                                 message=say("ambiguous.unplaced", commune=commune.nom),
                                 message_key="ambiguous.unplaced", message_params=(("commune", commune.nom),))
+        elsewhere = self._communes_elsewhere(q.parts)
+        typo, partial = self.gazetteer.near(q.parts)
+        if not typo and not partial and elsewhere:
+            return self._outside(q, elsewhere)
+        if len(typo) == 1 and not elsewhere:  # one commune's name with a typo ("Hagondagne")
+            q.accepted = self._in_named_commune(q, typo[0])
+            if q.accepted:
+                return None
+        if typo or partial:  # several, or names the text only begins ("Moyeuvre")
+            communes = self.locator.index.communes
+            return q.result(Status.AMBIGUOUS, "ambiguous.which_name",
+                            candidates=[dataclasses.replace(CommuneCandidate.of(communes[ci]), nom=self._labelled(ci))
+                                        if len(self.gazetteer.homonyms(q.parts, ci)) > 1 else
+                                        CommuneCandidate.of(communes[ci]) for ci in (typo + partial)[:MAX_NAMES]])
         exact = self._only_house_in_postcode(q)
         if exact:
             q.accepted = exact
@@ -404,6 +418,46 @@ class TextLookup:
         place = PlaceCandidate.of(p, p.citycode, self.locator.commune(p.citycode))
         return place if commune_label is None else dataclasses.replace(place, commune=commune_label)
 
+    @cached_property
+    def _names_elsewhere(self) -> dict[tuple[str, ...], list]:
+        """Folded names (with and without article; "Paris" for its arrondissements) → the
+        communes of France outside the data that bear them (``france.names.json``)."""
+        out: dict[tuple[str, ...], list] = {}
+        if self.names is None:
+            return out
+        known = self.locator.index.by_code
+        for c in self.names.communes:
+            if c.code in known:
+                continue
+            city = _ARRONDISSEMENT.match(c.nom)
+            for name in {c.nom, without_article(c.nom), city and city.group(1)} - {None}:
+                out.setdefault(tuple(fold(name).split()), []).append(c)
+        return out
+
+    def _communes_elsewhere(self, parts: QueryParts) -> list:
+        """Communes of France outside the data the text names exactly (none when it names
+        one of the data)."""
+        names = self._names_elsewhere
+        for loc in parts.localities:
+            if loc in names:
+                return names[loc]
+        for tail, _rest in parts.suffixes:
+            if tail in names:
+                return names[tail]
+        return []
+
+    def _outside(self, q: Query, communes: list) -> LookupResult:
+        """"Nancy (Meurthe-et-Moselle) n'est pas couverte par ce service, qui couvre la Moselle"."""
+        deps = list(dict.fromkeys(c.departement for c in communes))
+        named = [self.names.departement_name(d) or d for d in deps]
+        city = _ARRONDISSEMENT.match(communes[0].nom)
+        commune = city.group(1) if city and len(communes) > 1 else communes[0].nom
+        covered = list(self.locator.dataset.departement_names.values())
+        params = {"commune": commune, "departement": ", ".join(named),
+                  "covered": covered[0] if len(covered) == 1 else ", ".join(covered[:-1]) + " et " + covered[-1]}
+        return LookupResult(status=Status.OUTSIDE_COVERAGE, query=q.text, message=say("outside.elsewhere", **params),
+                            message_key="outside.elsewhere", message_params=tuple(params.items()))
+
     def _only_house_in_postcode(self, q: Query) -> list[GeocodedPoint]:
         """A postcode shared by several communes, and the street agrees in one of them only,
         at the very house number: that address ("2 Route de Grand Champ 54620")."""
@@ -434,13 +488,20 @@ class TextLookup:
         tokens = fold(normalised).split()
         for name, code in self.departement_names.items():
             n = len(name)
-            if len(tokens) > n and tuple(tokens[-n:]) == name:
-                codes.add(code)
-                normalised = _drop_last_words(normalised, n)
+            if len(tokens) > n and tuple(tokens[-n:]) == name and tokens[-n - 1] not in _LINK_WORDS:
+                rest = _drop_last_words(normalised, n)
+                if normalised[len(rest):][:1] in (" ", ","):  # "Ars-sur-Moselle" is a name
+                    codes.add(code)
+                    normalised = rest
                 break
         return frozenset(codes), normalised
 
 
+#: At most this many communes are offered for a name typed in part.
+MAX_NAMES = 12
+_ARRONDISSEMENT = re.compile(r"^(.+?) \d+(?:er|e) [Aa]rrondissement$")
+#: Words that join a name to a département's ("Ars sur Moselle", "Pont-à-Mousson"...).
+_LINK_WORDS = frozenset("sur sous en de du des la le les l d a au aux et lez les".split())
 _DEP_NUMBER = re.compile(r"\(\s*(\d{2}|2[abAB]|97\d)\s*\)")
 
 

@@ -93,3 +93,8 @@ def test_a_street_in_a_shared_postcode_asks_for_the_commune_not_the_postcode(fou
     r = four.lookup("Route de Grand Champ 54620")
     assert r.status == "ambiguous"
     assert r.message_key == "ambiguous.which_commune_of_postcode"
+
+
+def test_a_former_commune_is_found_right_after_data_build(four):
+    r = four.lookup("Briey")  # merged into Val de Briey: data build wrote 54.anciennes.json
+    assert r.status == "ok" and r.commune.code == "54099"
