@@ -145,9 +145,12 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict], str]:
         delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
-    reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
-    rows = list(reader)
-    return list(reader.fieldnames or []), rows, delimiter
+    # csv.DictReader skips blank lines: read rows ourselves so that every input line gives
+    # one output line (a blank one is an empty row, answered invalid) and outputs join back.
+    reader = csv.reader(text.splitlines(), delimiter=delimiter)
+    fields = next(reader, [])
+    rows = [dict(zip(fields, values + [""] * (len(fields) - len(values)), strict=False)) for values in reader]
+    return fields, rows, delimiter
 
 
 def cmd_geocode(args) -> int:

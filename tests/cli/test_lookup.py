@@ -72,3 +72,33 @@ def test_console_script_runs_on_the_committed_data():
                          capture_output=True, text=True, check=True)
     d = json.loads(out.stdout)
     assert d["commune"] == {"code": "57463", "nom": "Metz"} and d["status"] == "ok"
+
+
+def test_batch_output_lines_equal_input_lines_whatever_the_lines_hold(capsys, tiny_dir, tmp_path):
+    """Outputs join back to inputs by line number: blank, spaces only, CRLF, NUL, numbers that
+    are not finite, a missing last newline; each input line is one output line, in order."""
+    queries = ["", "   ", "6.02,49.015\r", "nan,nan", "-inf,49", "49,1e999", "\x00", "6.02,49.015", "Alphaville", " "]
+    batch = tmp_path / "q.txt"
+    batch.write_bytes("\n".join(queries).encode("utf-8"))  # no newline after the last line
+    code, out, _ = _run(capsys, "lookup", "--batch", str(batch), "--json", "--data", str(tiny_dir))
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == len(queries)
+    statuses = [d["status"] for d in lines]
+    assert statuses[0] == statuses[1] == "invalid"       # a blank line is invalid, not skipped
+    assert statuses[2] == statuses[7] == "ok"
+    assert statuses[3:6] == ["invalid"] * 3              # nan, inf, 1e999: invalid points, not text
+    assert statuses[6] == statuses[9] == "invalid"
+
+
+def test_geocode_gives_one_output_row_per_input_row_blank_ones_included(capsys, tiny_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dir, data, ignore=shutil.ignore_patterns("index"))
+    source = tmp_path / "in.csv"
+    source.write_text("id,adresse\n1,Alphaville\n\n2,\n3,nan\n4,1e999\n", encoding="utf-8")
+    code, out, _ = _run(capsys, "geocode", str(source), "--columns", "adresse", "--no-progress", "--data", str(data))
+    assert code == 0
+    rows = out.splitlines()
+    assert len(rows) == 1 + 5  # the header, then one row per input row, the blank one included
+    assert rows[2].endswith(",invalid") and rows[3].endswith(",invalid")
+    assert rows[1].startswith("1,Alphaville,") and rows[4].startswith("3,nan,") and rows[5].startswith("4,1e999,")
