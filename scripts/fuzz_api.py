@@ -82,12 +82,16 @@ def main(argv=None) -> int:
             proc.kill()
         shutil.rmtree(tmp, ignore_errors=True)
     out = done.stdout + done.stderr
-    print(out[-6000:])
+    print(out)  # every failure with the request that reproduces it
     cases = re.search(r"Test cases:\s*([\d,]+) generated", out)
     generated = int(cases.group(1).replace(",", "")) if cases else None
-    server_errors = len(re.findall(r"Server error", out))
-    violations = len(re.findall(r"(Response violates schema|Undocumented HTTP status code|Undocumented Content-Type|"
-                                r"Missing header)", out))
+
+    def counted(pattern: str) -> int:
+        return sum(int(n) for n in re.findall(pattern + r": (\d+)", out))
+
+    server_errors = counted(r"Server error")
+    violations = sum(counted(p) for p in (r"Response violates schema", r"Undocumented status code",
+                                          r"Undocumented Content-Type", r"Missing header"))
     print(f"requests generated: {generated}; 5xx: {server_errors}; schema violations: {violations}; "
           f"server log 'unhandled' lines: {len(proc.unhandled)}; schemathesis exit {done.returncode}")
     return 0 if done.returncode == 0 and not proc.unhandled else 1

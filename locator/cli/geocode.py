@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from ..data.datadir import DataDir
@@ -169,8 +171,17 @@ def cmd_geocode(args) -> int:
     dataset = DataDir(settings.data_dir).load(strict=True, require_bureaux=False)
     locator = Locator(dataset, settings=settings)
     locator.geocoder = build_geocoder(settings, dataset=dataset, communes=locator.index, batch=True)
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    # --output is written next to its target and renamed over it at the end: an interrupted run
+    # leaves the previous file whole (and only a dot-named .tmp file beside it).
+    tmp = None
+    if args.output:
+        fd, tmp = tempfile.mkstemp(prefix=f".{Path(args.output).name}.", suffix=".tmp",
+                                   dir=Path(args.output).resolve().parent)
+        out = os.fdopen(fd, "w", encoding="utf-8", newline="")
+    else:
+        out = sys.stdout
     failed = 0
+    done = False
     try:
         writer = csv.DictWriter(out, fieldnames=out_fields, delimiter=delimiter, lineterminator="\n")
         writer.writeheader()
@@ -198,7 +209,13 @@ def cmd_geocode(args) -> int:
                                   result_citycode=p.citycode or "", result_source=p.source)
                 writer.writerow({**row, **result})
                 bar.update(1)
+        done = True
     finally:
         if out is not sys.stdout:
             out.close()
+            if done:
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, args.output)
+            else:
+                Path(tmp).unlink(missing_ok=True)
     return 1 if failed else 0
