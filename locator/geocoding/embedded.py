@@ -92,6 +92,7 @@ class EmbeddedGeocoder(GeocoderBase):
         self.manifest: dict | None = None
         self.history = CodeHistory()
         self.last_build = None
+        self._replica = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -126,6 +127,8 @@ class EmbeddedGeocoder(GeocoderBase):
         if self.settings.redis_url:
             client = redis.Redis.from_url(self.settings.redis_url)
             client.ping()
+            # a replica (an API node of a cluster) serves what its primary holds: never built here
+            self._replica = client.info("replication").get("role") == "slave"
             self._redis_settings = addok_config.redis_settings(url=self.settings.redis_url)
         else:
             if self._server is None or not self._server.running:
@@ -164,7 +167,11 @@ class EmbeddedGeocoder(GeocoderBase):
                 self._client = client
                 current = read_manifest(client)
                 stale = current is None or current.get("fingerprint") != digest
-            if rebuild or stale:
+            if (rebuild or stale) and self._replica:
+                log.warning("the index in the Redis replica %s is %s: build it on the primary "
+                            "(LOCATOR_REDIS_URL=<primary> locator index build); serving it as it is",
+                            self.settings.redis_url, "missing" if current is None else "not of this data")
+            elif rebuild or stale:
                 log.info("building the geocoding index in %s", self.index_dir)
                 manifest = {"fingerprint": digest, **record}
                 with addok_config.lock():
