@@ -216,6 +216,9 @@ _DEP = {"name": "departement", "in": "query", "required": False,
         "schema": {"type": "string", "pattern": "^(\\d{2}|2A|2B|97\\d)$"}}
 
 _ERRORS = {
+    "414": {"description": "Request line over 4 kB: refused by the HTTP server (gunicorn) before the "
+                           "application, with its own small HTML page.",
+            "content": {"text/html": {"schema": {"type": "string"}}}},
     "429": _json("Error", "status rate_limited: too many requests from this IP (by default 600 lookups a "
                           "minute, autocomplete 5 times that, counted for the whole service); wait Retry-After "
                           "seconds. The message is a French sentence for the voter.", headers=_RETRY_AFTER),
