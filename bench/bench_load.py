@@ -157,7 +157,7 @@ def main(argv=None) -> int:
                 f"{s['p99']:.1f} | {s['p99_shed']:.1f} | {json.dumps(s['statuses'], sort_keys=True)} |")
 
     held = steady["errors"] == 0 and steady["p99"] < 100
-    body = f"""## Election day: load at a fixed rate, burst, recovery (issue 14)
+    body = f"""### Load at {args.rate:.0f} req/s, burst at {2 * args.rate:.0f} req/s, recovery
 
 `python -m bench.bench_load --rate {args.rate:.0f}`: `locator serve` with {args.workers} gthread workers (defaults:
 16 threads, at most 4 requests at work per worker, the rest refused with a fast 503 + `Retry-After: 1`),
@@ -182,7 +182,7 @@ Load average at the end: {load[0]:.2f} (other work on the machine counts: it is 
 """
     print(body)
     if not args.no_write:
-        write_section("load", body)
+        write_section(f"load-{args.rate:.0f}", body)
     return 0
 
 
