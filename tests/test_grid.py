@@ -96,3 +96,20 @@ def test_a_grid_without_margin_has_no_deep_cell(index):
 def test_cells_grow_with_the_communes_area_not_their_box():
     assert cell_size(6.2e9) == 50.0  # a département
     assert 90 < cell_size(5.5e11) < 100  # metropolitan France
+
+
+def test_neighbour_blocks_are_filled_by_the_first_lookup_in_each_and_hold_every_near_commune(index):
+    from locator.communes import NeighbourBlocks
+
+    blocks = NeighbourBlocks(index.tree, 300.0)
+    assert not blocks._blocks  # nothing built up front
+    x, y = _points(index, np.random.default_rng(5), 1500)
+    for a, b in zip(x.tolist(), y.tolist(), strict=True):
+        found = blocks.candidates(a, b)
+        near = index.tree.query(shapely.Point(a, b), predicate="dwithin", distance=300.0).tolist()
+        assert set(near) <= set(found)
+    filled = len(blocks._blocks)
+    assert 0 < filled < 3000
+    blocks.candidates(x[0] + 1e-3, y[0])  # the same block again: no new entry
+    assert len(blocks._blocks) == filled
+    assert blocks.candidates(float("nan"), 0.0) is None
