@@ -128,6 +128,22 @@ def to_metric(lon, lat):
     return x, y
 
 
+def to_metric_anywhere(lon, lat):
+    """``to_metric``, and Lambert-93 for a point outside every territory instead of NaN: far
+    from every commune, so the validator can still say "outside France" and measure it."""
+    x, y = to_metric(lon, lat)
+    if np.ndim(x) == 0:
+        if math.isfinite(x):
+            return x, y
+        return to_l93(lon, lat)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        lx, ly = to_l93(np.asarray(lon, dtype=float)[bad], np.asarray(lat, dtype=float)[bad])
+        x, y = x.copy(), y.copy()
+        x[bad], y[bad] = lx, ly
+    return x, y
+
+
 def to_lonlat(x, y):
     """The metric plane back to lon/lat (scalars or arrays)."""
     if isinstance(x, float) and isinstance(y, float):

@@ -24,7 +24,7 @@ from pyproj import Transformer
 from ..communes import NO_COMMUNE
 from ..data.points import in_range
 from ..models import Finding
-from ..projection import to_l93, to_wgs84
+from ..projection import to_lonlat, to_metric_anywhere
 from .context import ValidationContext
 from .flag import ERROR, INFO, WARNING, Flag, metres, suggestion
 from .reference import INTERIOR
@@ -210,6 +210,12 @@ def check_outside_coverage(i, ctx):
     near = ctx.index.nearest(ctx.x[i], ctx.y[i], ctx.thresholds.boundary_margin_m)
     if near is not None:
         return  # at the edge of the data: outside_declared_commune says how far
+    k = int(ctx.declared[i])
+    if k != NO_COMMUNE and not ctx.index.has_outline[k]:
+        # its commune is published without an outline: the point in the hole it leaves is expected
+        yield Flag(INFO, f"{ctx.name(k)} n'a pas de contour dans les données : le point du bureau ne peut pas "
+                         "être contrôlé par rapport à la commune. Vérifiez-le sur une carte.")
+        return
     deps = ", ".join(sorted(ctx.departements))
     sugg = _better_point(i, ctx)
     yield Flag(ERROR, f"Le point est en France mais hors des communes chargées (département(s) {deps}) : "
@@ -284,7 +290,7 @@ def check_outside_declared_commune(i, ctx):
     c = ctx.commune(int(ctx.declared[i]))
     ref = ctx.reference(i)
     if c.has_mairie_point and ref is not None and ref.rejected_by:
-        mx, my = to_l93(c.mairie_lon, c.mairie_lat)
+        mx, my = to_metric_anywhere(c.mairie_lon, c.mairie_lat)
         if ctx.distance(i, mx, my) <= 5:
             how = ("géocodez l'adresse du bureau (--regeocode) ou placez-le à la main" if ctx.regeocoded is None
                    else "placez-le à son adresse, sur une carte")
@@ -580,7 +586,7 @@ def check_same_address_different_points(ctx):
             others = [ctx.bureaux[j].id for j in group if j != i]
             sugg = None
             if centre is not None:
-                lon, lat = to_wgs84(*centre)
+                lon, lat = to_lonlat(*centre)
                 sugg = suggestion(lon, lat, "le point des autres bureaux de la même adresse", "same-address")
             yield i, Flag(WARNING, f"Même adresse que {', '.join(others)} mais à {metres(d)} "
                                    f"{'de leur point' if centre is not None else 'de l’un d’eux'} : les bureaux d'un "
@@ -603,7 +609,7 @@ def _building_point(group: list[int], ctx) -> tuple[float, float] | None:
         return float(ctx.x[best]), float(ctx.y[best])
     g = (ctx.regeocoded or {}).get(trusted[0])
     if g is not None and g.type == "housenumber":
-        gx, gy = to_l93(g.lon, g.lat)
+        gx, gy = to_metric_anywhere(g.lon, g.lat)
         near = [i for i in trusted if ctx.distance(i, gx, gy) <= t.same_building_m]
         if len(near) == 1:
             return float(ctx.x[near[0]]), float(ctx.y[near[0]])

@@ -11,7 +11,7 @@ import shapely
 
 from ..communes import NO_COMMUNE, CommuneIndex
 from ..models import Bureau, Commune, GeocodedPoint
-from ..projection import geometry_to_l93, to_l93
+from ..projection import geometry_to_metric, to_metric_anywhere
 from .reference import Reference
 from .text import names_public_building, says_at_mairie
 from .thresholds import Thresholds
@@ -37,7 +37,7 @@ class ValidationContext:
         self.lat = np.array([np.nan if x.lat is None else x.lat for x in b], dtype=float)
         self.has_point = ~np.isnan(self.lon) & ~np.isnan(self.lat)
         self.in_range = self.has_point & (np.abs(self.lon) <= 180) & (np.abs(self.lat) <= 90)
-        x, y = to_l93(np.where(self.in_range, self.lon, np.nan), np.where(self.in_range, self.lat, np.nan))
+        x, y = to_metric_anywhere(np.where(self.in_range, self.lon, np.nan), np.where(self.in_range, self.lat, np.nan))
         self.x = np.where(self.in_range, np.asarray(x, dtype=float), np.nan)
         self.y = np.where(self.in_range, np.asarray(y, dtype=float), np.nan)
         self.in_range &= np.isfinite(self.x) & np.isfinite(self.y)
@@ -65,7 +65,11 @@ class ValidationContext:
         for k, c in enumerate(self.index.communes):
             for postcode in c.codes_postaux:
                 self.by_postcode[postcode].append(k)
-        self.centroids = shapely.get_coordinates(shapely.centroid(self.index.geoms))
+        # each outline's centroid (NaN for a commune published without an outline)
+        centroids = shapely.centroid(np.asarray(self.index.geoms, dtype=object))
+        self.centroids = np.full((len(centroids), 2), np.nan)
+        present = ~shapely.is_missing(centroids)
+        self.centroids[present] = shapely.get_coordinates(centroids[present])
         self.departements = {c.departement for c in self.index.communes}
         #: Set by the runner: False once a geometry check found the point unusable.
         self.usable = np.ones(n, dtype=bool)
@@ -85,7 +89,7 @@ class ValidationContext:
 
     def locate_lonlat(self, lon: float, lat: float) -> tuple[int, float, float]:
         """Commune index (or NO_COMMUNE) of a lon/lat pair, and its Lambert-93 x, y."""
-        x, y = to_l93(lon, lat)
+        x, y = to_metric_anywhere(lon, lat)
         if not (np.isfinite(x) and np.isfinite(y)):
             return NO_COMMUNE, float("nan"), float("nan")
         return int(self.index.locate(x, y)[0]), float(x), float(y)
@@ -99,7 +103,7 @@ def project_areas(bureau_ids, geometries_wgs84) -> dict[str, list]:
     """Area polygons in Lambert-93 grouped by bureau id."""
     out: dict[str, list] = defaultdict(list)
     if len(bureau_ids):
-        geoms = geometry_to_l93(np.asarray(list(geometries_wgs84), dtype=object))
+        geoms = geometry_to_metric(np.asarray(list(geometries_wgs84), dtype=object))
         for bid, geom in zip(bureau_ids, geoms, strict=True):
             out[bid].append(geom)
     return dict(out)
@@ -112,7 +116,7 @@ def voters_by_bureau(register) -> dict[str, np.ndarray]:
     from ..data.register import usable
 
     keep = usable(register.geo_type, register.geo_score)
-    x, y = to_l93(register.lon[keep], register.lat[keep])
+    x, y = to_metric_anywhere(register.lon[keep], register.lat[keep])
     xy = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
     ids = register.bureau_id[keep]
     out: dict[str, list] = defaultdict(list)

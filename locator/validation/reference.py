@@ -30,7 +30,7 @@ import shapely
 
 from ..communes import NO_COMMUNE, CommuneIndex
 from ..models import Commune, Finding, GeocodedPoint
-from ..projection import to_l93, to_wgs84
+from ..projection import to_lonlat, to_metric_anywhere
 from .flag import INFO, WARNING, Flag, metres, suggestion
 from .thresholds import Thresholds
 
@@ -154,7 +154,7 @@ def official_points(index: CommuneIndex, thresholds: Thresholds) -> list[Officia
     has = np.array([c.has_mairie_point for c in communes], dtype=bool)
     lon = np.array([c.mairie_lon if c.has_mairie_point else np.nan for c in communes], dtype=float)
     lat = np.array([c.mairie_lat if c.has_mairie_point else np.nan for c in communes], dtype=float)
-    x, y = (np.asarray(a, dtype=float) for a in to_l93(lon, lat))
+    x, y = (np.asarray(a, dtype=float) for a in to_metric_anywhere(lon, lat))
     falls = np.full(len(communes), NO_COMMUNE, dtype=np.int64)
     if has.any():
         falls[has] = index.locate(x[has], y[has])
@@ -188,8 +188,12 @@ def choose_references(index: CommuneIndex, thresholds: Thresholds, *, report_cod
     """
     ctx = ReferenceContext(index, thresholds, geocoded_mairies or {})
     report_codes = set(report_codes)
-    interior = shapely.get_coordinates(shapely.point_on_surface(index.geoms))
-    ilon, ilat = to_wgs84(interior[:, 0], interior[:, 1])
+    # a point inside each outline (none for a commune published without one)
+    surface = shapely.point_on_surface(np.asarray(index.geoms, dtype=object))
+    interior = np.full((len(index.communes), 2), np.nan)
+    present = ~shapely.is_missing(surface)
+    interior[present] = shapely.get_coordinates(surface[present])
+    ilon, ilat = to_lonlat(interior[:, 0], interior[:, 1])
     refs: dict[str, Reference] = {}
     findings: list[Finding] = []
     for p in official_points(index, thresholds):
@@ -261,7 +265,7 @@ def _accepted_geocode(point: GeocodedPoint | None, idx: int, ctx: ReferenceConte
         return None
     if point.citycode and point.citycode != ctx.index.communes[idx].code:
         return None
-    x, y = to_l93(point.lon, point.lat)
+    x, y = to_metric_anywhere(point.lon, point.lat)
     d = float(shapely.distance(shapely.Point(x, y), ctx.index.geoms[idx]))
     if d > ctx.thresholds.boundary_noise_m:
         return None

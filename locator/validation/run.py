@@ -14,7 +14,7 @@ from ..data.corrections import Applied, Correction, apply_corrections
 from ..data.datadir import DataDir, Dataset
 from ..errors import DataError
 from ..models import Bureau, Commune, Finding
-from ..projection import to_l93
+from ..projection import to_metric_anywhere
 from .checks import CHECK_NAMES, CHECKS, run_checks
 from .context import ValidationContext, project_areas, voters_by_bureau
 from .flag import INFO, SEVERITIES, SEVERITY_RANK, WARNING, metres
@@ -190,7 +190,7 @@ def _load_findings(applied: list[Applied], unknown: list[Correction], reg: Regeo
         what = []
         if c.moves:
             if a.before.lon is not None and a.before.lat is not None and abs(a.before.lat) <= 90 and abs(a.before.lon) <= 180:
-                (x0, x1), (y0, y1) = to_l93([a.before.lon, c.lon], [a.before.lat, c.lat])
+                (x0, x1), (y0, y1) = to_metric_anywhere([a.before.lon, c.lon], [a.before.lat, c.lat])
                 what.append(f"point déplacé de {metres(math.hypot(x1 - x0, y1 - y0))}")
             else:
                 what.append("point remplacé")
