@@ -78,6 +78,9 @@ def test_batch_output_lines_equal_input_lines_whatever_the_lines_hold(capsys, ti
     """Outputs join back to inputs by line number: blank, spaces only, CRLF, NUL, numbers that
     are not finite, a missing last newline; each input line is one output line, in order."""
     queries = ["", "   ", "6.02,49.015\r", "nan,nan", "-inf,49", "49,1e999", "\x00", "6.02,49.015", "Alphaville", " "]
+    data = tmp_path / "data"  # the text line builds an index: in a copy, not in tests/fixtures
+    shutil.copytree(tiny_dir, data, ignore=shutil.ignore_patterns("index"))
+    tiny_dir = data
     batch = tmp_path / "q.txt"
     batch.write_bytes("\n".join(queries).encode("utf-8"))  # no newline after the last line
     code, out, _ = _run(capsys, "lookup", "--batch", str(batch), "--json", "--data", str(tiny_dir))
