@@ -314,10 +314,14 @@ def _open_text(path: Path):
 _KEPT = ("code_insee", "id_fantoir", "nom_voie", "numero", "rep", "code_postal", "nom_commune",
          "nom_ancienne_commune", "lon", "lat")
 _CODE, _FANTOIR, _VOIE, _NUMERO, _REP, _CP, _COMMUNE, _ANCIENNE, _LON, _LAT = range(len(_KEPT))
-#: Rows held in memory before grouping goes through buckets on disk: a département's file is
-#: grouped in memory; the national file (26 M rows) in ``SPILL_BUCKETS`` buckets by commune.
-GROUP_IN_MEMORY = 1_000_000
+#: Rows held in memory before grouping goes through buckets on disk (~0.66 KB a row grouped,
+#: measured: BENCHMARKS.md). Bigger files go through buckets by commune, at least
+#: ``SPILL_BUCKETS``, more for a bigger file so that a bucket holds about ``BUCKET_ROWS`` rows
+#: (the national file, 26 M rows: 260 buckets of ~100,000 rows, ~70 MB grouped at a time).
+GROUP_IN_MEMORY = 200_000
 SPILL_BUCKETS = 64
+BUCKET_ROWS = 100_000
+MAX_BUCKETS = 512
 
 #: The BAN writes some addresses of Paris, Lyon and Marseille under the city's code; the data
 #: (and the bureaux) are per arrondissement municipal. City code → its arrondissements' prefix.
@@ -396,17 +400,18 @@ def _group_key(t: tuple) -> tuple[str, str]:
 
 def ban_csv_docs(path: Path | str, former_names: dict[str, set[str]] | None = None, *,
                  recode: Callable[[str, str, float, float], str] | None = None,
-                 in_memory: int = GROUP_IN_MEMORY) -> Iterator[dict]:
+                 in_memory: int | None = None) -> Iterator[dict]:
     """Street documents from a BAN ``adresses-NN.csv(.gz)``, whatever the order of its rows.
 
     Every row of a street (same commune, same FANTOIR id or name) goes into one document with
     all its house numbers, even when the file is not sorted. Up to ``in_memory`` rows are
-    grouped in memory; a bigger file is streamed into ``SPILL_BUCKETS`` temporary buckets by
-    commune, then grouped one bucket at a time (memory bounded by a bucket, ~1/64 of the
-    file). ``recode`` maps a row's ``code_insee`` to the data's commune (``Recoder``);
+    grouped in memory; a bigger file is streamed into temporary buckets by commune (64 or
+    more, ~``BUCKET_ROWS`` rows each), then grouped one bucket at a time (memory bounded by a
+    bucket). ``recode`` maps a row's ``code_insee`` to the data's commune (``Recoder``);
     ``former_names`` collects ``nom_ancienne_commune`` per current code for the municipalities.
     """
     path = Path(path)
+    in_memory = GROUP_IN_MEMORY if in_memory is None else in_memory
     rows = _ban_rows(path, former_names, recode)
     groups: dict[tuple[str, str], list[tuple]] = {}
     held = 0
@@ -427,13 +432,16 @@ def _spilled(path: Path, groups: dict, rows: Iterator[tuple]) -> Iterator[dict]:
     import tempfile
     import zlib
 
+    # rows in the file, roughly (a published row is ~150 bytes, ~4 times less gzipped)
+    rows_guess = path.stat().st_size // (40 if path.suffix == ".gz" else 150)
+    n = max(SPILL_BUCKETS, min(MAX_BUCKETS, rows_guess // BUCKET_ROWS))
     with tempfile.TemporaryDirectory(prefix="locator-ban-") as tmp:
-        files = [open(Path(tmp) / f"{i:02d}.tsv", "w", encoding="utf-8", newline="") for i in range(SPILL_BUCKETS)]
+        files = [open(Path(tmp) / f"{i:03d}.tsv", "w", encoding="utf-8", newline="") for i in range(n)]
         try:
             writers = [csv.writer(f, delimiter="\t", lineterminator="\n") for f in files]
 
             def spill(t: tuple) -> None:
-                writers[zlib.crc32(t[_CODE].encode()) % SPILL_BUCKETS].writerow(t)
+                writers[zlib.crc32(t[_CODE].encode()) % n].writerow(t)
 
             for group in groups.values():
                 for t in group:
@@ -444,9 +452,9 @@ def _spilled(path: Path, groups: dict, rows: Iterator[tuple]) -> Iterator[dict]:
         finally:
             for f in files:
                 f.close()
-        for i in range(SPILL_BUCKETS):
+        for i in range(n):
             bucket: dict[tuple[str, str], list[tuple]] = {}
-            with open(Path(tmp) / f"{i:02d}.tsv", encoding="utf-8", newline="") as fh:
+            with open(Path(tmp) / f"{i:03d}.tsv", encoding="utf-8", newline="") as fh:
                 for t in csv.reader(fh, delimiter="\t"):
                     t = tuple(t)
                     bucket.setdefault(_group_key(t), []).append(t)
