@@ -179,9 +179,18 @@ class Locator:
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         cidx = self.index.locate(x, y)
         bidx, _ = self.assigner.assign(x, y, cidx)
-        codes = np.where(cidx == NO_COMMUNE, None, self.index.codes[np.maximum(cidx, 0)])
-        ids = np.where(bidx < 0, None, self.assigner.ids[np.maximum(bidx, 0)] if len(self.bureaux) else None)
+        # One gather each: the tables end with None, which index -1 (none) reads.
+        codes = self._codes_or_none[cidx]
+        ids = self._ids_or_none[np.where(bidx < 0, -1, bidx)]
         return codes, ids
+
+    @cached_property
+    def _codes_or_none(self) -> np.ndarray:
+        return np.append(np.asarray(self.index.codes, dtype=object), None)
+
+    @cached_property
+    def _ids_or_none(self) -> np.ndarray:
+        return np.append(np.asarray(self.assigner.ids, dtype=object), None)
 
     # -- one point -----------------------------------------------------------------------------
     def locate(self, lon: float, lat: float) -> Located:
