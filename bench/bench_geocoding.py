@@ -20,7 +20,10 @@ and the embedded index build (speed, memory).
 2. Index build: the committed Moselle data (communes + mairies), then the same plus a BAN file
    in the published CSV layout: the real-format sample of ../shared/data replicated with
    renamed streets to reach ``--ban-rows`` rows (labelled synthetic; there is no Moselle BAN
-   extract here). Reported: documents/s, rows/s, redis memory, RDB size, peak RSS.
+   extract here). Reported: documents/s, rows/s, redis memory, RDB size, peak RSS; then the
+   same rows shuffled, read and grouped alone (no addok) in memory and through the buckets on
+   disk (each in a fresh process, its peak memory measured), and Redis memory per million
+   addresses.
 
 Usage (from the repository root): python -m bench.bench_geocoding [--queries 6000] [--ban-rows 60000] [--passes 3] [--no-write]
 """
@@ -43,6 +46,7 @@ from locator import Locator, Settings
 from locator.geocoding import addok_config, normalize
 from locator.geocoding.embedded import EmbeddedGeocoder
 from locator.geocoding.evidence import parse_query
+from locator.geocoding.index import GROUP_IN_MEMORY
 from locator.geocoding.normalize import without_article
 from locator.lookup.text import CANDIDATES
 
@@ -211,6 +215,50 @@ def synthetic_ban(path: Path, rows: int) -> int:
     return written
 
 
+def shuffled_copy(src: Path, dest: Path, rng: random.Random) -> Path:
+    """The BAN file with its rows in random order (the reader must not depend on it)."""
+    lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
+    body = lines[1:]
+    rng.shuffle(body)
+    dest.write_text(lines[0] + "".join(body), encoding="utf-8")
+    return dest
+
+
+def read_ban(path: Path, *, in_memory: int | None) -> dict:
+    """Reading and grouping alone (no addok), in a fresh process so that its peak RSS is its
+    own: streets, numbers, seconds, peak RSS growth over the process's start."""
+    import json
+    import subprocess
+
+    code = ("import json, sys; from bench.bench_geocoding import _read_ban; "
+            f"print(json.dumps(_read_ban(sys.argv[1], {in_memory!r})))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True, text=True,
+                         check=True, timeout=3600)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss it is not inherited
+    across exec from the parent)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _read_ban(path, in_memory):
+    from locator.geocoding.index import ban_csv_docs
+
+    rss0 = _peak_rss_mb()
+    t = time.perf_counter()
+    streets = numbers = 0
+    for doc in ban_csv_docs(path, in_memory=in_memory):
+        streets += 1
+        numbers += len(doc.get("housenumbers", ()))
+    seconds = time.perf_counter() - t
+    return {"streets": streets, "numbers": numbers, "seconds": seconds, "rss_growth_mb": _peak_rss_mb() - rss0}
+
+
 def build_once(data: Path, ban: list[Path]) -> dict:
     t = time.perf_counter()
     g = EmbeddedGeocoder(Settings(data_dir=data), ban_files=ban)
@@ -244,6 +292,9 @@ def main(argv=None) -> int:
             ban_rows = synthetic_ban(ban, args.ban_rows)
             scaled = build_once(data, [ban])
             build_once(data, [])  # back to the Moselle index for the query runs
+            shuffled = shuffled_copy(ban, tmp / "adresses-shuffled.csv", rng)
+            spilled = read_ban(shuffled, in_memory=ban_rows // 10)
+            grouped = read_ban(shuffled, in_memory=ban_rows + 1)
 
         settings = Settings(data_dir=data)
         # warmed as a served locator is (locator serve, create_app): one-point tests from the grid
@@ -323,6 +374,27 @@ def main(argv=None) -> int:
             f"{NUMBERS_PER_STREET} numbers per street) | {s.documents:,} | "
             f"{scaled['seconds']:.1f} s | {s.documents / max(s.seconds, 1e-9):,.0f} "
             f"({ban_rows / max(s.seconds, 1e-9):,.0f} rows/s) | {scaled['redis_mb']:.0f} MB | {scaled['rdb_mb']:.1f} MB |")
+    if scaled is not None:
+        per_million = (scaled["redis_mb"] - moselle["redis_mb"]) / ban_rows * 1e6
+        lines += [
+            "",
+            "BAN reading alone (no addok), the same rows **shuffled** (a street's rows scattered through "
+            "the file): every street gets all its numbers whatever the order "
+            f"({spilled['streets']:,} streets, {spilled['numbers']:,} numbers both ways).",
+            "",
+            "| grouping | rows/s | peak RSS growth |",
+            "|---|---|---|",
+            f"| in memory (what files up to {GROUP_IN_MEMORY:,} rows do) | {ban_rows / grouped['seconds']:,.0f} | "
+            f"{grouped['rss_growth_mb']:.0f} MB |",
+            f"| through buckets on disk (bigger files; forced here past {ban_rows // 10:,} rows) | "
+            f"{ban_rows / spilled['seconds']:,.0f} | {spilled['rss_growth_mb']:.0f} MB |",
+            "",
+            f"Redis memory per million BAN addresses (this build, documents in Redis as addok stores them): "
+            f"**{per_million:,.0f} MB**; the national BAN (~26 M addresses) extrapolates to "
+            f"~{per_million * 26 / 1000:.0f} GB on top of the communes. Full build rate with addok's "
+            f"indexing: {ban_rows / max(scaled['report'].seconds, 1e-9):,.0f} rows/s on one core, i.e. "
+            f"~{26e6 / max(ban_rows / max(scaled['report'].seconds, 1e-9), 1) / 3600:.1f} h for the national file.",
+        ]
     lines += [
         "",
         f"Times include starting the redis-server, the n-gram step ({r.ngram_seconds:.2f} s for Moselle) "
