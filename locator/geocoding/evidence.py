@@ -210,7 +210,8 @@ class Gazetteer:
 
     def near(self, parts: QueryParts) -> tuple[list[int], list[int]]:
         """When no name is exact: (communes whose name the text holds with a typo, communes
-        whose name starts with the words typed: "Moyeuvre" → Moyeuvre-Grande, -Petite)."""
+        whose name starts with the words typed — "Moyeuvre" → Moyeuvre-Grande, -Petite — or
+        is among words left unexplained — "Metz Thionville" → Metz, Thionville)."""
         typed = [*parts.localities] or ([tuple(parts.street_tokens)] if not parts.has_street else [])
         typo, partial = set(), set()
         for loc in typed:
@@ -221,6 +222,10 @@ class Gazetteer:
                     typo |= cis
                 elif len(name) > len(loc) and same_words(name[:len(loc)], loc) and significant(loc):
                     partial |= cis
+            if not parts.has_street:  # names inside words left unexplained ("Metz Thionville")
+                for sub in _subsequences(loc, self.longest_name):
+                    if sub != loc:
+                        partial |= self.by_name.get(sub, set())
         return sorted(typo), sorted(partial - typo)
 
     def find(self, parts: QueryParts) -> list[int]:

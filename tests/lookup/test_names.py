@@ -40,6 +40,11 @@ def test_swapped_letters_find_the_commune(moselle_locator, query, code):
     assert r.status == "ok" and r.commune.code == code
 
 
-def test_a_name_inside_a_longer_unknown_name_is_not_the_commune(moselle_locator):
+def test_a_name_inside_a_longer_unknown_name_is_a_candidate_never_the_answer(moselle_locator):
     r = moselle_locator.lookup("Zzxqw-les-Vigy")
-    assert not (r.status == "ok" and r.commune.code == "57716")  # Vigy
+    assert r.status == "ambiguous" and [c.code for c in r.candidates] == ["57716"]  # Vigy
+
+
+def test_two_commune_names_are_both_offered(moselle_locator):
+    r = moselle_locator.lookup("Metz\tThionville")
+    assert r.status == "ambiguous" and {c.code for c in r.candidates} == {"57463", "57672"}
