@@ -211,7 +211,19 @@ class Locator:
             lon, lat = check_lonlat(lon, lat)
         except LocatorError as err:
             return error_result(err, query)
-        return self.answer(self.locate(lon, lat), query=query)
+        if lon == 0 and lat == 0:  # what a form or an app sends when it has no position
+            return LookupResult(status=Status.INVALID, query=query, message=say("invalid.null_island"),
+                                message_key="invalid.null_island")
+        result = self.answer(self.locate(lon, lat), query=query)
+        if result.status == Status.OUTSIDE_COVERAGE and result.commune is None and -90 <= lon <= 90:
+            swapped = self.locate(lat, lon)  # latitude typed first?
+            if swapped.polygon_ci != NO_COMMUNE:
+                commune = self.index.communes[swapped.polygon_ci]
+                return dataclasses.replace(result, message=say("outside.swapped", commune=commune.nom, lon=lat,
+                                                               lat=lon),
+                                           message_key="outside.swapped",
+                                           message_params=(("commune", commune.nom), ("lon", lat), ("lat", lon)))
+        return result
 
     def answer(self, here: Located, ci: int | None = None, *, query, geocode: GeocodedPoint | None = None,
                warnings=()) -> LookupResult:

@@ -188,3 +188,15 @@ def test_unplaced_candidates_carry_their_distance_when_known(tiny):
     assert near["B1"].kind == "bureau" and near["B1"].distance_m == pytest.approx(111.2, abs=1.0)
     assert list(near) == sorted(near, key=lambda i: near[i].distance_m)  # nearest first
     assert [c.distance_m for c in tiny.bureau_candidates(ci)] == [None] * len(near)
+
+
+def test_null_island_is_refused_with_its_own_sentence(moselle):
+    d = moselle.lookup_point(0, 0).to_dict()
+    assert d["status"] == "invalid" and "(0, 0)" in d["message"] and "localiser" in d["message"]
+
+
+def test_swapped_coordinates_say_where_the_point_would_be(moselle):
+    d = moselle.lookup_point(49.1196, 6.1757).to_dict()
+    assert d["status"] == "outside_coverage" and d["commune"] is None
+    assert "inversées" in d["message"] and "à Metz" in d["message"]
+    assert "inversées" not in moselle.lookup_point(4.0, 44.0).to_dict()["message"]  # far from both readings

@@ -27,6 +27,10 @@ FR = {
         "le plus proche de cette adresse est {where}. Ce n'est peut-être pas le vôtre : "
         "vérifiez sur votre carte électorale ou auprès de la mairie."),
     "outside.all_communes": "Ce lieu n'est dans aucune commune couverte par ce service.",
+    "outside.swapped": ("Ce point n'est dans aucune commune couverte, mais avec la longitude et la latitude "
+                        "inversées il serait {a_commune} : vérifiez l'ordre (longitude {lon}, latitude {lat})."),
+    "invalid.null_island": ("Les coordonnées (0, 0) ne sont pas une position : votre appareil n'a sans doute pas "
+                            "pu vous localiser. Saisissez votre adresse."),
     "outside.elsewhere": "{commune} ({departement}) n'est pas couverte par ce service, qui couvre {covered}.",
     "outside.commune_not_covered": ("Aucun bureau de vote de ce service ne couvre {commune}. "
                                     "Renseignez-vous auprès de la mairie{tel}."),
