@@ -34,7 +34,7 @@ from .lookup.outcome import (
     warning,
 )
 from .models import Bureau, GeocodedPoint
-from .projection import to_metric
+from .projection import territory_of, to_metric
 from .register.index import RegisterIndex
 
 
@@ -215,7 +215,8 @@ class Locator:
             return LookupResult(status=Status.INVALID, query=query, message=say("invalid.null_island"),
                                 message_key="invalid.null_island")
         result = self.answer(self.locate(lon, lat), query=query)
-        if result.status == Status.OUTSIDE_COVERAGE and result.commune is None and -90 <= lon <= 90:
+        if (result.status == Status.OUTSIDE_COVERAGE and result.commune is None and -90 <= lon <= 90
+                and territory_of(lat, lon) is not None):
             swapped = self.locate(lat, lon)  # latitude typed first?
             if swapped.polygon_ci != NO_COMMUNE:
                 commune = self.index.communes[swapped.polygon_ci]

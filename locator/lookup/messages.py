@@ -11,6 +11,7 @@ values. A key without English keeps the French sentence (the page marks it ``lan
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..french import a, de
 
@@ -152,12 +153,26 @@ def say(key: str, lang: str = "fr", **params) -> str:
         template = FR[key]
     if not params:
         return template
-    for name in NAME_PARAMS:
+    for field, (form, name) in _FORMS.get(template, ()):
         value = params.get(name)
         if isinstance(value, str):
-            params[f"de_{name}"] = de(value)
-            params[f"a_{name}"] = a(value)
+            params[field] = form(value)
     return template.format(**params)
+
+
+def _forms_of(template: str) -> tuple:
+    """The ``{de_x}``/``{a_x}`` fields a template asks for: (field, (helper, name))."""
+    helpers = {"de": de, "a": a}
+    out = []
+    for name in NAME_PARAMS:
+        for prefix, form in helpers.items():
+            if "{" + f"{prefix}_{name}" + "}" in template:
+                out.append((f"{prefix}_{name}", (form, name)))
+    return tuple(out)
+
+
+#: For each template, the name forms it needs (made once: say() computes only those).
+_FORMS = {t: forms for table in (FR, EN) for t in table.values() if (forms := _forms_of(t))}
 
 
 def has(key: str, lang: str) -> bool:
@@ -177,6 +192,7 @@ _MAIL_ONLY = (re.compile(r",?\s*\b(?:CS|BP|TSA)\s*\d+\b", re.IGNORECASE),
               re.compile(r"\s*\bC[EÉ]DEX\b(?:\s*\d{1,2}\b)?", re.IGNORECASE))
 
 
+@lru_cache(maxsize=65536)  # pure, and asked for the same few bureaux on every answer
 def street_address(address: str | None) -> str | None:
     """An address to go to: the mail-only parts dropped.
 
