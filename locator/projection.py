@@ -100,6 +100,9 @@ def _inverse(epsg: int) -> Transformer:
 def to_metric(lon, lat):
     """lon/lat (scalars or arrays) → the metric plane (metres; NaN outside every territory)."""
     if isinstance(lon, float) and isinstance(lat, float):  # one point: no arrays
+        lon0, lat0, lon1, lat1 = _MAINLAND_BOUNDS
+        if lon0 <= lon <= lon1 and lat0 <= lat <= lat1:  # most points: no search, no offset
+            return _MAINLAND_FORWARD.transform(lon, lat)
         t = territory_of(lon, lat)
         if t is None:
             return math.nan, math.nan
@@ -142,6 +145,11 @@ def to_metric_anywhere(lon, lat):
         x, y = x.copy(), y.copy()
         x[bad], y[bad] = lx, ly
     return x, y
+
+
+_MAINLAND_BOUNDS = METROPOLE.bounds
+_MAINLAND_FORWARD = _forward(METROPOLE.epsg)
+assert METROPOLE.x_offset == 0
 
 
 def to_lonlat(x, y):

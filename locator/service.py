@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -38,8 +38,7 @@ from .projection import territory_of, to_metric
 from .register.index import RegisterIndex
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
+class Located(NamedTuple):
     """A point projected and located once: metric ``x``/``y`` (``locator.projection``: Lambert-93
     on the mainland, each overseas département's own projection), the commune whose polygon
     holds it (``NO_COMMUNE``: none), and ``point`` (a shapely Point, or ``None`` when no
@@ -220,7 +219,7 @@ class Locator:
             swapped = self.locate(lat, lon)  # latitude typed first?
             if swapped.polygon_ci != NO_COMMUNE:
                 commune = self.index.communes[swapped.polygon_ci]
-                return dataclasses.replace(result, message=say("outside.swapped", commune=commune.nom, lon=lat,
+                return result._replace(message=say("outside.swapped", commune=commune.nom, lon=lat,
                                                                lat=lon),
                                            message_key="outside.swapped",
                                            message_params=(("commune", commune.nom), ("lon", lat), ("lat", lon)))
@@ -290,7 +289,7 @@ class Locator:
         commune = self.index.communes[ci]
         if not self.index.has_outline[ci] and not any(w.code == "commune_outline_unknown" for w in warnings):
             warnings = [*warnings, warning("commune_outline_unknown", commune=commune.nom, insee=commune.code)]
-        registered = self._registered(ci, here)
+        registered = None if self.register is None else self._registered(ci, here)
         if registered is not None:
             bi, method_name = registered.bureau, "register"
         else:

@@ -148,11 +148,24 @@ NAME_PARAMS = ("commune", "geo", "poly")
 
 def say(key: str, lang: str = "fr", **params) -> str:
     """The sentence ``key`` in ``lang`` (``KeyError`` when French has none either)."""
-    template = SENTENCES.get(lang, FR).get(key)
-    if template is None:
-        template = FR[key]
     if not params:
-        return template
+        return _template(key, lang)
+    items = tuple(params.items())
+    try:
+        return _say(key, lang, items)
+    except TypeError:  # a value that cannot be a cache key: said without the cache
+        return _say.__wrapped__(key, lang, items)
+
+
+def _template(key: str, lang: str) -> str:
+    template = SENTENCES.get(lang, FR).get(key)
+    return FR[key] if template is None else template
+
+
+@lru_cache(maxsize=16384)  # pure; the same communes and bureaux come back answer after answer
+def _say(key: str, lang: str, items: tuple) -> str:
+    template = _template(key, lang)
+    params = dict(items)
     for field, (form, name) in _FORMS.get(template, ()):
         value = params.get(name)
         if isinstance(value, str):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from ..models import Bureau, Commune, GeocodedPoint
 from .messages import say
@@ -146,9 +146,9 @@ CANDIDATE_TYPES: tuple[type[Candidate], ...] = (BureauCandidate, PlaceCandidate,
 
 # -- the result ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class LookupResult:
-    """The answer to one query; ``to_dict()`` is the public JSON contract."""
+class LookupResult(NamedTuple):
+    """The answer to one query; ``to_dict()`` is the public JSON contract. Immutable (a named
+    tuple: made on every lookup, it must be cheap to make; ``_replace`` derives another)."""
 
     status: Status
     query: object

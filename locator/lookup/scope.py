@@ -152,8 +152,8 @@ def restrict_to_departement(result: LookupResult, departement: str | None) -> Lo
         return result
     commune = result.commune
     params = {"commune": commune.nom, "departement": departement}
-    return dataclasses.replace(
-        result, status=Status.OUTSIDE_COVERAGE, bureau=None, distance_m=None, method=None, candidates=(),
+    return result._replace(
+        status=Status.OUTSIDE_COVERAGE, bureau=None, distance_m=None, method=None, candidates=(),
         mairie=commune.mairie_contact(), message=say("outside.departement", **params),
         message_key="outside.departement", message_params=tuple(params.items()))
 
