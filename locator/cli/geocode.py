@@ -106,8 +106,9 @@ def cmd_index_status(args) -> int:
     ban = [Path(s["path"]) for s in manifest.get("sources", []) if s["kind"] == "ban"]
     try:
         data_dir = DataDir(settings.data_dir)
+        register = [data_dir.register_path] if data_dir.register_path.is_file() else []
         digest, _ = fingerprint(IndexSources(data_dir.communes_paths(), data_dir.anciennes_paths(),
-                                             [p for p in ban if p.is_file()]))
+                                             [p for p in ban if p.is_file()], register))
         current = digest == manifest.get("fingerprint")
     except DataError:
         current = False

@@ -152,8 +152,10 @@ class EmbeddedGeocoder(GeocoderBase):
                     log.warning("BAN file(s) of the index are gone, rebuilding without: %s",
                                 ", ".join(map(str, gone)))
                     ban_files = [p for p in ban_files if p.is_file()]
+            register_path = dataset.data_dir.register_path
             sources = IndexSources(communes_files=dataset.data_dir.communes_paths(),
-                                   anciennes_files=dataset.data_dir.anciennes_paths(), ban_files=ban_files)
+                                   anciennes_files=dataset.data_dir.anciennes_paths(), ban_files=ban_files,
+                                   register_files=[register_path] if dataset.register is not None else [])
             digest, record = fingerprint(sources)
             stale = current is None or current.get("fingerprint") != digest
             if stale and not rebuild and self._server is not None and self._saved_fingerprint() == digest:
@@ -178,7 +180,7 @@ class EmbeddedGeocoder(GeocoderBase):
                     addok_config.bind(client, self._redis_settings)
                     self.last_build = build(client, self._index(), anciennes=list(dataset.anciennes), ban_files=ban_files,
                                             margin_m=self.settings.boundary_margin_m, manifest=manifest,
-                                            progress=self._progress)
+                                            progress=self._progress, register=dataset.register)
                 current = read_manifest(client)
                 try:
                     if self._server is not None:

@@ -74,10 +74,13 @@ class IndexSources:
     communes_files: list[Path] = field(default_factory=list)
     anciennes_files: list[Path] = field(default_factory=list)
     ban_files: list[Path] = field(default_factory=list)
+    #: the electoral register's addresses (``register.parquet``), indexed as streets
+    register_files: list[Path] = field(default_factory=list)
 
     def describe(self) -> list[dict]:
         return [_file_fingerprint(p, kind) for kind, paths in
-                (("communes", self.communes_files), ("anciennes", self.anciennes_files), ("ban", self.ban_files))
+                (("communes", self.communes_files), ("anciennes", self.anciennes_files), ("ban", self.ban_files),
+                 ("register", self.register_files))
                 for p in paths]
 
 
@@ -523,6 +526,51 @@ def ndjson_docs(path: Path | str) -> Iterator[dict]:
             yield doc
 
 
+#: A register address as INSEE publishes it (``geo_adresse``): "12 bis Rue X 29900 Concarneau".
+_REGISTER_ADDRESS = re.compile(rf"^(?P<num>\d{{1,4}})\s*(?P<rep>{SUFFIXES_RE}|[a-z])?\s+(?P<street>.+?)\s+"
+                               r"(?P<cp>\d{5})\s+(?P<city>.+)$", re.IGNORECASE)
+
+
+def register_docs(register, known_codes) -> Iterator[dict]:
+    """Street documents of the electoral register's own addresses (``geo_adresse``, at the
+    register's point), for the communes of the data: a voter who types an address of the
+    register finds it even without a BAN file, and its point is the register's (its bureau)."""
+    from ..data.register import usable
+
+    keep = usable(register.geo_type, register.geo_score)
+    streets: dict[tuple[str, str], list[tuple]] = {}
+    for i in np.nonzero(keep)[0]:
+        code = str(register.code_insee[i])
+        text = str(register.geo_adresse[i] or "").strip()
+        m = _REGISTER_ADDRESS.match(text) if code in known_codes else None
+        if m is None:
+            continue
+        street = " ".join(m["street"].split())
+        streets.setdefault((code, street.casefold()), []).append(
+            (m["num"], (m["rep"] or "").lower(), street, m["cp"], " ".join(m["city"].split()),
+             float(register.lon[i]), float(register.lat[i])))
+    for (code, key), rows in sorted(streets.items()):
+        housenumbers = {}
+        for num, rep, _street, _cp, _city, lon, lat in rows:
+            name = num if not rep else (f"{num}{rep.upper()}" if len(rep) == 1 else f"{num} {rep}")
+            housenumbers[name] = {"lon": round(lon, 7), "lat": round(lat, 7)}
+        first = rows[0]
+        postcodes = sorted({r[3] for r in rows})
+        yield {
+            "_id": f"reu_{code}_{hashlib.sha1(key.encode()).hexdigest()[:10]}",
+            "type": "street",
+            "name": first[2],
+            "postcode": postcodes if len(postcodes) > 1 else postcodes[0],
+            "citycode": code,
+            "city": first[4],
+            "lon": round(float(np.median([r[5] for r in rows])), 7),
+            "lat": round(float(np.median([r[6] for r in rows])), 7),
+            "importance": 0.0,
+            "source": "register",
+            "housenumbers": housenumbers,
+        }
+
+
 def ban_docs(path: Path | str, former_names: dict[str, set[str]] | None = None, *,
              recode: Callable[[str, str, float, float], str] | None = None) -> Iterator[dict]:
     """Documents of one BAN file, by its name: ``.csv``/``.csv.gz`` or ``.ndjson``/``.json(.gz)``."""
@@ -542,6 +590,7 @@ class BuildReport:
     municipalities: int = 0
     mairies: int = 0
     ban_streets: int = 0
+    register_streets: int = 0
     mairies_left_out: list[str] = field(default_factory=list)
     seconds: float = 0.0
     ngram_seconds: float = 0.0
@@ -595,7 +644,7 @@ def create_ngrams(client) -> None:
 
 
 def build(client, index, *, anciennes: list[Ancienne], ban_files: list[Path], margin_m: float,
-          manifest: dict, progress: Callable[[int], None] | None = None) -> BuildReport:
+          manifest: dict, progress: Callable[[int], None] | None = None, register=None) -> BuildReport:
     """Empty the Redis database and index everything into it (addok must be bound to ``client``)."""
     from addok.config import config
     from addok.helpers import index as addok_index
@@ -615,6 +664,9 @@ def build(client, index, *, anciennes: list[Ancienne], ban_files: list[Path], ma
             n = import_documents(ban_docs(path, former_names, recode=recode), on_chunk=progress)
             report.ban_streets += n
             log.info("%s: %d streets", path, n)
+        if register is not None:
+            report.register_streets = import_documents(register_docs(register, set(index.by_code)),
+                                                       on_chunk=progress)
         report.mairies = import_documents(mairie_docs(index, placed), on_chunk=progress)
         known = set(index.by_code)
         report.municipalities = import_documents(
@@ -626,7 +678,7 @@ def build(client, index, *, anciennes: list[Ancienne], ban_files: list[Path], ma
     t = time.perf_counter()
     create_ngrams(client)
     report.ngram_seconds = time.perf_counter() - t
-    report.documents = report.municipalities + report.mairies + report.ban_streets
+    report.documents = report.municipalities + report.mairies + report.ban_streets + report.register_streets
     report.seconds = time.perf_counter() - started
     client.set(MANIFEST_KEY, json.dumps({**manifest, "report": report.to_dict()}))
     return report

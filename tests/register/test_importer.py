@@ -156,3 +156,21 @@ def test_the_validator_flags_a_bureau_outside_the_area_of_its_own_voters(tmp_pat
     flagged = [f for f in result.findings if f.check == "far_from_own_voters"]
     assert [f.bureau_id for f in flagged] == ["57227_1"]
     assert flagged[0].distance_m > 500 and "nearest_voter_m" in flagged[0].extra
+
+
+def test_a_typed_address_of_the_register_is_found_without_a_ban_file_and_gets_its_bureau(imported, tmp_path):
+    """The register's addresses are indexed by the embedded geocoder (``register_docs``): a voter
+    typing one finds it at house-number level, at the register's point, so its bureau is the
+    register's (method ``register``), in both bureaux of the street."""
+    from locator import Settings
+
+    data, _rep, _geocoder = imported
+    settings = Settings(data_dir=data, index_dir=tmp_path / "index")
+    with Locator.from_data_dir(data, settings=settings) as loc:
+        for text, bureau in (("7 rue Nationale 57600 Forbach", "57227_1"), ("14 rue Nationale, Forbach", "57227_2")):
+            d = loc.lookup(text).to_dict()
+            assert d["status"] == "ok", d["message"]
+            assert d["geocode"]["type"] == "housenumber" and d["method"] == "register"
+            assert d["bureau"]["id"] == bureau
+        report = loc.geocoder.backend("embedded").manifest["report"]
+        assert report["register_streets"] == 1  # the street-level and text-less rows are not streets
