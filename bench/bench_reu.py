@@ -203,7 +203,7 @@ def speed(rows: int) -> str:
         script = f"""
 import json, resource, time, numpy as np, sys
 from locator.data import reu
-from locator.reu_import import read_addresses
+from locator.register.importer import read_addresses
 from locator.data.register import RegisterData, write_register
 rss = []
 seen = [0]
