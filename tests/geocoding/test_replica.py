@@ -6,18 +6,11 @@ Everything binds 127.0.0.1, is bounded in time, and is stopped by PID."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import pytest
 import redis
@@ -25,7 +18,8 @@ import redis
 from locator.cli import main
 from locator.geocoding.redis_server import redis_executable
 
-from ..conftest import BAN_SAMPLE, ROOT, make_data_dir
+from ..conftest import BAN_SAMPLE, make_data_dir
+from ..web.servers import ServerProcess, get_json
 
 
 def _free_port() -> int:
@@ -62,38 +56,8 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-class Node:
-    """``locator serve`` on a free port, its output read in a thread."""
-
-    def __init__(self, env: dict):
-        self.proc = subprocess.Popen([sys.executable, "-m", "locator.cli", "serve", "--port", "0", "--workers", "1"],
-                                     cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.url = None
-        self.lines: list[str] = []
-        self._ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            m = re.search(r"serving on (http://127\.0\.0\.1:\d+)", line)
-            if m and self.url is None:
-                self.url = m.group(1)
-                self._ready.set()
-        self._ready.set()
-
-    def wait_ready(self) -> str:
-        self._ready.wait(180)
-        assert self.url, "node did not start:\n" + "".join(self.lines)[-3000:]
-        return self.url
-
-    def lookup(self, q: str) -> dict:
-        try:
-            with urllib.request.urlopen(f"{self.url}/api/v1/lookup?" + urllib.parse.urlencode({"q": q}),
-                                        timeout=20) as r:
-                return json.loads(r.read())
-        except urllib.error.HTTPError as err:
-            return json.loads(err.read())
+def _lookup(node: ServerProcess, q: str) -> dict:
+    return get_json(node.url, "/api/v1/lookup", q=q)[2]
 
 
 def _wait_synced(replica: redis.Redis, primary: redis.Redis, timeout: float = 60) -> None:
@@ -137,27 +101,27 @@ def test_two_nodes_on_a_replica_answer_the_primary_s_rebuild_and_survive_one_ano
     env.update(LOCATOR_DATA_DIR=str(data), LOCATOR_INDEX_DIR=str(tmp_path / "node-index"),
                LOCATOR_REDIS_URL=replica_url, LOCATOR_RATE_LIMIT_STORAGE=primary_url.replace("/0", "/1"),
                PYTHONUNBUFFERED="1")
-    nodes = [Node(env), Node(env)]
+    nodes = [ServerProcess(["--workers", "1"], env), ServerProcess(["--workers", "1"], env)]
     try:
         for node in nodes:
             node.wait_ready()
-            d = node.lookup("Vionville")
+            d = _lookup(node, "Vionville")
             assert d["status"] == "ok" and d["commune"]["code"] == "57578"
-        before = nodes[0].lookup("12 rue Serpenoise 57000 Metz")["geocode"]["type"]
+        before = _lookup(nodes[0], "12 rue Serpenoise 57000 Metz")["geocode"]["type"]
         assert before != "housenumber"  # no BAN yet: the street or the commune
 
         # rebuild on the primary with a BAN file: the nodes read it through the replica
         assert main(["index", "build", "--data", str(data), "--ban", str(BAN_SAMPLE), "--force"]) == 0
         _wait_synced(replica, primary)
         for node, q in zip(nodes, ("14 rue Serpenoise 57000 Metz", "15 bis rue Serpenoise 57000 Metz"), strict=True):
-            d = node.lookup(q)  # a query neither node has answered (nor cached) before
+            d = _lookup(node, q)  # a query neither node has answered (nor cached) before
             assert d["geocode"]["type"] == "housenumber", d
         assert redis.Redis.from_url(primary_url.replace("/0", "/1")).dbsize() > 0  # rate limits: on the primary
 
         nodes[0].proc.kill()
         nodes[0].proc.wait(20)
-        d = nodes[1].lookup("Saint-Avold")
+        d = _lookup(nodes[1], "Saint-Avold")
         assert d["status"] == "ok" and d["commune"]["code"] == "57606"
     finally:
         for node in nodes:
-            _stop(node.proc)
+            node.stop(20)
