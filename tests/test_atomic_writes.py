@@ -110,7 +110,6 @@ ALLOWED_WRITES = {
     "locator/geocoding/embedded.py": "the build lock file (empty, never read for data)",
     "locator/geocoding/index.py": "spill buckets in a private temporary folder",
     "locator/geocoding/redis_server.py": "redis.conf in the server's private temporary folder",
-    "locator/geocoding/addok_config.py": "written to .tmp then renamed (os.replace)",
     "locator/register/importer.py": "mkstemp then os.replace",
     "locator/data/register.py": "mkstemp then os.replace",
     "locator/cli/geocode.py": "--output: mkstemp then os.replace",

@@ -25,6 +25,8 @@ import pprint
 import threading
 from pathlib import Path
 
+from ..data.geojson import write_atomic
+
 log = logging.getLogger(__name__)
 
 #: Search pipeline of the national address API (addok-france README, BAN deployment).
@@ -106,9 +108,9 @@ def write(path: Path | str, redis: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = render(redis)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        # a unique temporary name: two processes starting on the same index (gunicorn's
+        # workers, a CLI beside a server) write the same text without colliding
+        write_atomic(path, text)
     return path
 
 
