@@ -26,7 +26,7 @@ from functools import cached_property, lru_cache
 import editdistance
 
 from ..data.anciennes import Ancienne, former_names
-from .index import commune_names
+from .index import commune_names, merged_parts
 from .normalize import fold
 from .words import NUMBER_SUFFIXES, STREET_TYPES
 
@@ -151,15 +151,50 @@ class Gazetteer:
         self.names: list[set[tuple[str, ...]]] = []
         self.by_name: dict[tuple[str, ...], set[int]] = {}
         self.by_postcode: dict[str, set[int]] = {}
+        self.merged_parts: dict[tuple[str, ...], set[int]] = {}
         for i, c in enumerate(communes):
             names = {tuple(fold(n).split()) for n in commune_names(c.nom, former.get(c.code, ()),
                                                                     merged=c.code in merged)}
+            if c.code in merged:
+                for part in merged_parts(c.nom):
+                    self.merged_parts.setdefault(tuple(fold(part).split()), set()).add(i)
             self.names.append(names)
             for n in names:
                 self.by_name.setdefault(n, set()).add(i)
             for cp in c.codes_postaux:
                 self.by_postcode.setdefault(cp, set()).add(i)
         self.longest_name = max((len(n) for n in self.by_name), default=1)
+
+    def with_former_names(self, parts: QueryParts, current) -> QueryParts:
+        """``parts`` with a former commune's full name cut to the part its commune nouvelle
+        kept: "Granges-sur-Vologne" → "Granges" (of 88218 Granges-Aumontzey).
+
+        A commune merged without a delegated status leaves its name in no table we read
+        (88218 kept its code; the COG lists only 88018 Aumontzey, by code), and the merged
+        name keeps each former name without its qualifier ("-sur-Vologne"). So a part of a
+        merged name followed by a qualifier ("sur", "sous", "en", "lès"… and at most
+        ``MAX_QUALIFIER`` words, to the end of the segment) is that part, unless the whole is
+        a current commune's name (``current(name)``: "Granges-sur-Lot" is in Lot-et-Garonne).
+        """
+        if not self.merged_parts:
+            return parts
+
+        def cut(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
+            for i in range(len(tokens)):
+                for k in range(1, len(tokens) - i - 1):
+                    rest = tokens[i + k:]
+                    if (tokens[i:i + k] in self.merged_parts and rest[0] in QUALIFIER_LINKS
+                            and len(rest) - 1 <= MAX_QUALIFIER and significant(rest[1:])
+                            and not current(tokens[i:]) and tokens[i:] not in self.by_name):
+                        return tokens[:i + k]
+            return None
+
+        localities = [cut(loc) or loc for loc in parts.localities]
+        street = cut(tuple(parts.street_tokens)) if not parts.localities else None
+        if localities == parts.localities and street is None:
+            return parts
+        return QueryParts(street_tokens=list(street) if street is not None else parts.street_tokens,
+                          has_street=parts.has_street, localities=localities, postcodes=parts.postcodes)
 
     @cached_property
     def sorted_names(self) -> list[tuple[str, int]]:
@@ -274,6 +309,11 @@ def label_city(label: str, postcode: str | None) -> tuple[str, ...]:
         return tuple(tokens[tokens.index(postcode) + 1:])
     return ()
 
+
+#: Words that join a qualifier to a commune's name ("Granges-sur-Vologne", "Pont-à-Mousson").
+QUALIFIER_LINKS = frozenset("sur sous en les lez pres aux au a".split())
+#: At most this many words after the link ("sur-Vologne", "en-Haye", "lès-Saint-Avold").
+MAX_QUALIFIER = 3
 
 #: Words around a commune's name that say nothing against it ("Mairie de Metz").
 FILLER_WORDS = frozenset("mairie hotel ville commune bureau vote bureaux centre".split())

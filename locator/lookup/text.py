@@ -4,7 +4,9 @@ Never confidently wrong. Each step reads and fills one ``Query`` and either retu
 result or ``None`` to go on (the shape of addok's processors)::
 
     normalise        input that cannot be a query (empty, over 200 characters, only
-                     punctuation) is ``invalid``; otherwise normalised once and parsed once.
+                     punctuation) is ``invalid``; otherwise normalised once and parsed once
+                     (a former commune's full name cut to the part its commune nouvelle
+                     kept: "Granges-sur-Vologne" → Granges-Aumontzey).
     search           the geocoder's answers (former INSEE codes mapped to today's, once).
     judge            an answer is *accepted* only when the text backs it (``evidence``): the
                      text names its commune (a name, an alias, a former name, or a postcode of
@@ -152,7 +154,7 @@ class TextLookup:
         except InvalidQuery as err:
             return error_result(err, q.text)
         q.departements, q.normalised = self._split_departement(q.text, q.normalised)
-        q.parts = parse_query(q.normalised)
+        q.parts = self.gazetteer.with_former_names(parse_query(q.normalised), self._is_current_elsewhere)
         return None
 
     def search(self, q: Query):
@@ -216,7 +218,8 @@ class TextLookup:
         if len(same) < 2:
             return None
         communes = index.communes
-        for keep in (lambda cj: bool(q.parts.postcodes & set(communes[cj].codes_postaux)),
+        for keep in (lambda cj: communes[cj].code == q.citycode,  # the caller knows the commune
+                     lambda cj: bool(q.parts.postcodes & set(communes[cj].codes_postaux)),
                      lambda cj: communes[cj].departement in q.departements):
             narrowed = [cj for cj in same if keep(cj)]
             if narrowed:
@@ -433,6 +436,10 @@ class TextLookup:
             for name in {c.nom, without_article(c.nom), city and city.group(1)} - {None}:
                 out.setdefault(tuple(fold(name).split()), []).append(c)
         return out
+
+    def _is_current_elsewhere(self, name: tuple[str, ...]) -> bool:
+        """Is ``name`` (folded words) a current commune's outside the data?"""
+        return name in self._names_elsewhere
 
     def _communes_elsewhere(self, parts: QueryParts) -> list:
         """Communes of France outside the data the text names exactly (none when it names
