@@ -1,9 +1,14 @@
 """``--regeocode``: geocode each bureau's declared address (and the mairie addresses the
 references need) through the project geocoder, rate-limited, with a progress bar.
 
-The geocoder is any object with ``search(text, *, citycode=None, postcode=None, limit=5)``
-returning ``GeocodedPoint``s (``locator.geocoding.build_geocoder`` in real runs, a fake in
-tests). Identical queries (bureaux sharing a building) are sent once.
+With a data folder (``locator validate --regeocode``), every address goes through the
+lookups' own evidence steps (``evidence_lookup``: ``TextLookup.geocode``, one code path): an
+answer is kept only when the text backs it, so the mairie or bureau of a commune whose name
+is shared (Châtenois 67073 and 88095) is never placed in its namesake of another
+département; the commune's postcode or département is in the text sent, as a voter would
+write it. Without one, ``geocoder`` is any object with ``search(text, *, citycode=None,
+postcode=None, limit=5)`` returning ``GeocodedPoint``s (a fake in tests) and its first answer
+is taken. Identical queries (bureaux sharing a building) are sent once.
 """
 
 from __future__ import annotations
@@ -54,15 +59,35 @@ def mairie_query(commune: Commune) -> str | None:
     return " ".join(commune.mairie_adresse.replace("|", ",").split())
 
 
+def evidence_lookup(dataset, geocoder, settings=None):
+    """The lookups' evidence steps over ``dataset`` with ``geocoder`` (a ``TextLookup``)."""
+    from ..service import Locator
+
+    return Locator(dataset, settings=settings, geocoder=geocoder).text
+
+
+def with_departement(text: str, commune: Commune | None) -> str:
+    """``text`` with "(NN)", the commune's département, when it has no postcode: what decides
+    between same-named communes of several départements, as in a lookup."""
+    if commune is None or not commune.departement or re.search(r"\b\d{5}\b", text):
+        return text
+    return f"{text} ({commune.departement})"
+
+
 def regeocode(geocoder, bureaux: list[Bureau], communes_by_code: dict[str, Commune], *,
               mairie_codes=(), rate_per_s: float = DEFAULT_RATE_PER_S, progress: bool = True,
-              limiter: Pacer | None = None) -> RegeocodeResult:
-    """Geocode the bureaux addresses and the mairie addresses of ``mairie_codes``."""
+              limiter: Pacer | None = None, lookup=None) -> RegeocodeResult:
+    """Geocode the bureaux addresses and the mairie addresses of ``mairie_codes``.
+
+    ``lookup`` (``evidence_lookup``): answers only what the text backs; None: the geocoder's
+    first answer (tests with a fake)."""
     limiter = limiter or Pacer.per_second(rate_per_s)
     jobs: list[tuple[str, object, str, str | None]] = []  # (kind, key, text, citycode)
     for i, b in enumerate(bureaux):
         if b.address.strip():
-            jobs.append(("bureau", i, bureau_query(b, communes_by_code.get(b.code_insee)), None))
+            commune = communes_by_code.get(b.code_insee)
+            text = bureau_query(b, commune)
+            jobs.append(("bureau", i, with_departement(text, commune) if lookup is not None else text, None))
     for code in dict.fromkeys(mairie_codes):
         commune = communes_by_code.get(code)
         text = mairie_query(commune) if commune is not None else None
@@ -76,7 +101,11 @@ def regeocode(geocoder, bureaux: list[Bureau], communes_by_code: dict[str, Commu
         if qkey not in cache:
             limiter.wait()
             try:
-                answers = geocoder.search(text, citycode=citycode, limit=5)
+                if lookup is not None:
+                    found = lookup.geocode(text, citycode=citycode)
+                    answers = [found.point] if found.status == "ok" and found.point is not None else []
+                else:
+                    answers = geocoder.search(text, citycode=citycode, limit=5)
             except GeocoderUnavailable as err:
                 result.failure = str(err)
                 log.warning("geocoder unavailable after %d queries: %s", result.queries, err)

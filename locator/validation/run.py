@@ -19,7 +19,7 @@ from .checks import CHECK_NAMES, CHECKS, run_checks
 from .context import ValidationContext, project_areas, voters_by_bureau
 from .flag import INFO, SEVERITIES, SEVERITY_RANK, WARNING, metres
 from .reference import Reference, choose_references
-from .regeocode import DEFAULT_RATE_PER_S, RegeocodeResult, regeocode
+from .regeocode import DEFAULT_RATE_PER_S, RegeocodeResult, evidence_lookup, regeocode
 from .thresholds import Thresholds
 
 #: Findings made while loading, not by a check of ``CHECKS``.
@@ -147,6 +147,8 @@ def doubtful_bureaux(result: ValidationResult) -> dict[str, str]:
 
 def validate_dataset(dataset: Dataset, *, settings: Settings | None = None, **options) -> ValidationResult:
     """Validate a loaded data folder (its corrections are already applied by the load)."""
+    if options.get("geocoder") is not None:  # re-geocoding with the lookups' evidence rules
+        options["lookup"] = evidence_lookup(dataset, options["geocoder"], settings)
     return _validate_fixed(list(dataset.bureaux), list(dataset.applied), list(dataset.unknown_corrections),
                            list(dataset.communes), list(dataset.commune_geoms), settings=settings,
                            area_bureau_ids=dataset.area_bureau_ids, area_geometries=dataset.area_geoms,
@@ -158,7 +160,7 @@ def _validate_fixed(fixed: list[Bureau], applied: list[Applied], unknown: list[C
                     area_bureau_ids=(), area_geometries=(), geocoder=None, geocoder_error: str | None = None,
                     rate_per_s: float = DEFAULT_RATE_PER_S, progress: bool = False,
                     index: CommuneIndex | None = None, checks=CHECKS, inputs: dict | None = None,
-                    register=None) -> ValidationResult:
+                    register=None, lookup=None) -> ValidationResult:
     settings = settings or Settings()
     thresholds = thresholds or Thresholds.from_settings(settings)
     index = index or CommuneIndex(communes, commune_geometries)
@@ -166,7 +168,7 @@ def _validate_fixed(fixed: list[Bureau], applied: list[Applied], unknown: list[C
     reg = None
     if geocoder is not None:
         reg = regeocode(geocoder, fixed, {c.code: c for c in index.communes}, mairie_codes=hosts,
-                        rate_per_s=rate_per_s, progress=progress)
+                        rate_per_s=rate_per_s, progress=progress, lookup=lookup)
     elif geocoder_error is not None:
         reg = RegeocodeResult(failure=geocoder_error)
     references, findings = choose_references(index, thresholds, report_codes=hosts,
