@@ -17,7 +17,14 @@ and the embedded index build (speed, memory).
    **distinct** — every query once, cache off and the text pipeline's memos emptied, the
    worst case.
    Target (issue 3): realistic mix ≥ 0.9× bare addok.
-2. Index build: the committed Moselle data (communes + mairies), then the same plus a BAN file
+2. Exact-address fast path (issue 13), on the index holding the BAN rows below: distinct full
+   addresses as voters type them ("18 Rue de l'Église 57565 Brouderdorff", every number of the
+   real-named streets, each once, cache off), three sides per query back to back in a rotating
+   order: bare addok, ``Locator.lookup`` with the fast path, ``Locator.lookup`` without it
+   (``LOCATOR_EXACT_FASTPATH=0``: every query an addok search). Also counted: how many the
+   fast path answered, and whether both lookups gave the same answer on each query.
+   Target: fast path ≥ 2× bare addok.
+3. Index build: the committed Moselle data (communes + mairies), then the same plus a BAN file
    in the published CSV layout: the real-format sample of ../shared/data replicated with
    renamed streets to reach ``--ban-rows`` rows (labelled synthetic; there is no Moselle BAN
    extract here). Reported: documents/s, rows/s, redis memory, RDB size, peak RSS; then the
@@ -182,6 +189,70 @@ def forget_memos() -> None:
         fn.cache_clear()
 
 
+# -- exact-address fast path ------------------------------------------------------------------------
+
+def full_addresses(ban: Path, loc: Locator) -> list[str]:
+    """Every address of the real-named streets of ``ban`` (its first copy, see ``synthetic_ban``)
+    in the communes of the data, written in full as published: number, street, postcode, commune."""
+    known = {c.code for c in loc.communes}
+    out = []
+    with open(ban, encoding="utf-8") as fh:
+        for r in csv.DictReader(fh, delimiter=";"):
+            if r["code_insee"] in known and "_0_" in r["id"]:
+                out.append(f"{r['numero']}{r['rep']} {r['nom_voie']} {r['code_postal']} {r['nom_commune']}")
+    return sorted(set(out))
+
+
+def measure_fastpath(loc: Locator, queries: list[str]) -> dict:
+    """Bare addok, lookup with the fast path, lookup without, on each query back to back; the
+    side that goes first turns from one query to the next."""
+    from addok.core import search
+
+    embedded = loc.geocoder.backend("embedded")
+    exact = embedded.exact
+    clock = time.perf_counter
+    totals = {"bare": 0.0, "fast": 0.0, "slow": 0.0}
+    answers = {}
+
+    def bare(q: str) -> None:
+        with addok_config.lock():
+            addok_config.bind_if_needed(embedded._client, embedded._redis_settings)
+            search(q, limit=CANDIDATES, autocomplete=False)
+
+    def lookup(side: str):
+        def run(q: str):
+            embedded.exact = exact if side == "fast" else None
+            answers[side] = loc.lookup(q)
+        return run
+
+    sides = [("bare", bare), ("fast", lookup("fast")), ("slow", lookup("slow"))]
+    same = fast_hits = 0
+    try:
+        for i, q in enumerate(queries):
+            for name, fn in sides[i % 3:] + sides[:i % 3]:
+                t0 = clock()
+                fn(q)
+                totals[name] += clock() - t0
+            same += answers["fast"].to_dict() == answers["slow"].to_dict()
+            with addok_config.lock():
+                addok_config.bind_if_needed(embedded._client, embedded._redis_settings)
+                fast_hits += exact.search(embedded._client, normalize.normalize_query(q)) is not None
+    finally:
+        embedded.exact = exact
+    n = len(queries)
+    return {"n": n, **{k: n / v for k, v in totals.items()}, "ratio": totals["bare"] / totals["fast"],
+            "same": same, "fast_hits": fast_hits}
+
+
+def fastpath_passes(loc: Locator, queries: list[str], passes: int) -> dict:
+    runs = []
+    for _ in range(passes):
+        forget_memos()
+        runs.append(measure_fastpath(loc, queries))
+    runs.sort(key=lambda m: m["ratio"])
+    return {**runs[len(runs) // 2], "ratios": [m["ratio"] for m in runs]}
+
+
 # -- build ------------------------------------------------------------------------------------------
 
 #: House numbers per street in the synthetic file (the Moselle BAN has about twenty).
@@ -278,6 +349,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--seed", type=int, default=2017)
     ap.add_argument("--passes", type=int, default=3, help="passes per query stream (the median is reported)")
+    ap.add_argument("--addresses", type=int, default=3000, help="distinct full addresses for the fast path")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     load_before = os.getloadavg()[0]
@@ -286,11 +358,19 @@ def main(argv=None) -> int:
         data = data_dir(tmp / "data")
         moselle = build_once(data, [])
         ban_rows = 0
-        scaled = None
+        scaled = fastpath = None
         if (SHARED / "ban_format_real_addresses.csv").is_file():
             ban = tmp / "adresses-synthetic.csv"
             ban_rows = synthetic_ban(ban, args.ban_rows)
             scaled = build_once(data, [ban])
+            with Locator.from_data_dir(data, settings=Settings(data_dir=data, geocode_cache_size=0)) as fl:
+                fl.warm().open()
+                addresses = full_addresses(ban, fl)
+                rng.shuffle(addresses)
+                addresses = addresses[:args.addresses]
+                for q in distinct_queries(fl)[:300]:  # warm-up (other texts): imports, scripts, memos
+                    fl.lookup(q)
+                fastpath = fastpath_passes(fl, addresses, args.passes)
             build_once(data, [])  # back to the Moselle index for the query runs
             shuffled = shuffled_copy(ban, tmp / "adresses-shuffled.csv", rng)
             spilled = read_ban(shuffled, in_memory=ban_rows // 10)
@@ -359,6 +439,32 @@ def main(argv=None) -> int:
         "normalisation, evidence checks, locating the point, commune agreement and the point engine's "
         "answer (its boundary warnings and bureau), each started with CPU caches that addok's search "
         "has just filled with its own work.",
+    ]
+    if fastpath is not None:
+        f = fastpath
+        lines += [
+            "",
+            "### Exact-address fast path (issue 13)",
+            "",
+            f"Same run, same index (the Moselle communes and mairies + the {ban_rows:,} BAN rows below), "
+            f"{f['n']:,} distinct full addresses as published (\"18 Rue de l'Église 57565 Brouderdorff\": every "
+            "number of the real-named streets of the BAN file in the communes of the data), each once, cache "
+            "off; each query timed on three sides back to back, the side going first turning from one query "
+            f"to the next; median of {args.passes} passes (fast/bare ratios: "
+            f"{', '.join(f'{x:.2f}' for x in f['ratios'])}). *Without the fast path* is `Locator.lookup` "
+            "with `LOCATOR_EXACT_FASTPATH=0` (every query an addok search). Target: ≥ 2× bare addok.",
+            "",
+            "| side | q/s | vs bare addok |",
+            "|---|---|---|",
+            f"| bare addok (`addok.core.search(q, limit={CANDIDATES})`) | {f['bare']:,.0f} | 1.00× |",
+            f"| `Locator.lookup`, fast path | {f['fast']:,.0f} | **{f['ratio']:.2f}×** "
+            f"{'✅' if f['ratio'] >= 2 else '❌'} |",
+            f"| `Locator.lookup`, without the fast path | {f['slow']:,.0f} | {f['slow'] / f['bare']:.2f}× |",
+            "",
+            f"The fast path answered {f['fast_hits']:,} of {f['n']:,} queries itself (the others went to addok); "
+            f"the two lookups gave the same answer (whole JSON) on {f['same']:,} of {f['n']:,}.",
+        ]
+    lines += [
         "",
         "### Index build",
         "",
