@@ -13,6 +13,8 @@ Everything is vectorised; the only Python loop is over the (few) multi-bureau co
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import shapely
 
@@ -30,6 +32,15 @@ METHOD_NAMES = {METHOD_NONE: None, METHOD_AREA: "area", METHOD_COMMUNE: "commune
 
 class Assigner:
     def __init__(self, bureaux: list[Bureau], commune_codes: list[str], area_bureau_ids=(), area_geoms_wgs84=()):
+        was = gc.isenabled()
+        gc.disable()  # tables of small tuples and lists, no cycle among them (see data.loader)
+        try:
+            self._build(bureaux, commune_codes, area_bureau_ids, area_geoms_wgs84)
+        finally:
+            if was:
+                gc.enable()
+
+    def _build(self, bureaux, commune_codes, area_bureau_ids, area_geoms_wgs84) -> None:
         self.bureaux = list(bureaux)
         self.ids = np.array([b.id for b in bureaux], dtype=object)
         self.by_id = {b.id: i for i, b in enumerate(bureaux)}

@@ -13,16 +13,20 @@ for a point that falls in no commune near its mairie (the hole it leaves in the 
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import itertools
 import math
 import threading
+from functools import cached_property
 
 import numpy as np
 import shapely
 
 from .errors import DataError
-from .grid import BOUNDARY, TerritoryGrids, TerritoryPointGrids
+from .grid import BOUNDARY, GRID_FORMAT, TerritoryGrids, TerritoryPointGrids
 from .models import Commune
-from .projection import geometry_to_metric, to_metric
+from .projection import geometry_to_metric, projection_key, to_metric
 
 NO_COMMUNE = -1
 #: A point in no commune within this distance of the mairie of a commune without an outline
@@ -53,15 +57,25 @@ class NeighbourBlocks:
     blocks of all of France would be millions of tree queries, most of them for blocks no
     lookup ever reaches (the sea, the deep inside of communes, where no neighbour is asked).
     Filling is idempotent, so threads racing on one block store the same list.
+
+    At most ``max_blocks`` blocks are kept (about 100 bytes each, plus the shared lists):
+    past that, the oldest filled blocks are dropped, a tenth at a time, and filled again if
+    asked. A server answering points from everywhere keeps a bounded table; the blocks of
+    the busy places are the ones refilled first.
     """
 
-    def __init__(self, tree, margin_m: float, *, block_m: float = 500.0):
+    def __init__(self, tree, margin_m: float, *, block_m: float = 500.0, max_blocks: int = 200_000):
         self.margin_m = margin_m
         self.block_m = block_m
+        self.max_blocks = max_blocks
         self._tree = tree
         self._reach = margin_m + block_m * math.sqrt(2) / 2 + 1.0  # +1 m against rounding
         self._blocks: dict[int, tuple[int, ...]] = {}
         self._lists: dict[tuple[int, ...], tuple[int, ...]] = {}
+        self._evict_lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._blocks)
 
     def candidates(self, x: float, y: float) -> tuple[int, ...] | None:
         """The communes that may be within the margin of the point (tree order), or ``None``
@@ -75,23 +89,60 @@ class NeighbourBlocks:
         if found is None:
             centre = point_l93((bx + 0.5) * self.block_m, (by + 0.5) * self.block_m)
             near = tuple(self._tree.query(centre, predicate="dwithin", distance=self._reach).tolist())
+            if len(self._blocks) >= self.max_blocks:
+                self._evict()
             # blocks inside one commune share one tuple
             found = self._blocks.setdefault(key, self._lists.setdefault(near, near))
         return found
 
+    def _evict(self) -> None:
+        """Drop the oldest tenth of the blocks (dicts keep insertion order), and the lists no
+        block uses any more. One thread at a time; readers meanwhile see a block or refill it."""
+        if not self._evict_lock.acquire(blocking=False):
+            return  # another thread is making room
+        try:
+            drop = max(1, self.max_blocks // 10)
+            for key in list(itertools.islice(self._blocks, drop)):
+                self._blocks.pop(key, None)
+            used = {id(v) for v in list(self._blocks.values())}
+            self._lists = {k: v for k, v in list(self._lists.items()) if id(v) in used}
+        finally:
+            self._evict_lock.release()
+
 
 class CommuneIndex:
-    def __init__(self, communes: list[Commune], geometries_wgs84: list):
+    """Point → commune over the communes' outlines in the metric plane.
+
+    ``cache``: where to keep what is computed from these outlines alone (an
+    ``locator.data.cache.ArrayCache`` scoped by the communes files' digest, or anything with
+    its ``get(name, key)`` / ``put(name, arrays, key)``): the projected coordinates and the
+    warm grids, read back bit for bit by the next process instead of computed again
+    (projecting all of France takes a second, its warm grid ten). ``None``: nothing kept.
+    """
+
+    def __init__(self, communes: list[Commune], geometries_wgs84: list, *, cache=None):
+        was = gc.isenabled()
+        gc.disable()  # tens of thousands of new geometries, no cycle among them (see data.loader)
+        try:
+            self._build(communes, geometries_wgs84, cache)
+        finally:
+            if was:
+                gc.enable()
+
+    def _build(self, communes, geometries_wgs84, cache) -> None:
         self.communes = list(communes)
         self.codes = np.array([c.code for c in communes], dtype=object)
         self.by_code = {c.code: i for i, c in enumerate(communes)}
-        self.geoms = geometry_to_metric(np.asarray(geometries_wgs84, dtype=object).reshape(-1))
+        self._cache = cache
+        self.geoms = self._to_metric(np.asarray(geometries_wgs84, dtype=object).reshape(-1))
         self.has_outline = [g is not None for g in self.geoms]
         _check_in_a_territory(self.communes, self.geoms)
         # Prepared polygons make the repeated point-in-polygon tests several times faster.
         shapely.prepare(self.geoms)
         self.tree = shapely.STRtree(self.geoms)
-        self.boundaries = shapely.boundary(self.geoms)
+        # Each commune's outline as lines, made the first time a point asks for it: making
+        # all 35 000 of France at start-up cost a second for the few a server ever needs.
+        self._boundaries: list = [None] * len(self.geoms)
         # Communes without an outline, by their mairie point (metric plane).
         self._no_outline = [(i, *to_metric(float(c.mairie_lon), float(c.mairie_lat)))
                             for i, c in enumerate(self.communes)
@@ -103,6 +154,39 @@ class CommuneIndex:
 
     def __len__(self) -> int:
         return len(self.communes)
+
+    def _to_metric(self, wgs84: np.ndarray) -> np.ndarray:
+        """``geometry_to_metric`` of the outlines, or the same coordinates read from the cache
+        (set into copies of the outlines, as ``shapely.transform`` does)."""
+        if self._cache is None:
+            return geometry_to_metric(wgs84)
+        key = projection_key()
+        cached = self._cache.get("metric", key)
+        if cached is not None and cached.get("xy") is not None:
+            xy = cached["xy"]
+            if xy.shape == (int(shapely.get_num_coordinates(wgs84).sum()), 2) and xy.dtype == np.float64:
+                return shapely.set_coordinates(np.array(wgs84, dtype=object), xy)
+        geoms = geometry_to_metric(wgs84)
+        self._cache.put("metric", {"xy": shapely.get_coordinates(geoms)}, key)
+        return geoms
+
+    def _cached_grids(self, margin_m: float | None, build) -> TerritoryGrids:
+        """``build()``, or the grids the cache holds for this margin (same arrays)."""
+        if self._cache is None:
+            return build()
+        name = "grid-labels" if margin_m is None else "grid-m" + f"{margin_m:g}".replace(".", "_")
+        key = _digest([GRID_FORMAT, repr(margin_m), projection_key()])
+        arrays = self._cache.get(name, key)
+        if arrays is not None:
+            try:
+                grids = TerritoryGrids.from_arrays(arrays)
+                if grids.margin_m == margin_m:
+                    return grids
+            except (KeyError, ValueError, TypeError):
+                pass  # another layout: build it again
+        grids = build()
+        self._cache.put(name, grids.to_arrays(), key)
+        return grids
 
     def locate(self, x, y) -> np.ndarray:
         """Index of the commune containing each metric-plane point, ``NO_COMMUNE`` if none.
@@ -133,7 +217,7 @@ class CommuneIndex:
         if self._grid is None:
             with self._grid_lock:
                 if self._grid is None:
-                    self._grid = TerritoryGrids(self.geoms, self._cover_exact)
+                    self._grid = self._cached_grids(None, lambda: TerritoryGrids(self.geoms, self._cover_exact))
         return self._grid
 
     def warm(self, margin_m: float) -> None:
@@ -148,7 +232,8 @@ class CommuneIndex:
             return
         with self._grid_lock:
             if self._point_grid is None or self._point_grid.margin_m != margin_m:
-                grids = TerritoryGrids(self.geoms, self._cover_exact, margin_m=margin_m)
+                grids = self._cached_grids(
+                    margin_m, lambda: TerritoryGrids(self.geoms, self._cover_exact, margin_m=margin_m))
                 self._grid = grids  # the same labels, whatever the margin
                 self._point_grid = TerritoryPointGrids(grids)
                 self._blocks = NeighbourBlocks(self.tree, margin_m)
@@ -209,10 +294,24 @@ class CommuneIndex:
         dists = shapely.distance(point, self.geoms[others]).tolist()
         return sorted(zip(others, dists, strict=True), key=lambda p: p[1])
 
+    @cached_property
+    def boundaries(self) -> np.ndarray:
+        """Every outline as lines at once (tests, batch tools); ``boundary`` for one."""
+        return shapely.boundary(self.geoms)
+
+    def boundary(self, idx: int):
+        """The outline of commune ``idx`` as lines (``None`` without an outline)."""
+        line = self._boundaries[idx]
+        if line is None and self.geoms[idx] is not None:
+            # idempotent: threads racing here store equal geometries
+            line = self._boundaries[idx] = shapely.boundary(self.geoms[idx])
+        return line
+
     def distance_to_boundary(self, x: float, y: float, idx: int, *, point=None) -> float:
-        if self.boundaries[idx] is None:  # no outline: no edge to be near
+        line = self.boundary(idx)
+        if line is None:  # no outline: no edge to be near
             return math.inf
-        return float(shapely.distance(shapely.Point(x, y) if point is None else point, self.boundaries[idx]))
+        return float(shapely.distance(shapely.Point(x, y) if point is None else point, line))
 
     def holds(self, x: float, y: float, idx: int, margin_m: float) -> bool:
         """Is the point in commune ``idx`` or within ``margin_m`` of its outline? The outlines
@@ -262,3 +361,7 @@ def _check_in_a_territory(communes, geoms) -> None:
         c = communes[present[int(bad[0])]]
         raise DataError(f"commune {c.code} {c.nom} lies outside every territory the engine can measure "
                         "(metropolitan France, Corsica, 971–974, 976)", record=c.code)
+
+
+def _digest(parts) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]

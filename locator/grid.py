@@ -41,6 +41,9 @@ BLOCK = 8
 CHUNK = 64
 _FINE = -3  # block values <= _FINE point to stored cells: block k is _FINE - k
 _DEEP_BIT = 0x80
+#: Bump whenever what a grid holds or how it is built changes: grids cached on disk
+#: (``TileGrid.to_arrays``) are keyed by it and rebuilt.
+GRID_FORMAT = "1"
 
 
 def cell_size(area_m2: float, cell_m: float = 50.0, max_cells: int = 60_000_000) -> float:
@@ -228,6 +231,28 @@ class TileGrid:
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.blocks, self.block_deep, self.cells, self.palette, self.starts))
 
+    _ARRAYS = ("blocks", "block_deep", "cells", "palette", "starts")
+    _SCALARS = ("cell", "x0", "y0", "ncx", "ncy", "nx", "ny", "nbx", "nby")
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The grid as plain arrays (``from_arrays`` reads them back): what ``locator.data.cache``
+        stores, so that a server starts without building it again."""
+        scalars = np.array([float(getattr(self, k)) for k in self._SCALARS], dtype=float)
+        margin = np.array([math.nan if self.margin_m is None else self.margin_m], dtype=float)
+        return {"scalars": scalars, "margin": margin, **{k: getattr(self, k) for k in self._ARRAYS}}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TileGrid:
+        grid = cls.__new__(cls)
+        for k, v in zip(cls._SCALARS, arrays["scalars"].tolist(), strict=True):
+            setattr(grid, k, v if k in ("cell", "x0", "y0") else int(v))
+        margin = float(arrays["margin"][0])
+        grid.margin_m = None if math.isnan(margin) else margin
+        grid._radius = None  # only the build uses it
+        for k in cls._ARRAYS:
+            setattr(grid, k, arrays[k])
+        return grid
+
 
 def band_of(x) -> np.ndarray:
     """The territory band (``locator.projection``) of each x of the metric plane; -1 for NaN."""
@@ -248,6 +273,28 @@ class TerritoryGrids:
         self.grids: dict[int, TileGrid] = {
             int(b): TileGrid(geoms[present & (bands == b)], cover_exact, margin_m=margin_m, **kw)
             for b in np.unique(bands[present])}
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every territory's ``TileGrid.to_arrays``, their names prefixed by the band."""
+        out = {"bands": np.array(sorted(self.grids), dtype=np.int64)}
+        for b, grid in self.grids.items():
+            out.update({f"b{b}_{k}": v for k, v in grid.to_arrays().items()})
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TerritoryGrids:
+        """``to_arrays`` read back; ``KeyError`` or ``ValueError`` for arrays of another layout."""
+        grids = cls.__new__(cls)
+        grids.grids = {}
+        for b in arrays["bands"].tolist():
+            prefix = f"b{b}_"
+            grids.grids[int(b)] = TileGrid.from_arrays(
+                {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+        margins = {g.margin_m for g in grids.grids.values()}
+        if len(margins) > 1:
+            raise ValueError("grids of several margins")
+        grids.margin_m = margins.pop() if margins else None
+        return grids
 
     def lookup(self, x, y) -> np.ndarray:
         """``TileGrid.lookup`` over every territory."""

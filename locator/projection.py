@@ -20,11 +20,13 @@ is always lon, lat.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import pyproj
 import shapely
 from pyproj import Transformer
 
@@ -85,6 +87,20 @@ def territory_of_metric(x: float) -> Territory | None:
     if not math.isfinite(x):
         return None
     return _BY_BAND.get(int(round(x / BAND_M)))
+
+
+#: Bump when a territory's projection changes: projected outlines cached on disk
+#: (``locator.communes``) are keyed by it, and by the pyproj and PROJ versions.
+PROJECTION_FORMAT = "1"
+
+
+@cache
+def projection_key() -> str:
+    """What projected coordinates depend on besides the data: the territories and the
+    library versions (a new PROJ may compute the last bit differently)."""
+    parts = [PROJECTION_FORMAT, pyproj.__version__, pyproj.proj_version_str,
+             repr([(t.epsg, t.bounds, t.band) for t in TERRITORIES])]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
 @cache

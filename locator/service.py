@@ -65,7 +65,8 @@ class Locator:
                  doubtful: Mapping[str, str] | None = None):
         self.dataset = dataset
         self.settings = settings or Settings(data_dir=dataset.data_dir.path)
-        self.index = CommuneIndex(list(dataset.communes), list(dataset.commune_geoms))
+        # the engine's cache: projected outlines and warm grids kept next to the data, by digest
+        self.index = CommuneIndex(list(dataset.communes), list(dataset.commune_geoms), cache=dataset.engine_cache)
         #: Bureaux whose published position the validator doubts (id → ``error``: served by
         #: their name and address only, never with a point a voter would walk to; ``warning``:
         #: served with their point and a warning).

@@ -9,6 +9,8 @@ One class knows the folder's files::
     <data>/corrections.csv                  corrections of bureaux (optional)
     <data>/register.parquet                 the electoral register's addresses (``locator reu import``)
     <data>/index/                           the embedded geocoder's index (built, git-ignored)
+    <data>/cache/                           binary copies of parsed files and warm tables (built,
+                                            git-ignored; ``locator.data.cache``)
 
 The ``Dataset`` is what the engine, the geocoder, the validator and the web layer share:
 read once per process, never mutated (a reload builds a new one and swaps it).
@@ -33,10 +35,11 @@ from ..errors import DataError
 from ..models import Bureau, Commune
 from .anciennes import SUFFIX as ANCIENNES_SUFFIX
 from .anciennes import Ancienne, CodeHistory, read_anciennes
+from .cache import CACHE_DIR, ArrayCache
 from .corrections import Applied, Correction, apply_corrections, load_corrections
 from .gazetteer import FILE_NAME as NAMES_FILE
 from .gazetteer import FranceNames, read_names
-from .loader import DataProblem, load_areas, load_bureaux, load_communes
+from .loader import DataProblem, gc_paused, load_areas, load_bureaux, load_communes
 from .register import FILENAME as REGISTER
 from .register import RegisterData, read_register
 
@@ -81,6 +84,12 @@ class DataDir:
         return self.path / INDEX_DIR
 
     @property
+    def cache(self) -> ArrayCache:
+        """``<data>/cache/``: parsed files and the engine's tables as arrays, keyed by the
+        bytes they were computed from (``locator.data.cache``)."""
+        return ArrayCache(self.path / CACHE_DIR)
+
+    @property
     def names_path(self) -> Path:
         """``communes/france.names.json``: every commune of France by name (``gazetteer``)."""
         return self.communes_dir / NAMES_FILE
@@ -123,6 +132,15 @@ class DataDir:
         DataError
             strict: the first bad record; lenient: a file that cannot be read at all.
         """
+        # One pause of the cyclic collector for the whole load (each file's reader pauses it
+        # too): a collection triggered by the records made so far walks all of them, many
+        # times over for all of France, and none of them is garbage.
+        with gc_paused():
+            return self._load(strict, bureaux_path, communes_paths, areas_path, corrections_path, use_areas,
+                              use_corrections, require_bureaux)
+
+    def _load(self, strict, bureaux_path, communes_paths, areas_path, corrections_path, use_areas,
+              use_corrections, require_bureaux) -> Dataset:
         c_paths = list(communes_paths) if communes_paths else self.communes_paths()
         b_path = Path(bureaux_path) if bureaux_path is not None else self.bureaux_path
         if areas_path is None and use_areas and (b_path.parent / AREAS).is_file():
@@ -130,7 +148,8 @@ class DataDir:
         if corrections_path is None and use_corrections and (b_path.parent / CORRECTIONS).is_file():
             corrections_path = b_path.parent / CORRECTIONS
 
-        communes = load_communes(c_paths, strict=strict)
+        cache = self.cache
+        communes = load_communes(c_paths, strict=strict, cache=cache)
         if not communes.communes:
             raise DataError("no commune loaded", path=str(c_paths[0]))
         known = {c.code for c in communes.communes}
@@ -139,7 +158,7 @@ class DataDir:
         if b_path.is_file() or require_bureaux:
             if not b_path.is_file():
                 raise DataError(f"{BUREAUX} is missing", path=str(b_path))
-            loaded = load_bureaux(b_path, known if strict else None, strict=strict)
+            loaded = load_bureaux(b_path, known if strict else None, strict=strict, cache=cache)
             bureaux, problems = loaded.bureaux, problems + loaded.problems
         area_ids: list[str] = []
         area_geoms: list = []
@@ -156,7 +175,7 @@ class DataDir:
             data_dir=self, communes=tuple(communes.communes), commune_geoms=tuple(communes.geometries),
             bureaux=tuple(fixed), area_bureau_ids=tuple(area_ids), area_geoms=tuple(area_geoms),
             corrections=tuple(corrections), applied=tuple(applied), unknown_corrections=tuple(unknown),
-            anciennes=anciennes, register=register, problems=tuple(problems),
+            anciennes=anciennes, register=register, problems=tuple(problems), communes_digest=communes.digest,
             paths={"bureaux": str(b_path), "communes": [str(p) for p in c_paths],
                    "areas": None if areas_path is None else str(areas_path),
                    "corrections": None if corrections_path is None else str(corrections_path)})
@@ -179,6 +198,17 @@ class Dataset:
     register: RegisterData | None = None  # the REU's addresses and their bureaux
     problems: tuple[DataProblem, ...] = ()  # lenient loads only
     paths: dict = field(default_factory=dict)
+    #: the key of the communes files read (``LoadedCommunes.digest``); "" when not read from files
+    communes_digest: str = ""
+
+    @property
+    def engine_cache(self) -> ArrayCache:
+        """Where the engine keeps what it computes from these communes only (its metric
+        outlines, its warm grid): the folder's cache scoped by ``communes_digest``; a cache
+        that never hits for a dataset not read from files."""
+        if not self.communes_digest:
+            return ArrayCache(None)
+        return self.data_dir.cache.scoped(self.communes_digest)
 
     @cached_property
     def history(self) -> CodeHistory:

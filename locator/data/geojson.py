@@ -79,8 +79,9 @@ def _target_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomic(path: Path | str, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader never sees a half-written file."""
+def write_atomic(path: Path | str, text: str | bytes) -> None:
+    """Write ``text`` (UTF-8, or ``bytes`` as they are) to ``path`` so a reader never sees a
+    half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -88,7 +89,8 @@ def write_atomic(path: Path | str, text: str) -> None:
         # mkstemp makes the file private (0600): give it the mode a plain open() would, or
         # keep the mode of the file it replaces.
         os.chmod(tmp, _target_mode(path))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        binary = isinstance(text, (bytes, bytearray, memoryview))
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

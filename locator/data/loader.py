@@ -13,6 +13,7 @@ lenient mode; position problems never do.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import math
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import shapely
 
 from ..errors import DataError
 from ..models import LOCATION_SOURCES, Bureau, Commune
+from .cache import ArrayCache, combined_digest, file_digest, pack_bytes, unpack_bytes
 from .points import point_problem
 
 
@@ -55,7 +57,7 @@ class _Collector:
 
 
 @contextlib.contextmanager
-def _gc_paused():
+def gc_paused():
     """Python's cyclic garbage collector off while a file's records are read: parsed JSON has
     no reference cycles, and a collection every few hundred new lists, each walking all the
     objects made so far, made reading all of France's outlines six times slower."""
@@ -75,11 +77,22 @@ class RecordError(ValueError):
 def read_feature_collection(path: Path | str) -> list[dict]:
     """The features of a GeoJSON FeatureCollection; DataError names the file otherwise."""
     path = Path(path)
+    return parse_feature_collection(read_source(path), path)
+
+
+def read_source(path: Path) -> bytes:
+    """A data file's bytes; DataError naming it when it is missing."""
     try:
-        # orjson: three times the standard library's speed on the 35 000 outlines of France
-        doc = orjson.loads(path.read_bytes())
+        return path.read_bytes()
     except FileNotFoundError as err:
         raise DataError("file not found", path=str(path)) from err
+
+
+def parse_feature_collection(raw: bytes, path: Path) -> list[dict]:
+    """``read_feature_collection`` of bytes already read from ``path``."""
+    try:
+        # orjson: three times the standard library's speed on the 35 000 outlines of France
+        doc = orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
         raise DataError(f"not valid JSON: {err}", path=str(path)) from err
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
@@ -144,6 +157,14 @@ class LoadedCommunes:
     geometries: list = field(default_factory=list)
     problems: list[DataProblem] = field(default_factory=list)
     paths: list[Path] = field(default_factory=list)
+    #: SHA-256 keys of the files read, in order (``cache.file_digest``)
+    digests: list[str] = field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        """One key for every communes file read, in order: what the engine's cached tables
+        were computed from."""
+        return combined_digest(self.digests)
 
 
 _READ = object()
@@ -278,24 +299,50 @@ def _polygonal(kind: str, coordinates):
     return parts[0] if kind == "Polygon" else shapely.multipolygons(parts)
 
 
-def load_communes(paths, *, strict: bool = True) -> LoadedCommunes:
-    """Read every communes GeoJSON in ``paths`` (codes must be unique across files)."""
-    with _gc_paused():
-        return _load_communes(paths, strict)
+def load_communes(paths, *, strict: bool = True, cache: ArrayCache | None = None) -> LoadedCommunes:
+    """Read every communes GeoJSON in ``paths`` (codes must be unique across files).
+
+    ``cache``: where the records of a file read without any problem are kept as arrays
+    (``locator.data.cache``), keyed by the file's bytes; the next load of the same bytes
+    reads them back (same communes, same outlines to the bit) instead of parsing the JSON.
+    """
+    with gc_paused():
+        return _load_communes(paths, strict, cache)
 
 
-def _load_communes(paths, strict: bool) -> LoadedCommunes:
+#: Bump when what a cached communes or bureaux file holds changes meaning.
+CACHE_FORMAT = "1"
+
+
+def _load_communes(paths, strict: bool, cache: ArrayCache | None) -> LoadedCommunes:
     out = LoadedCommunes()
     collect = _Collector(strict)
     seen: dict[str, str] = {}
     for path in paths:
         path = Path(path)
         out.paths.append(path)
-        feats = read_feature_collection(path)
+        raw = read_source(path)
+        key = CACHE_FORMAT + file_digest(raw)
+        out.digests.append(key)
+        name = _cache_name("communes", path)
+        cached = None if cache is None else _cached_communes(cache.get(name, key))
+        if cached is not None:
+            for i, (commune, geom) in enumerate(zip(*cached, strict=True)):
+                if commune.code in seen:  # a clean file, but read with another one this time
+                    collect.add(path, f"#{i} ({commune.code})",
+                                f"duplicate commune code {commune.code} (also in {seen[commune.code]})")
+                    continue
+                seen[commune.code] = str(path)
+                out.communes.append(commune)
+                out.geometries.append(geom)
+            continue
+        feats = parse_feature_collection(raw, path)
+        del raw
         # the outlines first, all at once; each record's problems are then said in file order
         raws = [(i, f["geometry"]) for i, f in enumerate(feats)
                 if isinstance(f, dict) and isinstance(f.get("geometry"), dict)]
         outlines = dict(zip((i for i, _ in raws), _outlines([r for _, r in raws]), strict=True))
+        n_problems, start = len(collect.problems), len(out.communes)
         for i, feat in enumerate(feats):
             label = _label(i, feat)
             try:
@@ -309,8 +356,65 @@ def _load_communes(paths, strict: bool) -> LoadedCommunes:
             seen[commune.code] = str(path)
             out.communes.append(commune)
             out.geometries.append(geom)
+        if cache is not None and len(collect.problems) == n_problems:  # only files read whole
+            with contextlib.suppress(TypeError, ValueError):  # a value JSON cannot hold: no cache
+                cache.put(name, _communes_arrays(out.communes[start:], out.geometries[start:]), key)
     out.problems = collect.problems
     return out
+
+
+def _cache_name(kind: str, path: Path) -> str:
+    return f"{kind}-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in path.stem)
+
+
+def _rows(objects, cls) -> np.ndarray:
+    """Dataclass records as one orjson document (a list of field lists), as bytes."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    doc = orjson.dumps([[getattr(o, n) for n in names] for o in objects])
+    return np.frombuffer(doc, dtype=np.uint8)
+
+
+def _objects(rows: np.ndarray, cls) -> list:
+    """``_rows`` read back. The records were made by ``cls(...)`` when the file was parsed;
+    their fields are set here as ``cls.__init__`` sets them (a frozen dataclass's own
+    ``__init__`` costs one ``object.__setattr__`` per field, a third of a cached load)."""
+    fields = dataclasses.fields(cls)
+    if any(f.init is False for f in fields) or hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):
+        raise TypeError(f"{cls.__name__} is not a plain dataclass")
+    names = [f.name for f in fields]
+    tuples = [i for i, f in enumerate(fields) if str(f.type).startswith("tuple")]
+    new = object.__new__
+    out = []
+    for row in orjson.loads(rows.tobytes()):
+        if len(row) != len(names):
+            raise ValueError("a cached record of another layout")
+        for i in tuples:
+            row[i] = tuple(row[i])
+        obj = new(cls)
+        obj.__dict__.update(zip(names, row, strict=True))
+        out.append(obj)
+    return out
+
+
+def _communes_arrays(communes, geometries) -> dict:
+    wkb = shapely.to_wkb(np.asarray(geometries, dtype=object).reshape(-1))
+    packed = pack_bytes(list(wkb))
+    return {"rows": _rows(communes, Commune), "wkb": packed["blob"], "wkb_lengths": packed["lengths"]}
+
+
+def _cached_communes(arrays):
+    """(communes, outlines) from ``_communes_arrays``, or None."""
+    if arrays is None:
+        return None
+    try:
+        communes = _objects(arrays["rows"], Commune)
+        wkb = np.array(unpack_bytes(arrays["wkb"], arrays["wkb_lengths"]), dtype=object)
+        geoms = shapely.from_wkb(wkb).tolist()
+    except (KeyError, TypeError, ValueError, shapely.errors.ShapelyError):
+        return None  # a file of another layout: read the source
+    if len(communes) != len(geoms):
+        return None
+    return communes, geoms
 
 
 # -- bureaux ------------------------------------------------------------------------------
@@ -361,20 +465,33 @@ def parse_bureau(feat) -> Bureau:
     )
 
 
-def load_bureaux(path, known_codes=None, *, strict: bool = True) -> LoadedBureaux:
+def load_bureaux(path, known_codes=None, *, strict: bool = True, cache: ArrayCache | None = None) -> LoadedBureaux:
     """Read the bureaux file. ``known_codes`` (INSEE codes of the loaded communes) enables the
     unknown-commune checks. In lenient mode, duplicates and unknown codes are reported but
     the bureaux are kept (the validator reports them as findings)."""
-    with _gc_paused():
-        return _load_bureaux(path, known_codes, strict)
+    with gc_paused():
+        return _load_bureaux(path, known_codes, strict, cache)
 
 
-def _load_bureaux(path, known_codes, strict: bool) -> LoadedBureaux:
+def _load_bureaux(path, known_codes, strict: bool, cache: ArrayCache | None) -> LoadedBureaux:
     path = Path(path)
     out = LoadedBureaux(path=path)
+    raw = read_source(path)
+    # Strict loads only (the server's): a file that passed every strict check, against the
+    # same communes, passes them again.
+    cache = cache if strict else None
+    key = name = None
+    if cache is not None:
+        known = combined_digest(sorted(known_codes)) if known_codes is not None else "any"
+        key, name = CACHE_FORMAT + combined_digest([file_digest(raw), known]), _cache_name("bureaux", path)
+        arrays = cache.get(name, key)
+        if arrays is not None:
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                out.bureaux = _objects(arrays["rows"], Bureau)
+                return out
     collect = _Collector(strict)
     seen: set[str] = set()
-    for i, feat in enumerate(read_feature_collection(path)):
+    for i, feat in enumerate(parse_feature_collection(raw, path)):
         label = _label(i, feat)
         try:
             bureau = parse_bureau(feat)
@@ -396,6 +513,9 @@ def _load_bureaux(path, known_codes, strict: bool) -> LoadedBureaux:
         seen.add(bureau.id)
         out.bureaux.append(bureau)
     out.problems = collect.problems
+    if cache is not None and not out.problems:
+        with contextlib.suppress(TypeError, ValueError):
+            cache.put(name, {"rows": _rows(out.bureaux, Bureau)}, key)
     return out
 
 
@@ -410,7 +530,7 @@ class LoadedAreas:
 
 def load_areas(path, bureau_ids=None, *, strict: bool = True) -> LoadedAreas:
     """Official bureau areas: polygons with property ``bureau_id``."""
-    with _gc_paused():
+    with gc_paused():
         return _load_areas(path, bureau_ids, strict)
 
 
