@@ -243,10 +243,12 @@ class Gazetteer:
                 add(next(iter(cis)), 1)
         return found
 
-    def near(self, parts: QueryParts) -> tuple[list[int], list[int]]:
+    def near(self, parts: QueryParts, *, inside: bool = True) -> tuple[list[int], list[int]]:
         """When no name is exact: (communes whose name the text holds with a typo, communes
-        whose name starts with the words typed — "Moyeuvre" → Moyeuvre-Grande, -Petite — or
-        is among words left unexplained — "Metz Thionville" → Metz, Thionville)."""
+        whose name starts with the words typed — "Moyeuvre" → Moyeuvre-Grande, -Petite — or,
+        with ``inside``, is among words left unexplained — "Metz Thionville" → Metz,
+        Thionville; not when the words are a commune's name elsewhere: "Granges" in
+        "Granges-sur-Lot")."""
         typed = [*parts.localities] or ([tuple(parts.street_tokens)] if not parts.has_street else [])
         typo, partial = set(), set()
         for loc in typed:
@@ -257,7 +259,7 @@ class Gazetteer:
                     typo |= cis
                 elif len(name) > len(loc) and same_words(name[:len(loc)], loc) and significant(loc):
                     partial |= cis
-            if not parts.has_street:  # names inside words left unexplained ("Metz Thionville")
+            if inside and not parts.has_street:  # names inside words left unexplained ("Metz Thionville")
                 for sub in _subsequences(loc, self.longest_name):
                     if sub != loc:
                         partial |= self.by_name.get(sub, set())

@@ -180,7 +180,7 @@ class TextLookup:
                                 message=say("ambiguous.unplaced", commune=commune.nom),
                                 message_key="ambiguous.unplaced", message_params=(("commune", commune.nom),))
         elsewhere = self._communes_elsewhere(q.parts)
-        typo, partial = self.gazetteer.near(q.parts)
+        typo, partial = self.gazetteer.near(q.parts, inside=not elsewhere)
         if not typo and not partial and elsewhere:
             return self._outside(q, elsewhere)
         if len(typo) == 1 and not elsewhere:  # one commune's name with a typo ("Hagondagne")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from ..errors import GeocoderUnavailable, LocatorError
+from ..lookup.text import COMMUNES_SOURCE
 from ..models import Bureau, Commune, GeocodedPoint
 from ..pacing import Pacer
 
@@ -103,7 +104,9 @@ def regeocode(geocoder, bureaux: list[Bureau], communes_by_code: dict[str, Commu
             try:
                 if lookup is not None:
                     found = lookup.geocode(text, citycode=citycode)
-                    answers = [found.point] if found.status == "ok" and found.point is not None else []
+                    # the commune's own point (the street was not found) geocodes nothing
+                    answers = [found.point] if found.status == "ok" and found.point is not None \
+                        and found.point.source != COMMUNES_SOURCE else []
                 else:
                     answers = geocoder.search(text, citycode=citycode, limit=5)
             except GeocoderUnavailable as err:

@@ -70,8 +70,8 @@ def test_a_current_commune_named_like_a_former_one_elsewhere_is_not_taken_for_it
     # "Granges-sur-Lot" (Lot-et-Garonne) begins like Granges(-sur-Vologne): never answered
     # in Granges-Aumontzey
     r = four.lookup("Granges-sur-Lot")
-    assert r.status != "ok"
-    assert not (r.commune is not None and r.commune.code == "88218")
+    assert r.status == "outside_coverage" and r.message_key == "outside.elsewhere"
+    assert "Lot-et-Garonne" in r.message
 
 
 def test_a_former_name_shared_with_a_current_commune_is_ambiguous_without_a_deciding_word(four):
