@@ -198,7 +198,7 @@ def full_addresses(ban: Path, loc: Locator) -> list[str]:
     out = []
     with open(ban, encoding="utf-8") as fh:
         for r in csv.DictReader(fh, delimiter=";"):
-            if r["code_insee"] in known and "_0_" in r["id"]:
+            if r["code_insee"] in known and r["id"].rsplit("_", 2)[-2] == "0":  # copy 0: real names
                 out.append(f"{r['numero']}{r['rep']} {r['nom_voie']} {r['code_postal']} {r['nom_commune']}")
     return sorted(set(out))
 

@@ -9,12 +9,18 @@
    shuffled. Measured with the geocoder's LRU cache off (every request geocodes) and on (the
    default: repeated queries, as on election day for commune names).
    Targets: ≥ 1,000 req/s on 2 cores, ≥ 0.9× bare addok, p99 ≤ 50 ms.
+3. The exact-address fast path (issue 13): an index holding the BAN rows of bench_geocoding
+   (the real-format sample scaled up), distinct full addresses as published ("18 Rue de
+   l'Église 57565 Brouderdorff"), geocoder cache off, served with the fast path, without it
+   (``LOCATOR_EXACT_FASTPATH=0``), and bare addok HTTP on the same index and redis-server.
+   Targets: ≥ 1,000 req/s on 2 workers, ≥ 2× bare addok. Section ``web-fastpath``;
+   ``--fastpath-only`` runs this part alone.
 
 The rate limit is raised for the run (it would answer 429 to one client at this rate); its
 check still runs on every request. wrk shares the machine's cores with the servers, equally
 for both sides of each comparison.
 
-Usage (from the repository root): python -m bench.bench_web [--duration 10] [--connections 8] [--workers 2] [--threads 1]
+Usage (from the repository root): python -m bench.bench_web [--duration 10] [--connections 8] [--workers 2] [--threads 1] [--fastpath-only]
 """
 
 from __future__ import annotations
@@ -290,6 +296,65 @@ def build_index(index_dir: Path) -> None:
         locator.open()  # builds the index
 
 
+def fastpath_http(tmp: Path, args, gunicorn_opts: list[str], wrk_opts: dict, ban_rows: int) -> str:
+    """Part 3 (see the module docstring): the section's text."""
+    from bench.bench_geocoding import full_addresses, synthetic_ban
+    from locator import Locator, Settings
+    from locator.geocoding.addok_config import redis_settings, write
+    from locator.geocoding.embedded import RDB_NAME, EmbeddedGeocoder
+    from locator.geocoding.redis_server import EmbeddedRedis
+
+    index_dir = tmp / "index-ban"
+    ban = tmp / "adresses-synthetic.csv"
+    rows = synthetic_ban(ban, ban_rows)
+    settings = Settings(data_dir=DATA, index_dir=index_dir)
+    with EmbeddedGeocoder(settings, ban_files=[ban]):
+        pass  # built with the BAN rows; the servers below keep them (the index's manifest)
+    queries = full_addresses(ban, Locator.from_data_dir(DATA, settings=settings))
+    random.Random(13).shuffle(queries)
+    ours = ["/api/v1/lookup?" + urllib.parse.urlencode({"q": q}) for q in queries]
+    bare = ["/search/?" + urllib.parse.urlencode({"q": q, "limit": 5, "autocomplete": 0}) for q in queries]
+    r: dict[str, WrkResult] = {}
+    with EmbeddedRedis(index_dir, RDB_NAME) as redis_server:
+        sock = redis_server.socket_path
+        redis = [redis_server.pid]
+        env = base_env() | {"LOCATOR_REDIS_URL": f"unix://{sock}", "LOCATOR_INDEX_DIR": str(index_dir),
+                            "LOCATOR_GEOCODE_CACHE_SIZE": "0", "LOCATOR_RATE_LIMIT_STORAGE": f"redis+unix://{sock}?db=1"}
+        for name, extra in (("fast", {}), ("slow", {"LOCATOR_EXACT_FASTPATH": "0"})):
+            port = free_port()
+            with Server([sys.executable, "-m", "locator.cli", "serve", "--port", str(port), "--workers",
+                         str(args.workers), "--threads", str(args.threads)], env | extra,
+                        f"http://127.0.0.1:{port}", tmp / f"locator-{name}.log") as srv:
+                r[name] = run_wrk(srv, wrk_script(ours, tmp), **wrk_opts, extra_pids=redis)
+        config = write(tmp / "addok_ban_config.py", redis_settings(unix_socket_path=sock))
+        port = free_port()
+        with Server([sys.executable, "-m", "gunicorn", *gunicorn_opts, "-b", f"127.0.0.1:{port}",
+                     "addok.http.wsgi:application"], base_env() | {"ADDOK_CONFIG_MODULE": str(config)},
+                    f"http://127.0.0.1:{port}", tmp / "addok-ban.log") as srv:
+            r["addok"] = run_wrk(srv, wrk_script(bare, tmp), **wrk_opts, extra_pids=redis)
+    worker = "sync" if args.threads == 1 else f"gthread × {args.threads}"
+    ratio = r["fast"].rps / r["addok"].rps
+    return "\n".join([
+        "## Web service: the exact-address fast path (issue 13)",
+        "",
+        f"Same index for the three servers: the Moselle communes and mairies + {rows:,} BAN rows (bench_geocoding's "
+        f"real-format sample scaled up); {len(queries):,} distinct full addresses as published (every number of "
+        "its real-named streets in the communes of the data), shuffled, cycled by wrk; geocoder cache off. "
+        f"wrk on loopback, 1 thread, {args.connections} connections, median of {args.rounds} runs of "
+        f"{args.duration} s; gunicorn with {args.workers} {worker} workers; wrk, the servers and redis-server "
+        "share the machine's cores. Targets: ≥ 1,000 req/s on 2 workers, ≥ 2× bare addok.",
+        "",
+        "| endpoint | req/s | p50 ms | p90 ms | p99 ms | server CPU µs/req | requests | non-2xx |",
+        "|---|---|---|---|---|---|---|---|",
+        r["addok"].row("bare addok HTTP `/search/?limit=5&autocomplete=0`"),
+        r["slow"].row("`/api/v1/lookup?q`, `LOCATOR_EXACT_FASTPATH=0`"),
+        r["fast"].row("`/api/v1/lookup?q`, fast path (default)"),
+        "",
+        f"With the fast path: **{r['fast'].rps:,.0f} req/s, {ratio:.2f}×** bare addok "
+        f"({r['slow'].rps / r['addok'].rps:.2f}× without it), p99 {r['fast'].p99_ms:.1f} ms.",
+    ])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10)
@@ -298,10 +363,23 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (1 = sync worker)")
     parser.add_argument("--no-write", action="store_true", help="print, do not update BENCHMARKS.md")
+    parser.add_argument("--fastpath-only", action="store_true", help="run part 3 (the exact-address fast path) alone")
+    parser.add_argument("--ban-rows", type=int, default=60000, help="BAN rows in the fast path's index")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
         return 2
+    if args.fastpath_only:
+        gunicorn_opts = ["-w", str(args.workers), "--threads", str(args.threads), "--no-control-socket",
+                         "--log-level", "warning"]
+        with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp_name:
+            body = fastpath_http(Path(tmp_name), args, gunicorn_opts,
+                                 {"duration": args.duration, "connections": args.connections, "rounds": args.rounds},
+                                 args.ban_rows)
+        print(body)
+        if not args.no_write:
+            write_section("web-fastpath", body)
+        return 0
 
     from locator.geocoding.addok_config import redis_settings, write
     from locator.geocoding.embedded import RDB_NAME
@@ -337,7 +415,9 @@ def main(argv=None) -> int:
         with EmbeddedRedis(index_dir, RDB_NAME) as redis_server:
             sock = redis_server.socket_path
             redis = [redis_server.pid]  # shared by both address servers: its CPU counts for each
-            env = base_env() | {"LOCATOR_REDIS_URL": f"unix://{sock}", "LOCATOR_INDEX_DIR": str(index_dir)}
+            # limits reads redis+unix://, not redis-py's unix:// (the counters go to database 1)
+            env = base_env() | {"LOCATOR_REDIS_URL": f"unix://{sock}", "LOCATOR_INDEX_DIR": str(index_dir),
+                                "LOCATOR_RATE_LIMIT_STORAGE": f"redis+unix://{sock}?db=1"}
 
             def serve(port):
                 return [sys.executable, "-m", "locator.cli", "serve", "--port", str(port), "--workers",
@@ -365,12 +445,15 @@ def main(argv=None) -> int:
                 results["addok"] = run_wrk(srv, wrk_script(addok_paths, tmp), **wrk_opts, extra_pids=redis)
                 results["addok_exact"] = run_wrk(srv, wrk_script(addok_exact_paths, tmp), **wrk_opts,
                                                  extra_pids=redis)
+        fastpath = fastpath_http(tmp, args, gunicorn_opts, wrk_opts, args.ban_rows)
 
     breakdown = inprocess_breakdown(points[:1000])
     report = render(results, args, len(points), len(queries), breakdown, repeat_share)
     print(report)
+    print(fastpath)
     if not args.no_write:
         write_section("web", report)
+        write_section("web-fastpath", fastpath)
     return 0
 
 
