@@ -14,6 +14,9 @@ Documents (addok's format: ``type``, ``name`` (first value is the label, others 
   order of the rows; rows of Paris, Lyon and Marseille filed under the city's code go to their
   arrondissement) or addok ndjson, streamed.
 
+Beside addok's keys, every street document with house numbers is filed for the exact-address
+fast path (``exact.ExactWriter``: one hash per commune, street → document).
+
 The index is rebuilt when its inputs change: a fingerprint of the communes files, the side
 files, the BAN files, the addok pipeline and the package versions is stored in the index
 (``locator|manifest``) and next to it (``manifest.json``).
