@@ -2,7 +2,8 @@
 in one data folder, one bureau per commune, as an operator serves it.
 
 Measures: ``locator data build --departement all``; ``Locator.from_data_dir`` + ``warm()``
-in a fresh process (time, resident memory after warm, peak RSS, size of the cell grids);
+in a fresh process, first without the folder's ``cache/`` (the first start after a build
+writes it), then with it (time, resident memory after warm, peak RSS, size of the cell grids);
 ``assign_points`` on 1M points over the territories against geopandas ``sjoin`` (answers
 compared), both on a fresh locator (the one-off cell-grid build included) and on a warm one;
 single warm lookups (p50/p99, in-process); how many random points ≥ 400 m inside a commune
@@ -23,6 +24,7 @@ import argparse
 import contextlib
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -208,6 +210,11 @@ def main(argv=None) -> int:
         if not (data / "bureaux.geojson").is_file():
             build_s = build(data, args.wheel)
             print(f"build all: {build_s:.1f} s")
+        # the first start after a build (or a data change) computes and writes the cache;
+        # every later start reads it
+        shutil.rmtree(data / "cache", ignore_errors=True)
+        first = load_stats(data)
+        print(f"first start (no cache): from_data_dir {first['load']:.2f} s, warm {first['warm']:.2f} s")
         st = load_stats(data)
         print(f"from_data_dir {st['load']:.2f} s, warm {st['warm']:.2f} s, RSS after warm {st['rss']:.0f} MB, "
               f"peak {st['peak']:.0f} MB, grids {st['grid_mb']:.0f} MB")
@@ -241,8 +248,13 @@ def main(argv=None) -> int:
         utimes, _ = _lookups(loc, ulon, ulat)
         u50, u99 = np.percentile(utimes, [50, 99])
         print(f"5000 warm lookups uniform over the boxes: p50 {u50:.0f} µs, p99 {u99:.0f} µs")
-        serve = serve_stats(data) if args.serve else None
-        if serve:
+        serve = first_serve = None
+        if args.serve:
+            # the first start builds what is missing (the geocoder's index, the grid of labels
+            # the validator reads); the figure of the target is the next start's
+            first_serve = serve_stats(data)
+            print("first start:", first_serve)
+            serve = serve_stats(data)
             print(serve)
     load_end = os.getloadavg()[0]
 
@@ -259,8 +271,11 @@ def main(argv=None) -> int:
     if build_s is not None:
         body.append(f"| `locator data build --departement all` | {build_s:.1f} s | < 120 s |")
     body += [
-        f"| `from_data_dir` (fresh process) | {st['load']:.2f} s | |",
-        f"| `warm()` | {st['warm']:.2f} s | from_data_dir + warm < 10 s |",
+        f"| first start after the build (no `cache/` yet): `from_data_dir`, `warm()` | {first['load']:.2f} s, "
+        f"{first['warm']:.2f} s | |",
+        f"| `from_data_dir` (fresh process, `cache/` written by the first start) | {st['load']:.2f} s | |",
+        f"| `warm()` | {st['warm']:.2f} s | from_data_dir + warm < 10 s: "
+        f"**{st['load'] + st['warm']:.2f} s** |",
         f"| that process: RSS after warm, peak RSS | {st['rss']:.0f} MB, {st['peak']:.0f} MB | master < 800 MB |",
         f"| `assign_points`, {args.points:,} points over the territories' boxes, fresh locator (cell-grid build "
         f"included) | {cold:.2f} s = {args.points / cold / 1e6:.2f} M points/s | |",
@@ -275,6 +290,9 @@ def main(argv=None) -> int:
     ]
     if serve and serve["ready_s"] is not None:
         procs = serve["processes"]
+        if first_serve and first_serve["ready_s"] is not None:
+            body.append(f"| `locator serve --workers 2`, first start (geocoder index and caches built) | "
+                        f"{first_serve['ready_s']:.1f} s | |")
         body += [
             f"| `locator serve --workers 2`, index already built: until `/readyz` is 200 | {serve['ready_s']:.1f} s "
             "| < 60 s |",

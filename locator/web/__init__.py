@@ -16,6 +16,7 @@ import xstatic.pkg.leaflet as xstatic_leaflet
 from flask import Flask, g, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ..communes import CommuneIndex
 from ..config import Settings
 from ..data.datadir import DataDir
 from ..service import Locator
@@ -43,7 +44,9 @@ def load_locator(settings: Settings) -> Locator:
     what was found), with the configured geocoder opened: the embedded index is built now if it
     is missing or stale, so the first voter never waits."""
     dataset = DataDir(settings.data_dir).load(strict=True)
-    result = validate_dataset(dataset, settings=settings)
+    # the validator's commune index over the engine's cache: outlines and grid read, not rebuilt
+    index = CommuneIndex(list(dataset.communes), list(dataset.commune_geoms), cache=dataset.engine_cache)
+    result = validate_dataset(dataset, settings=settings, index=index)
     doubtful = doubtful_bureaux(result)
     log_validation(result, doubtful)
     return Locator.configured(dataset, settings, doubtful=doubtful).open()

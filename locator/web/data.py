@@ -1,8 +1,11 @@
-"""What the web serves besides lookups, built once at start-up from the loaded ``Locator``:
-the bureaux as GeoJSON and every commune's outline and mairie contact.
+"""What the web serves besides lookups, from the loaded ``Locator``: the bureaux as GeoJSON
+(built once at start-up) and every commune's outline and mairie contact (each made the first
+time it is asked for, then kept: all of France's 35 000 outlines as GeoJSON took seconds
+of the server's start-up and a hundred megabytes of every process, for the few communes a
+page ever shows).
 
-Everything here is immutable after ``WebData`` is built, so gunicorn workers forked from a
-preloading master share it.
+The bureaux features are immutable after ``WebData`` is built, so gunicorn workers forked
+from a preloading master share them; a commune feature, once made, never changes.
 """
 
 from __future__ import annotations
@@ -39,11 +42,9 @@ class WebData:
         self.bureau_features = {b.id: bureau_feature(b) for b in locator.bureaux}
         self.departements = tuple(sorted({c.departement for c in locator.communes}))
         # The outlines as the data folder has them (WGS84): nothing projected back and forth.
-        dataset = locator.dataset
-        self.commune_features = {
-            c.code: self._commune_feature(c, geom)
-            for c, geom in zip(dataset.communes, dataset.commune_geoms, strict=True)
-        }
+        self._outlines = dict(zip((c.code for c in locator.dataset.communes), locator.dataset.commune_geoms,
+                                  strict=True))
+        self._commune_features: dict[str, dict] = {}
 
     def _commune_feature(self, commune, geom) -> dict:
         outline = None if geom is None else mapping(geom)  # a commune published without an outline
@@ -84,7 +85,11 @@ class WebData:
         if not _COMMUNE_CODE.match(code):
             raise InvalidQuery("bad commune code",
                                public_message="Code commune non valide : 5 caractères, code INSEE (ex. 57463).")
-        feature = self.commune_features.get(code)
+        feature = self._commune_features.get(code)
         if feature is None:
-            raise UnknownResource(public_message="Cette commune n'est pas dans les données du service.")
+            commune = self.locator.commune(code)
+            if commune is None:
+                raise UnknownResource(public_message="Cette commune n'est pas dans les données du service.")
+            # idempotent: threads racing on one commune store equal features
+            feature = self._commune_features.setdefault(code, self._commune_feature(commune, self._outlines[code]))
         return feature
