@@ -1,16 +1,19 @@
-"""Benchmark: ``locator serve`` (2 workers) under an election-day mix at a fixed rate, then a
-burst at twice that rate, then the quiet rate again; measured with locust.
+"""Benchmark: ``locator serve`` (2 workers) under an election-day mix sent open loop at a fixed
+rate, then a burst at twice that rate, then the quiet rate again; driven by locust.
 
 Phases: ``--seconds`` at ``--rate`` (must hold: 0 errors, p99 < 100 ms), ``--burst-seconds`` at
 twice the rate (must shed: the excess answered 503/429 with Retry-After in < 50 ms, no worker
-dies), then ``--after-seconds`` at the rate (p99 back to the quiet value within 5 s). Resident
-memory of the master and its workers is sampled before and after. The request mix is in
-``bench/locust_election_day.py``. Errors are answers that are not a lookup: no HTTP answer,
-5xx other than the shedding 503, 429. A 404 for a point outside the département or a 400 for a
-typo too short to search are honest answers.
+dies), then ``--after-seconds`` at the rate (p99 back to the quiet value within 5 s). The request
+mix and the open-loop schedule are in ``bench/locust_election_day.py``: each request starts at
+its scheduled time whatever the earlier ones do, and its latency counts from that time. Errors
+are answers that are not a lookup: no HTTP answer within 6 s, 5xx other than the shedding
+503, 429. A 404 for a point outside the département or a 400 for a typo too short to search
+are honest answers.
 
-Locust (PyPI, maintained) runs in a separate process on the same two cores, which it shares
-with the server: the figures are what the server holds while a load generator also runs.
+Measured besides latencies: the CPU seconds of the server (master, workers, redis) and of the
+load generator itself (it runs on the same two cores), how late the generator started its
+requests, resident memory (RSS and the private part, USS) of every server process at the start,
+the end of the steady phase and the end of the run.
 
 Usage (from the repository root): python -m bench.bench_load [--rate 500] [--seconds 60]
 """
@@ -38,11 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "bench" / "locust_election_day.py"
 
 
-def start_server(data: Path, index: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(data: Path, index: Path, workers: int, extra: list[str]) -> tuple[subprocess.Popen, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCATOR_")}
     env.update({"LOCATOR_DATA_DIR": str(data), "LOCATOR_INDEX_DIR": str(index),
                 "LOCATOR_RATE_LIMIT": "10000000/minute", "PYTHONUNBUFFERED": "1"})
-    proc = subprocess.Popen([sys.executable, "-m", "locator.cli", "serve", "--port", "0", "--workers", str(workers)],
+    proc = subprocess.Popen([sys.executable, "-m", "locator.cli", "serve", "--port", "0", "--workers", str(workers), *extra],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url: list[str] = []
     ready = threading.Event()
@@ -68,14 +71,29 @@ def tree(pid: int) -> list[psutil.Process]:
     return [p, *p.children(recursive=True)]
 
 
-def rss_mb(pid: int) -> float:
-    total = 0
+def memory(pid: int) -> dict:
+    """Resident memory of the server's processes, MB: total RSS and total USS (pages that are
+    only that process's: what it costs beyond what the fork shares)."""
+    rss = uss = 0
     for p in tree(pid):
         try:
-            total += p.memory_info().rss
+            info = p.memory_full_info()
         except psutil.NoSuchProcess:
-            pass
-    return total / 1e6
+            continue
+        rss += info.rss
+        uss += info.uss
+    return {"rss": rss / 1e6, "uss": uss / 1e6}
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
 
 
 def workers_of(pid: int) -> set[int]:
@@ -93,17 +111,41 @@ def is_error(status: int) -> bool:
     return status == 0 or status == 429 or status >= 500
 
 
+def is_shed(status: int) -> bool:
+    return status == 503
+
+
+#: record: (scheduled start, lateness of the start ms, latency from scheduled start ms, status, kind)
 def summarise(records, start: float, end: float) -> dict:
     rows = [r for r in records if start <= r[0] < end]
-    ok = [r[1] for r in rows if not is_error(r[2])]
-    shed = [r[1] for r in rows if r[2] == 503]
+    ok = [r[2] for r in rows if not is_error(r[3])]
+    shed = [r[2] for r in rows if is_shed(r[3])]
     statuses: dict[int, int] = {}
     for r in rows:
-        statuses[r[2]] = statuses.get(r[2], 0) + 1
+        statuses[r[3]] = statuses.get(r[3], 0) + 1
     return {"requests": len(rows), "rate": len(rows) / max(end - start, 1e-9),
-            "errors": sum(is_error(r[2]) for r in rows), "shed": len(shed),
+            "answered": sum(1 for r in rows if not is_error(r[3])) / max(end - start, 1e-9),
+            "errors": sum(is_error(r[3]) and not is_shed(r[3]) for r in rows), "shed": len(shed),
             "p50": pct(ok, 0.5), "p99": pct(ok, 0.99), "p99_shed": pct(shed, 0.99),
-            "p99_all": pct([r[1] for r in rows], 0.99), "statuses": statuses}
+            "late_p99": pct([r[1] for r in rows], 0.99), "statuses": statuses}
+
+
+def recovery(records, burst_end: float, quiet_p99: float, until: float) -> tuple[float | None, list[float]]:
+    """Seconds after the burst from which every later one-second window's p99 (answered
+    requests) is back within max(1.5 × quiet p99, quiet p99 + 10 ms); and the first ten
+    windows' p99."""
+    bound = max(1.5 * quiet_p99, quiet_p99 + 10)
+    windows = []
+    t = burst_end
+    while t + 1 <= until:
+        windows.append(pct([r[2] for r in records if t <= r[0] < t + 1 and not is_error(r[3])], 0.99))
+        t += 1
+    back = None
+    for i in range(len(windows)):
+        if all(w <= bound for w in windows[i:] if w == w):
+            back = float(i)
+            break
+    return back, windows[:10]
 
 
 def main(argv=None) -> int:
@@ -113,76 +155,109 @@ def main(argv=None) -> int:
     ap.add_argument("--burst-seconds", type=float, default=30)
     ap.add_argument("--after-seconds", type=float, default=20)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--serve-option", action="append", default=[], metavar="OPT",
+                    help="extra locator serve option, e.g. --serve-option=--max-in-flight=2 (repeatable)")
+    ap.add_argument("--section", default=None, help="BENCHMARKS.md section name (default load-RATE)")
     ap.add_argument("--no-write", action="store_true", help="print, do not rewrite BENCHMARKS.md")
     args = ap.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
     shutil.copytree(ROOT / "data", tmp / "data", ignore=shutil.ignore_patterns("index"))
-    proc, url = start_server(tmp / "data", tmp / "index", args.workers)
+    load_start = os.getloadavg()
+    proc, url = start_server(tmp / "data", tmp / "index", args.workers, args.serve_option)
+    record = tmp / "records.jsonl"
+    phases = [(args.seconds, args.rate), (args.burst_seconds, 2 * args.rate), (args.after_seconds, args.rate)]
     try:
         time.sleep(1.0)
+        server = tree(proc.pid)
         workers_before = workers_of(proc.pid)
-        rss_before = rss_mb(proc.pid)
-        phases = [(args.seconds, args.rate), (args.burst_seconds, 2 * args.rate), (args.after_seconds, args.rate)]
-        record = tmp / "records.jsonl"
+        mem_before = memory(proc.pid)
+        cpu_before = cpu_seconds(server)
+        mem_steady: list[dict] = []
+
+        def sample_steady():
+            time.sleep(args.seconds + 3)  # locust's start-up, then the end of the steady phase
+            mem_steady.append(memory(proc.pid))
+
+        threading.Thread(target=sample_steady, daemon=True).start()
         env = dict(os.environ, LOAD_PHASES=",".join(f"{s}:{r}" for s, r in phases), LOAD_RECORD=str(record))
         t0 = time.time()
         subprocess.run(["locust", "-f", str(LOCUSTFILE), "--headless", "--host", url, "--only-summary",
                         "--loglevel", "ERROR", "--stop-timeout", "5"], cwd=ROOT, env=env, check=False,
                        stdout=subprocess.DEVNULL, timeout=sum(s for s, _ in phases) + 120)
-        rss_after = rss_mb(proc.pid)
+        wall = time.time() - t0
+        cpu_server = cpu_seconds(server) - cpu_before
+        mem_after = memory(proc.pid)
         workers_after = workers_of(proc.pid)
-        load = os.getloadavg()
+        load_end = os.getloadavg()
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
-        shutil.rmtree(tmp, ignore_errors=True) if not record.exists() else None
-    records = [json.loads(line) for line in record.read_text().splitlines()]
-    records = [(r[0], r[1], r[2], r[3]) for r in records]
+    records = [tuple(json.loads(line)) for line in record.read_text().splitlines()]
+    gen_cpu = json.loads(Path(str(record) + ".cpu").read_text())
     shutil.rmtree(tmp, ignore_errors=True)
+    gen_cpu_s = gen_cpu["user_s"] + gen_cpu["system_s"]
     begin = min(r[0] for r in records) if records else t0
     s1 = begin + args.seconds
     s2 = s1 + args.burst_seconds
-    steady = summarise(records, begin + 5, s1)      # the first 5 s: users spawning
+    s3 = s2 + args.after_seconds
+    steady = summarise(records, begin + 5, s1)      # the first 5 s: caches warming
     burst = summarise(records, s1, s2)
-    after5 = summarise(records, s2 + 5, s2 + args.after_seconds)
     first5 = summarise(records, s2, s2 + 5)
-    rss_growth = 100 * (rss_after - rss_before) / rss_before
+    after5 = summarise(records, s2 + 5, s3)
+    back, windows = recovery(records, s2, steady["p99"], s3)
+    kinds = {}
+    for kind in sorted({r[4] for r in records}):
+        rows = [r for r in records if r[4] == kind and begin + 5 <= r[0] < s1 and not is_error(r[3])]
+        kinds[kind] = (len(rows), pct([r[2] for r in rows], 0.5), pct([r[2] for r in rows], 0.99))
+    mem_mid = mem_steady[0] if mem_steady else mem_after
+
+    def growth(a, b):
+        return 100 * (b - a) / a
 
     def row(name, s):
-        return (f"| {name} | {s['rate']:.0f} | {s['requests']:,} | {s['errors']} | {s['shed']:,} | {s['p50']:.1f} | "
-                f"{s['p99']:.1f} | {s['p99_shed']:.1f} | {json.dumps(s['statuses'], sort_keys=True)} |")
+        return (f"| {name} | {s['rate']:.0f} | {s['requests']:,} | {s['answered']:.0f} | {s['errors']} | {s['shed']:,} | "
+                f"{s['p50']:.1f} | {s['p99']:.1f} | {s['p99_shed']:.1f} | {s['late_p99']:.1f} | "
+                f"{json.dumps(s['statuses'], sort_keys=True)} |")
 
-    held = steady["errors"] == 0 and steady["p99"] < 100
+    held = steady["errors"] == 0 and steady["shed"] == 0 and steady["p99"] < 100
+    options = " ".join(args.serve_option) or "the defaults"
     body = f"""### Load at {args.rate:.0f} req/s, burst at {2 * args.rate:.0f} req/s, recovery
 
-`python -m bench.bench_load --rate {args.rate:.0f}`: `locator serve` with {args.workers} gthread workers (defaults:
-16 threads, at most 4 requests at work per worker, the rest refused with a fast 503 + `Retry-After: 1`),
-locust ({LOCUSTFILE.name}) sending the election-day mix: 60 % address lookups (Moselle communes and
-mairie addresses by population, typed with dropped accents, lower case, abbreviations, typos; many
-repeats), 20 % points over the département, 10 % autocomplete prefixes, 10 % pages and static files.
-Phases: {args.seconds:.0f} s at {args.rate:.0f} req/s, {args.burst_seconds:.0f} s at {2 * args.rate:.0f} req/s,
-{args.after_seconds:.0f} s at {args.rate:.0f} req/s. Latencies in ms as locust measures them (client side, same machine).
-Errors: no answer, 5xx other than the shedding 503, or 429.
+`python -m bench.bench_load --rate {args.rate:.0f}{"".join(f" --serve-option={o}" for o in args.serve_option)}`:
+`locator serve` with {args.workers} workers ({options}), locust ({LOCUSTFILE.name}) sending the
+election-day mix open loop (each request started on a fixed schedule, whatever the earlier ones
+do; latency counted from the scheduled start): 60 % address lookups (Moselle communes and
+mairie addresses by population, typed with dropped accents, lower case, abbreviations, typos;
+many repeats), 20 % points over the département, 10 % autocomplete prefixes, 10 % pages and
+static files. Phases: {args.seconds:.0f} s at {args.rate:.0f} req/s, {args.burst_seconds:.0f} s at
+{2 * args.rate:.0f} req/s, {args.after_seconds:.0f} s at {args.rate:.0f} req/s. Latencies in ms, client
+side, same machine. "answered/s": answers that are not errors nor 503; errors: no answer in 6 s,
+5xx other than the shedding 503, 429; "late p99": how late the generator started requests.
 
-| phase | req/s sent | requests | errors | shed 503 | p50 ok | p99 ok | p99 of 503 | statuses |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
-{row(f"steady {args.rate:.0f} req/s (after 5 s warm-up)", steady)}
+| phase | sent/s | requests | answered/s | errors | shed 503 | p50 ok | p99 ok | p99 of 503 | late p99 | statuses |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{row(f"steady {args.rate:.0f} req/s (after 5 s)", steady)}
 {row(f"burst {2 * args.rate:.0f} req/s", burst)}
 {row("first 5 s after the burst", first5)}
 {row("5 s after the burst to the end", after5)}
 
-Held at {args.rate:.0f} req/s for {args.seconds:.0f} s with 0 errors and p99 < 100 ms: **{"yes" if held else "no"}**.
+Steady phase by kind (answered, p50 / p99 ms): {"; ".join(f"{k} {n:,} {a:.1f} / {b:.1f}" for k, (n, a, b) in kinds.items())}.
+p99 per second after the burst (ms): {", ".join(f"{w:.0f}" for w in windows)}; back within
+max(1.5 × quiet p99, quiet p99 + 10 ms) for good after: {"never" if back is None else f"{back:.0f} s"}.
+
+Held at {args.rate:.0f} req/s for {args.seconds:.0f} s with 0 errors, 0 shed and p99 < 100 ms: **{"yes" if held else "no"}**.
 Workers alive before/after: {sorted(workers_before) == sorted(workers_after) and "the same PIDs (none died)" or f"{sorted(workers_before)} → {sorted(workers_after)}"}.
-Resident memory (master + workers + redis): {rss_before:.0f} MB → {rss_after:.0f} MB ({rss_growth:+.1f} %).
-Load average at the end: {load[0]:.2f} (other work on the machine counts: it is shared).
+Memory (master + workers + redis), RSS: {mem_before["rss"]:.0f} → {mem_mid["rss"]:.0f} (end of steady phase, {growth(mem_before["rss"], mem_mid["rss"]):+.1f} %) → {mem_after["rss"]:.0f} MB (end, {growth(mem_before["rss"], mem_after["rss"]):+.1f} %); private (USS): {mem_before["uss"]:.0f} → {mem_mid["uss"]:.0f} → {mem_after["uss"]:.0f} MB.
+CPU over the run ({wall:.0f} s of wall time, 2 cores = {2 * wall:.0f} core-seconds): server {cpu_server:.0f} s ({100 * cpu_server / (2 * wall):.0f} % of the machine), load generator {gen_cpu_s:.0f} s ({100 * gen_cpu_s / (2 * wall):.0f} %).
+Load average at the start / end: {load_start[0]:.2f} / {load_end[0]:.2f} (other work on the machine counts: it is shared).
 """
     print(body)
     if not args.no_write:
-        write_section(f"load-{args.rate:.0f}", body)
+        write_section(args.section or f"load-{args.rate:.0f}", body)
     return 0
 
 

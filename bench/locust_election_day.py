@@ -1,13 +1,23 @@
-"""Locust file for ``bench.bench_load``: an election-day request mix at fixed rates per phase.
+"""Locust file for ``bench.bench_load``: an election-day request mix, sent open loop at fixed
+rates per phase.
 
 Not run by itself: ``python -m bench.bench_load`` starts the server and runs locust on this
 file with ``LOAD_PHASES`` (``seconds:rate,seconds:rate,...``) and ``LOAD_RECORD`` (where every
-request's start, latency and status are written as JSON lines when locust quits).
+request's scheduled start, lateness, latency and status are written as JSON lines when locust
+quits, and the generator's own CPU time next to it in ``LOAD_RECORD.cpu``).
 
-The mix (weights of the tasks): ~60 % address lookups drawn from the Moselle communes
-weighted by population (commune names and mairie addresses, typed as people type: lower case,
-accents dropped, abbreviations, some typos; many repeats), ~20 % points over the département,
-~10 % autocomplete prefixes, ~10 % pages and static files.
+Open loop: one scheduler greenlet starts request *i* at ``t0 + i / rate`` (piecewise over the
+phases), each in its own greenlet, whether or not earlier requests have been answered: a slow
+server does not slow the arrivals down (no coordinated omission). Latency is counted from the
+scheduled start, so when the generator itself falls behind (it shares the cores) the delay is
+charged to the request, and the lateness of each start is recorded so the bench can say how
+well the schedule was kept. Requests go through locust's ``FastHttpUser`` client
+(geventhttpclient, a fraction of ``requests``' CPU) with one shared connection pool.
+
+The mix (weights): ~60 % address lookups drawn from the Moselle communes weighted by
+population (commune names and mairie addresses, typed as people type: lower case, accents
+dropped, abbreviations, some typos; many repeats), ~20 % points over the département, ~10 %
+autocomplete prefixes, ~10 % pages and static files.
 """
 
 from __future__ import annotations
@@ -15,15 +25,20 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import time
 import unicodedata
 from pathlib import Path
 
-from locust import FastHttpUser, LoadTestShape, constant_throughput, events, task
+import gevent
+from gevent.pool import Group
+from locust import FastHttpUser, LoadTestShape, constant, events, task
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Each simulated voter sends this many requests a second: rate = users × this.
-PER_USER_RPS = 5.0
+#: Seconds after the last phase for the last answers to come back before locust stops.
+DRAIN_S = 8.0
+#: A request not answered in this time counts as no answer (status 0).
+TIMEOUT_S = 6.0
 #: Moselle's bounding box (lon, lat): some points fall outside every commune (honest 404s).
 BBOX = (5.89, 48.53, 7.64, 49.52)
 PAGES = ["/", "/widget", "/embed.js", "/static/locator.css", "/static/locator.js", "/integration",
@@ -66,32 +81,8 @@ RNG = random.Random(14)
 #: A day's queries: drawn once by population, so popular communes repeat as they would.
 QUERIES = [_typed(RNG.choices(ADDRESSES if RNG.random() < 0.6 else NAMES, WEIGHTS)[0], RNG) for _ in range(5000)]
 PREFIXES = [q[:n] for q in QUERIES[:1000] for n in (3, 6, 10) if len(q) >= n]
-RECORDS: list[tuple[float, float, int, str]] = []
-
-
-class Voter(FastHttpUser):
-    wait_time = constant_throughput(PER_USER_RPS)
-
-    def on_start(self):
-        self.rng = random.Random()
-
-    @task(60)
-    def address(self):
-        self.client.get("/api/v1/lookup", params={"q": self.rng.choice(QUERIES)}, name="address")
-
-    @task(20)
-    def point(self):
-        lon = self.rng.uniform(BBOX[0], BBOX[2])
-        lat = self.rng.uniform(BBOX[1], BBOX[3])
-        self.client.get("/api/v1/lookup", params={"lon": f"{lon:.5f}", "lat": f"{lat:.5f}"}, name="point")
-
-    @task(10)
-    def autocomplete(self):
-        self.client.get("/api/v1/autocomplete", params={"q": self.rng.choice(PREFIXES)}, name="autocomplete")
-
-    @task(10)
-    def page(self):
-        self.client.get(self.rng.choice(PAGES), name="page")
+#: (scheduled start, lateness of the start ms, latency from the scheduled start ms, status, kind)
+RECORDS: list[tuple[float, float, float, int, str]] = []
 
 
 def _phases():
@@ -99,24 +90,80 @@ def _phases():
     return [(float(s), float(r)) for s, r in (p.split(":") for p in spec.split(","))]
 
 
+def schedule(phases, t0: float):
+    """Scheduled start times: ``rate`` evenly spaced arrivals a second during each phase."""
+    start = t0
+    for seconds, rate in phases:
+        n = int(round(seconds * rate))
+        for i in range(n):
+            yield start + i / rate
+        start += seconds
+
+
+class Voter(FastHttpUser):
+    """One user whose only task is the scheduler; every request is its own greenlet."""
+
+    wait_time = constant(0)
+    concurrency = 2000          # connections the shared pool may open (requests in flight)
+    network_timeout = TIMEOUT_S
+    connection_timeout = TIMEOUT_S
+
+    def on_start(self):
+        self.rng = random.Random()
+        self.requests = Group()
+        kinds = [(self.address, 60), (self.point, 20), (self.autocomplete, 10), (self.page, 10)]
+        self.kinds = [k for k, _ in kinds]
+        self.weights = [w for _, w in kinds]
+
+    def on_stop(self):
+        self.requests.kill(block=False)
+
+    @task
+    def run_schedule(self):
+        choose, rng, spawn = self.rng.choices, self.rng, self.requests.spawn
+        for at in schedule(_phases(), time.time()):
+            delay = at - time.time()
+            if delay > 0:
+                gevent.sleep(delay)
+            spawn(self._one, at, choose(self.kinds, self.weights)[0], rng)
+        self.requests.join(timeout=DRAIN_S)
+        gevent.sleep(3600)      # the shape stops the run
+
+    def _one(self, at: float, send, rng) -> None:
+        started = time.time()
+        try:
+            status, kind = send(rng)
+        except Exception:  # noqa: BLE001 - a failed request is a record with status 0
+            status, kind = 0, "error"
+        end = time.time()
+        RECORDS.append((at, (started - at) * 1000, (end - at) * 1000, status, kind))
+
+    def _get(self, path, params, kind):
+        response = self.client.get(path, params=params, name=kind)
+        return int(getattr(response, "status_code", 0) or 0), kind
+
+    def address(self, rng):
+        return self._get("/api/v1/lookup", {"q": rng.choice(QUERIES)}, "address")
+
+    def point(self, rng):
+        lon = rng.uniform(BBOX[0], BBOX[2])
+        lat = rng.uniform(BBOX[1], BBOX[3])
+        return self._get("/api/v1/lookup", {"lon": f"{lon:.5f}", "lat": f"{lat:.5f}"}, "point")
+
+    def autocomplete(self, rng):
+        return self._get("/api/v1/autocomplete", {"q": rng.choice(PREFIXES)}, "autocomplete")
+
+    def page(self, rng):
+        return self._get(rng.choice(PAGES), None, "page")
+
+
 class Phases(LoadTestShape):
-    """Fixed request rates, one per phase: users = rate / PER_USER_RPS, all spawned at once."""
+    """One user (the scheduler) for the phases and the drain, then stop."""
 
     def tick(self):
-        elapsed = self.get_run_time()
-        for seconds, rate in _phases():
-            if elapsed < seconds:
-                users = max(1, round(rate / PER_USER_RPS))
-                return users, users
-            elapsed -= seconds
+        if self.get_run_time() < sum(s for s, _ in _phases()) + DRAIN_S:
+            return 1, 1
         return None
-
-
-@events.request.add_listener
-def _record(request_type, name, response_time, response_length, response=None, exception=None,
-            start_time=None, **_kw):
-    status = getattr(response, "status_code", 0) or 0
-    RECORDS.append((start_time or time.time(), response_time, int(status), name))
 
 
 @events.quitting.add_listener
@@ -126,3 +173,5 @@ def _dump(environment, **_kw):
         with open(path, "w", encoding="utf-8") as fh:
             for r in RECORDS:
                 fh.write(json.dumps(r) + "\n")
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        Path(path + ".cpu").write_text(json.dumps({"user_s": usage.ru_utime, "system_s": usage.ru_stime}))

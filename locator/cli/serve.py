@@ -12,8 +12,10 @@ ones stopped gracefully), and the old data's geocoder is closed once its last wo
 exited. Data that fails strict loading is refused: the log names the file and the record,
 the old app keeps serving, ``/healthz`` still shows the old ``data_version``.
 
-Overload: gthread workers, each with at most ``--max-in-flight`` requests at work
-(``locator.web.shedding``); the excess gets a fast 503 with ``Retry-After``.
+Overload: gthread workers, each with at most ``--max-in-flight`` requests at work and as many
+threads; the accepting thread answers the excess itself with a fast 503 and ``Retry-After``
+(``locator.web.shedding``). Before forking, the master answers a sample of every kind of
+request (``warm_up``) so that what they build lazily is shared by the workers.
 
 Neither server writes an access log line with a query string: gunicorn's access log stays
 off and Flask's request log is silenced; the app's own ``locator.web.access`` log records
@@ -26,13 +28,15 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 from gunicorn.app.base import BaseApplication
 
 from ..errors import LocatorError
 from ..web.accesslog import BatchedStreamHandler, access_log
-from ..web.shedding import LoadShedder
+from ..web.shedding import LoadShedder, shedding_worker
 from .common import add_data_argument, settings_from
 
 log = logging.getLogger("locator.web")
@@ -49,9 +53,9 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     p.add_argument("--workers", type=int, default=None,
                    help=f"gunicorn worker processes (default: one per core, at least 2; here {default_workers()})")
-    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                   help=f"threads per worker (default {DEFAULT_THREADS}); more than --max-in-flight, so that "
-                        "excess requests are refused at once instead of waiting for a thread")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads per worker (default: --max-in-flight, or 16 without shedding); the "
+                        "accepting thread refuses the excess itself, so no spare thread is needed")
     p.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT,
                    help=f"requests at work at once per worker; the others get a fast 503 with Retry-After "
                         f"(default {DEFAULT_MAX_IN_FLIGHT}; 0: no shedding)")
@@ -68,9 +72,11 @@ def register(sub) -> None:
     r.set_defaults(func=cmd_reload)
 
 
-#: Shedding needs free threads to refuse on: a few requests at work, the rest refused at once.
-DEFAULT_THREADS = 16
+#: A few requests at work per worker, the rest refused at once by the accepting thread; lookups
+#: are CPU-bound under one interpreter lock, so more at once only makes each one slower.
 DEFAULT_MAX_IN_FLIGHT = 4
+#: Threads per worker when shedding is off.
+UNSHED_THREADS = 16
 
 
 def cmd_serve(args) -> int:
@@ -88,6 +94,8 @@ def cmd_serve(args) -> int:
         except BaseException:
             locator.close()
             raise
+        if not args.dev:
+            warm_up(app, locator)
         if max_in_flight and not args.dev:
             app.wsgi_app = LoadShedder(app.wsgi_app, max_in_flight)
         return app, locator
@@ -100,12 +108,16 @@ def cmd_serve(args) -> int:
             locator.close()
         return 0
     workers = args.workers if args.workers is not None else default_workers()
-    server = GunicornServer(app, {
+    threads = args.threads if args.threads is not None else (max_in_flight or UNSHED_THREADS)
+    options = {
         "bind": f"{args.host}:{args.port}",
         "workers": max(1, workers),
-        "threads": max(1, args.threads),
+        "threads": max(1, threads),
         "pidfile": args.pid_file,
-    }, locator=locator, build=build)
+    }
+    if max_in_flight:
+        options["worker_class"] = shedding_worker(max_in_flight, thread_warm_paths(locator))
+    server = GunicornServer(app, options, locator=locator, build=build)
     try:
         server.run()
     finally:
@@ -129,6 +141,82 @@ def cmd_reload(args) -> int:
         raise LocatorError(f"no process {pid}", public_message=f"Aucun serveur ne tourne sous le PID {pid}.") from err
     print(f"reload asked of locator serve (pid {pid}); its log says when the new data serves")
     return 0
+
+
+#: How many of the most populous communes the warm-up asks for (names, mairie addresses,
+#: autocomplete prefixes); the side of the lattice of points over the data's extent asked
+#: through the app, and of the denser one asked of the locator directly (its point path fills
+#: its tables block by block: a coarse lattice leaves most blocks to the workers).
+WARM_UP_COMMUNES = 20
+WARM_UP_LATTICE = 20
+WARM_UP_POINTS_LATTICE = 150
+
+
+def warm_up(app, locator) -> None:
+    """Answer a sample of every kind of request once in the master, before the fork.
+
+    What the first requests of each kind build lazily (the geocoder's and the text
+    pipeline's tables and memoised steps, the commune index's blocks, compiled templates)
+    is then built once and shared by every worker through the fork, instead of being built
+    again in each worker during its first seconds of traffic (measured: +60 MB resident per
+    worker, BENCHMARKS.md "Election day"). Rate limits and the access log are off meanwhile;
+    answers are not changed by it. A failure is logged and the server starts anyway.
+    """
+    limiter = app.extensions.get("locator_limiter")
+    was_enabled = limiter.enabled if limiter is not None else None
+    access = access_log.logger
+    was_disabled = access.disabled
+    paths = ["/", "/widget", "/embed.js", "/integration", "/healthz"]
+    communes = sorted(locator.dataset.communes, key=lambda c: -(c.population or 0))[:WARM_UP_COMMUNES]
+    for c in communes:
+        paths.append("/api/v1/lookup?" + urlencode({"q": c.nom}))
+        if c.mairie_adresse:
+            paths.append("/api/v1/lookup?" + urlencode({"q": c.mairie_adresse.replace("\n", " ")}))
+        for n in (3, 6):
+            paths.append("/api/v1/autocomplete?" + urlencode({"q": c.nom[:n].lower()}))
+    paths += ["/api/v1/lookup?" + urlencode({"lon": f"{lon:.5f}", "lat": f"{lat:.5f}"})
+              for lon, lat in _lattice(locator, WARM_UP_LATTICE)]
+    started = time.perf_counter()
+    try:
+        if limiter is not None:
+            limiter.enabled = False
+        access.disabled = True
+        client = app.test_client()
+        for path in paths:
+            client.get(path)
+        for lon, lat in _lattice(locator, WARM_UP_POINTS_LATTICE):
+            locator.lookup_point(lon, lat)
+    except Exception as err:  # noqa: BLE001 - a warm-up must never stop the server from starting
+        log.warning("warm-up stopped: %s", err)
+    finally:
+        access.disabled = was_disabled
+        if limiter is not None:
+            limiter.enabled = was_enabled
+    log.info("warm-up: %d requests and %d points answered in %.1f s before forking the workers", len(paths),
+             WARM_UP_POINTS_LATTICE ** 2, time.perf_counter() - started)
+
+
+def thread_warm_paths(locator) -> list[str]:
+    """What each worker thread answers once before the worker accepts: a point, a commune name
+    and an autocomplete prefix (``SheddingThreadWorker.warm_threads``)."""
+    paths = []
+    points = [(b.lon, b.lat) for b in locator.bureaux if b.lon is not None and b.lat is not None]
+    if points:
+        paths.append("/api/v1/lookup?" + urlencode({"lon": f"{points[0][0]:.5f}", "lat": f"{points[0][1]:.5f}"}))
+    communes = sorted(locator.dataset.communes, key=lambda c: -(c.population or 0))[:1]
+    for c in communes:
+        paths += ["/api/v1/lookup?" + urlencode({"q": c.nom}), "/api/v1/autocomplete?" + urlencode({"q": c.nom[:4]})]
+    return paths
+
+
+def _lattice(locator, k: int) -> list[tuple[float, float]]:
+    """``k`` × ``k`` points (lon, lat) evenly over the extent of the bureaux' points."""
+    points = [(b.lon, b.lat) for b in locator.bureaux if b.lon is not None and b.lat is not None]
+    if not points or k < 2:
+        return []
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    (w, e), (s, n) = (min(lons), max(lons)), (min(lats), max(lats))
+    return [(w + (e - w) * i / (k - 1), s + (n - s) * j / (k - 1)) for i in range(k) for j in range(k)]
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -6,22 +6,52 @@ and every voter waits. With it, each worker runs at most ``limit`` requests at o
 rest are answered at once with ``503`` and ``Retry-After``), so the requests that are served
 keep their quiet-day latency and the others know to retry in a second.
 
-The bound is an in-flight counter wrapped around the WSGI app, before Flask builds its
-request context: refusing costs a counter check and a small constant response. The health
-probe (``/healthz``) is never refused, so an orchestrator does not kill a busy but healthy
-worker. ``locator serve`` runs gthread workers with more threads than ``limit``, so a refused
-request reaches the counter instead of queueing for a thread.
+Two places refuse, with the same answer:
+
+* ``SheddingThreadWorker``, the gunicorn worker ``locator serve`` runs: its accepting thread
+  counts the requests handed to its threads (``limit``, as many threads as that) and answers
+  the next one itself, from the bytes already on the socket, without handing it to a thread.
+  A refusal then waits neither for a free thread nor behind the thread queue, and takes the
+  interpreter lock once instead of three times (accept, a worker thread, back to the
+  accepting thread): it used to wait behind the requests at work (p99 of a refusal 310 ms
+  under load, BENCHMARKS.md "Election day"). The worker also shortens the interpreter's
+  switch interval so that the accepting thread gets the lock back quickly from busy threads.
+* ``LoadShedder``, an in-flight counter wrapped around the WSGI app, before Flask builds its
+  request context, for any other server (or a worker given more threads than ``limit``).
+
+The health probe (``/healthz``) is never refused, so an orchestrator does not kill a busy but
+healthy worker.
 """
 
 from __future__ import annotations
 
+import errno
+import selectors
+import socket
+import sys
 import threading
+import time
+from functools import partial
+
+from gunicorn.workers.gthread import ThreadWorker
 
 #: The refusal, in French like every public message (the API's ``status``/``message`` shape).
 BODY = ('{"status":"overloaded","message":"Le service est très sollicité en ce moment : '
         'réessayez dans quelques secondes."}').encode()
 RETRY_AFTER_S = 1
 EXEMPT_PATHS = frozenset({"/healthz"})
+HEADERS = [
+    ("Content-Type", "application/json"),
+    ("Content-Length", str(len(BODY))),
+    ("Retry-After", str(RETRY_AFTER_S)),
+    ("Cache-Control", "no-store"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+]
+#: The whole refusal as the accepting thread sends it; the connection is closed after it.
+RESPONSE = ("HTTP/1.1 503 Service Unavailable\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in HEADERS)
+            + "Connection: close\r\n\r\n").encode("latin-1") + BODY
 
 
 class LoadShedder:
@@ -53,14 +83,7 @@ class LoadShedder:
                 self.in_flight += 1
                 refused = False
         if refused:
-            start_response("503 Service Unavailable", [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(BODY))),
-                ("Retry-After", str(RETRY_AFTER_S)),
-                ("Cache-Control", "no-store"),
-                ("X-Content-Type-Options", "nosniff"),
-                ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
-            ])
+            start_response("503 Service Unavailable", list(HEADERS))
             return [BODY]
         try:
             return self.app(environ, start_response)
@@ -69,3 +92,222 @@ class LoadShedder:
             # work is done when the app returns.
             with self._lock:
                 self.in_flight -= 1
+
+
+#: The interpreter lock is handed over after this long (CPython's default is 5 ms): the
+#: accepting thread, which refuses, waits at most about this long per busy thread.
+SWITCH_INTERVAL_S = 0.001
+#: How long a refused connection is kept open to read what the client still sends, so that
+#: closing it does not reset the connection before the client has read the refusal.
+LINGER_S = 2.0
+
+
+class SheddingThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker, refusing in its accepting thread past ``limit`` requests.
+
+    Every request a thread is handed counts until its answer is written (gthread's
+    ``finish_request``, on the accepting thread: the counter needs no lock). Past ``limit``,
+    a request is refused as ``LoadShedder`` refuses it, unless its request line is for an
+    exempt path (read with ``MSG_PEEK``, so an exempt request is then served unchanged); a
+    new connection whose request has not arrived yet waits in gthread's own poller (no
+    thread held) until it has. Make the subclass with ``shedding_worker(limit)``.
+    """
+
+    limit = 4
+    #: Paths each thread answers once before the worker accepts (``warm_threads``).
+    warm_paths: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.in_flight = 0
+        self.refused = 0
+        self._count_lock = threading.Lock()
+        self._done = threading.local()
+        self._lingering: list[tuple[float, socket.socket]] = []
+
+    def init_process(self):
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        super().init_process()
+
+    def run(self):
+        self.warm_threads()
+        super().run()
+
+    def warm_threads(self) -> None:
+        """Each thread of the pool answers ``warm_paths`` once, before the first request.
+
+        What a thread builds for itself on its first lookups (per-thread state of the
+        libraries under the point and address paths: measured about +15 MB a worker) is then
+        built at start-up, so a worker's memory is at its steady state before traffic comes
+        instead of growing during the first burst. Rate limits and the access log are off
+        meanwhile. A failure is logged, never fatal."""
+        if not self.warm_paths:
+            return
+        from werkzeug.test import EnvironBuilder
+
+        from .accesslog import access_log
+
+        app = self.wsgi.__wrapped__ if hasattr(self.wsgi, "__wrapped__") else self.wsgi
+        limiter = getattr(app, "extensions", {}).get("locator_limiter")
+        barrier = threading.Barrier(self.cfg.threads)
+
+        def warm():
+            try:
+                barrier.wait(30)   # one task per thread: the pool starts them all
+            except threading.BrokenBarrierError:
+                pass
+            for path in self.warm_paths:
+                environ = EnvironBuilder(path=path).get_environ()
+                for _chunk in app(environ, lambda *_a: None):
+                    pass
+
+        was_disabled, access_log.logger.disabled = access_log.logger.disabled, True
+        enabled = limiter.enabled if limiter is not None else None
+        try:
+            if limiter is not None:
+                limiter.enabled = False
+            for future in [self.tpool.submit(warm) for _ in range(self.cfg.threads)]:
+                future.result(60)
+        except Exception as err:  # noqa: BLE001 - warming must never stop a worker
+            self.log.warning("warming the worker's threads: %s", err)
+        finally:
+            access_log.logger.disabled = was_disabled
+            if limiter is not None:
+                limiter.enabled = enabled
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        app = self.wsgi
+
+        def counted(environ, start_response):
+            # Counted down as soon as the app has made its answer, before gunicorn writes it
+            # (as ``LoadShedder`` does): counting down after the write, or in
+            # ``finish_request`` on the accepting thread, would refuse on a stale count the
+            # next request the client sends as soon as it has read this answer.
+            try:
+                return app(environ, start_response)
+            finally:
+                self._done.counted = True
+                with self._count_lock:
+                    self.in_flight -= 1
+
+        counted.__wrapped__ = app
+        self.wsgi = counted
+
+    def handle(self, conn):
+        self._done.counted = False
+        try:
+            return super().handle(conn)
+        finally:
+            if not self._done.counted:  # no request reached the app (client gone, bad request)
+                with self._count_lock:
+                    self.in_flight -= 1
+
+    def enqueue_req(self, conn):
+        if conn.initialized and _peek(conn) == b"":
+            # A kept-alive connection the client has closed: closed here, not handed to a
+            # thread (where it would count as a request at work until the thread got to it).
+            self.nr_conns -= 1
+            conn.close()
+            return
+        if self.limit and self.in_flight >= self.limit:
+            head = _peek(conn)
+            if head is None and not conn.initialized and self.alive:
+                self._wait_for_request(conn)
+                return
+            if head is None or _path(head) not in EXEMPT_PATHS:
+                self._refuse(conn)
+                return
+        with self._count_lock:
+            self.in_flight += 1
+        super().enqueue_req(conn)
+
+    def murder_keepalived(self, force=False):
+        super().murder_keepalived(force)
+        now = time.monotonic()
+        while self._lingering and (force or self._lingering[0][0] <= now):
+            _deadline, sock = self._lingering.pop(0)
+            self._close_lingering(sock)
+
+    def _wait_for_request(self, conn):
+        """A new connection with nothing to read yet: in gthread's pending list, not a thread."""
+        conn.timeout = time.monotonic() + self.cfg.keepalive
+        self.pending_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+
+    def _refuse(self, conn):
+        self.refused += 1
+        self.nr_conns -= 1
+        sock = conn.sock
+        try:
+            sock.setblocking(False)
+            _drain(sock)
+            sock.send(RESPONSE)   # 400 bytes: the socket's send buffer takes it at once
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            sock.close()
+            return
+        # Read what the client still sends until it closes; closing a socket with unread
+        # bytes would send a reset that can destroy the refusal before the client reads it.
+        self._lingering.append((time.monotonic() + LINGER_S, sock))
+        self.poller.register(sock, selectors.EVENT_READ, self._on_lingering_readable)
+
+    def _on_lingering_readable(self, sock):
+        try:
+            if _drain(sock):
+                return
+        except OSError:
+            pass
+        self._lingering = [(d, s) for d, s in self._lingering if s is not sock]
+        self._close_lingering(sock)
+
+    def _close_lingering(self, sock):
+        try:
+            self.poller.unregister(sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        sock.close()
+
+
+def shedding_worker(limit: int, warm_paths=()) -> type[SheddingThreadWorker]:
+    """The worker class for ``limit`` requests at work per worker, whose threads each answer
+    ``warm_paths`` once before the worker accepts."""
+    return type("SheddingThreadWorker", (SheddingThreadWorker,),
+                {"limit": max(int(limit), 0), "warm_paths": tuple(warm_paths)})
+
+
+def _peek(conn) -> bytes | None:
+    """The start of the request waiting on ``conn`` (not consumed), or ``None`` when nothing
+    has arrived yet."""
+    buffered = conn.parser.unreader.buf.getvalue() if conn.parser is not None else b""
+    if buffered:
+        return buffered[:256]
+    try:
+        data = conn.sock.recv(256, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+    return data
+
+
+def _path(head: bytes) -> str:
+    """The path of a request line (``GET /healthz?x HTTP/1.1`` → ``/healthz``)."""
+    parts = head.split(b"\r\n", 1)[0].split(b" ")
+    target = parts[1] if len(parts) > 2 else b""
+    return target.split(b"?", 1)[0].decode("latin-1")
+
+
+def _drain(sock) -> bool:
+    """Read and drop what is on a non-blocking socket; ``False`` at end of stream."""
+    while True:
+        try:
+            data = sock.recv(65536)
+        except BlockingIOError:
+            return True
+        except OSError as err:
+            if err.errno == errno.EINTR:
+                continue
+            raise
+        if not data:
+            return False
