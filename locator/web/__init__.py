@@ -101,9 +101,11 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
     # rate limits, CORS on /api, security headers, access log; then the page language
     init_security(app, settings, on_request=_set_language)
 
-    from .api import api, health
+    from .api import api, health, suggestions_cache
     from .pages import pages
     from .widget import widget
+
+    app.extensions["locator_suggestions"] = suggestions_cache()
 
     for blueprint in (api, health, pages, widget):
         app.register_blueprint(blueprint)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from ..errors import InvalidQuery, LocatorError
+from ..geocoding.chain import LRUCache
 from ..lookup.outcome import error_result
 from ..lookup.scope import probe, suggest
 from . import params
@@ -75,8 +76,23 @@ def autocomplete():
     dep = params.check_departement(request.args.get("departement"))
     limit = _int_arg("limit", default=5, low=1, high=AUTOCOMPLETE_MAX)
     text = params.check_text(raw) if raw.strip() else ""
-    results = suggest(_data().locator, text, limit=limit, departement=dep)
-    return _private(jsonify({"query": text, "results": [s.to_dict() for s in results]}))
+    key = (text, limit, dep)
+    cache = current_app.extensions["locator_suggestions"]
+    results = cache.get(key)
+    if results is None:
+        results = [s.to_dict() for s in suggest(_data().locator, text, limit=limit, departement=dep)]
+        cache.put(key, results)
+    return _private(jsonify({"query": text, "results": results}))
+
+
+#: Suggestions kept per worker by (text, limit, département): voters type the same few
+#: communes' first letters all day. An answer depends only on the data and the geocoder,
+#: which an app never changes (a reload builds a new app, with an empty cache).
+SUGGESTIONS_CACHE_SIZE = 4096
+
+
+def suggestions_cache() -> LRUCache:
+    return LRUCache(SUGGESTIONS_CACHE_SIZE)
 
 
 @api.get("/bureaux")

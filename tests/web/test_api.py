@@ -168,6 +168,23 @@ def test_autocomplete_filters_by_departement_and_limit(client):
     assert len(client.get("/api/v1/autocomplete?q=rue+de+la+gare&limit=1").get_json()["results"]) == 1
 
 
+def test_the_same_prefix_typed_again_is_answered_without_asking_the_geocoder(client, fake_geocoder):
+    first = client.get("/api/v1/autocomplete?q=rue+de+la+gare").get_json()
+    calls = fake_geocoder.calls
+    assert calls > 0
+    assert client.get("/api/v1/autocomplete?q=rue+de+la+gare").get_json() == first
+    assert fake_geocoder.calls == calls
+    client.get("/api/v1/autocomplete?q=rue+de+la+gare&limit=1")  # another limit: another answer
+    assert fake_geocoder.calls > calls
+
+
+def test_a_failed_suggestion_is_not_remembered(client, fake_geocoder):
+    fake_geocoder.fail = True
+    assert client.get("/api/v1/autocomplete?q=rue+de+la+gare").status_code == 503
+    fake_geocoder.fail = False
+    assert client.get("/api/v1/autocomplete?q=rue+de+la+gare").get_json()["results"]
+
+
 def test_autocomplete_under_three_characters_asks_nothing(client, fake_geocoder):
     r = client.get("/api/v1/autocomplete?q=me")
     assert r.status_code == 200
