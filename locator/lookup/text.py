@@ -15,6 +15,8 @@ result or ``None`` to go on (the shape of addok's processors)::
     fall_back        nothing accepted: the commune the text names (searched again in it alone),
                      else ``ambiguous`` (the street agrees but no commune is named; a postcode
                      shared by several communes), else ``not_found``.
+    refuse_head_alone  a former name read by its head ("Granges-sur-Vologne" → Granges) is ok
+                     only with a street found there or one of the commune's postcodes.
     refuse_homonyms  the text names the answer's commune by a name several communes share
                      ("Châtenois": 67073 and 88095): ok only when something in the text decides
                      (a postcode, the département's name or "(NN)", a street found in only one
@@ -94,6 +96,7 @@ class Query:
     ci: int | None = None  # the commune answered in (None: the polygon's)
     warnings: list[ResultWarning] = field(default_factory=list)
     departements: frozenset = frozenset()  # département codes the text names ("(67)", "Bas-Rhin")
+    qualified: bool = False  # a former name was read by its head ("Granges-sur-Vologne" → Granges)
     citycode: str | None = None  # every search restricted to this commune (bulk geocoding)
 
     @property
@@ -125,7 +128,8 @@ class TextLookup:
         self.gazetteer = Gazetteer(locator.index.communes, locator.dataset.anciennes)
         self.names = locator.dataset.france_names
         self.departement_names = _folded_departement_names(self.names, self.gazetteer)
-        self.steps = (self.normalise, self.search, self.judge, self.fall_back, self.refuse_homonyms,
+        self.steps = (self.normalise, self.search, self.judge, self.fall_back, self.refuse_head_alone,
+                      self.refuse_homonyms,
                       self.refuse_rivals, self.locate, self.gate_precision)
 
     def run(self, text) -> LookupResult:
@@ -154,7 +158,9 @@ class TextLookup:
         except InvalidQuery as err:
             return error_result(err, q.text)
         q.departements, q.normalised = self._split_departement(q.text, q.normalised)
-        q.parts = self.gazetteer.with_former_names(parse_query(q.normalised), self._is_current_elsewhere)
+        parsed = parse_query(q.normalised)
+        q.parts = self.gazetteer.with_former_names(parsed, self._is_current_elsewhere)
+        q.qualified = q.parts is not parsed
         return None
 
     def search(self, q: Query):
@@ -208,6 +214,19 @@ class TextLookup:
             return q.result(Status.AMBIGUOUS, which,
                             candidates=[CommuneCandidate.of(communes[ci]) for ci in sharing])
         return LookupResult(status=Status.NOT_FOUND, query=q.text, message=say("not_found"), message_key="not_found")
+
+    def refuse_head_alone(self, q: Query):
+        """A former name read by its head ("Granges-sur-Vologne") is a guess about the
+        qualifier: ok only with a street found in that commune or one of its postcodes, else
+        the commune is offered ("Condé-sur-Noireau" is not Condé-Northen by its name alone)."""
+        best = q.best
+        if not q.qualified or best.type not in ("municipality", "locality"):
+            return None
+        ci = self.locator.index.by_code.get(best.citycode) if best.citycode else None
+        if ci is None or q.parts.postcodes & set(self.locator.index.communes[ci].codes_postaux):
+            return None
+        return q.result(Status.AMBIGUOUS, "ambiguous.which_name",
+                        candidates=[CommuneCandidate.of(self.locator.index.communes[ci])])
 
     def refuse_homonyms(self, q: Query):
         index = self.locator.index
