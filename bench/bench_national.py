@@ -301,6 +301,7 @@ def main(argv=None) -> int:
             f"(RSS {', '.join(f'{p[1]:.0f}' for p in procs)} MB) | < 1536 MB |",
         ]
     body += ["", f"Load average (1 min, 2 cores) at the start and the end: {load_start:.1f} and {load_end:.1f}."]
+    print("\n".join(body))
     if not args.no_write:
         write_section("national", "\n".join(body))
     return 0

@@ -190,17 +190,19 @@ class TileGrid:
         return n_fine
 
     def _cells(self, x, y):
-        ix = np.floor((np.asarray(x) - self.x0) / self.cell).astype(np.int64)
-        iy = np.floor((np.asarray(y) - self.y0) / self.cell).astype(np.int64)
-        return ix, iy
+        """Which points lie on the grid, and the cell column and row of those. The bounds are
+        tested on the floats, so NaN (a point outside every territory) is off the grid
+        (comparisons with NaN are False) without any integer cast of it."""
+        fx = (np.asarray(x, dtype=float) - self.x0) / self.cell
+        fy = (np.asarray(y, dtype=float) - self.y0) / self.cell
+        inside = (fx >= 0.0) & (fx < self.nx) & (fy >= 0.0) & (fy < self.ny)
+        # truncation is the floor for these non-negative values
+        return inside, fx[inside].astype(np.int64), fy[inside].astype(np.int64)
 
     def lookup(self, x, y) -> np.ndarray:
         """Commune index, ``OUTSIDE``, or ``BOUNDARY`` (= ask the exact test) per point."""
-        ix, iy = self._cells(x, y)
-        # NaN coordinates land "outside" through the bounds test (NaN comparisons are False)
-        inside = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
-        out = np.full(ix.shape, OUTSIDE, dtype=np.int64)
-        ix, iy = ix[inside], iy[inside]
+        inside, ix, iy = self._cells(x, y)
+        out = np.full(inside.shape, OUTSIDE, dtype=np.int64)
         value = self.blocks[(iy // BLOCK) * self.nbx + ix // BLOCK].astype(np.int64)
         fine = value <= _FINE
         k = _FINE - value[fine]
@@ -211,12 +213,10 @@ class TileGrid:
 
     def deep(self, x, y) -> np.ndarray:
         """The deep flag per point (False off the grid, or without a margin)."""
-        ix, iy = self._cells(x, y)
-        inside = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
-        out = np.zeros(ix.shape, dtype=bool)
+        inside, ix, iy = self._cells(x, y)
+        out = np.zeros(inside.shape, dtype=bool)
         if self.margin_m is None:
             return out
-        ix, iy = ix[inside], iy[inside]
         b = (iy // BLOCK) * self.nbx + ix // BLOCK
         value = self.blocks[b].astype(np.int64)
         deep = self.block_deep[b].copy()
@@ -302,12 +302,22 @@ class TerritoryGrids:
         y = np.asarray(y, dtype=float)
         if len(self.grids) == 1:  # one territory: its grid says OUTSIDE off it
             return next(iter(self.grids.values())).lookup(x, y)
-        out = np.full(x.shape, OUTSIDE, dtype=np.int64)
         bands = band_of(x)
+        if 0 in self.grids:
+            # Metropolitan France first, over every point without copies (a grid says OUTSIDE
+            # for a point of another band: 10 000 km off it), then the other bands' few points.
+            out = self.grids[0].lookup(x, y)
+            others = np.nonzero(bands != 0)[0]
+            x, y, bands = x[others], y[others], bands[others]
+        else:
+            out = np.full(x.shape, OUTSIDE, dtype=np.int64)
+            others = None
         for b, grid in self.grids.items():
-            sel = bands == b
-            if sel.any():
-                out[sel] = grid.lookup(x[sel], y[sel])
+            if b == 0:
+                continue
+            sel = np.nonzero(bands == b)[0]
+            if len(sel):
+                out[sel if others is None else others[sel]] = grid.lookup(x[sel], y[sel])
         return out
 
     @property
