@@ -92,7 +92,7 @@ class ArrayCache:
         """Store ``arrays`` atomically; False (and nothing written) when the folder is not
         writable. Older files of the same name, other keys, are removed."""
         path = self.path(name, key)
-        if path is None:
+        if path is None or not path.parent.parent.is_dir():  # never make the data folder itself
             return False
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)

@@ -105,3 +105,9 @@ def test_a_copied_data_folder_uses_the_copied_cache(tmp_path, data):
     copy = tmp_path / "copy"
     shutil.copytree(data, copy)
     assert _same_dataset(first, DataDir(copy).load(strict=True))
+
+
+def test_no_cache_is_written_for_a_data_folder_that_does_not_exist(tmp_path):
+    cache = ArrayCache(tmp_path / "nowhere" / "cache")
+    assert not cache.put("x", {"a": np.zeros(1)})
+    assert not (tmp_path / "nowhere").exists()
