@@ -182,9 +182,18 @@ def main(argv=None) -> int:
         threading.Thread(target=sample_steady, daemon=True).start()
         env = dict(os.environ, LOAD_PHASES=",".join(f"{s}:{r}" for s, r in phases), LOAD_RECORD=str(record))
         t0 = time.time()
-        subprocess.run(["locust", "-f", str(LOCUSTFILE), "--headless", "--host", url, "--only-summary",
-                        "--loglevel", "ERROR", "--stop-timeout", "5"], cwd=ROOT, env=env, check=False,
-                       stdout=subprocess.DEVNULL, timeout=sum(s for s, _ in phases) + 120)
+        locust = subprocess.Popen(["locust", "-f", str(LOCUSTFILE), "--headless", "--host", url, "--only-summary",
+                                   "--loglevel", "ERROR", "--stop-timeout", "5"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL)
+        try:
+            locust.wait(sum(s for s, _ in phases) + 60)
+        except subprocess.TimeoutExpired:
+            locust.send_signal(signal.SIGTERM)   # locust quits and still writes its records
+            try:
+                locust.wait(60)
+            except subprocess.TimeoutExpired:
+                locust.kill()
+                locust.wait()
         wall = time.time() - t0
         cpu_server = cpu_seconds(server) - cpu_before
         mem_after = memory(proc.pid)
@@ -200,6 +209,7 @@ def main(argv=None) -> int:
     gen_cpu = json.loads(Path(str(record) + ".cpu").read_text())
     shutil.rmtree(tmp, ignore_errors=True)
     gen_cpu_s = gen_cpu["user_s"] + gen_cpu["system_s"]
+    not_sent = gen_cpu.get("not_sent", 0)
     begin = min(r[0] for r in records) if records else t0
     s1 = begin + args.seconds
     s2 = s1 + args.burst_seconds
@@ -252,6 +262,7 @@ max(1.5 × quiet p99, quiet p99 + 10 ms) for good after: {"never" if back is Non
 Held at {args.rate:.0f} req/s for {args.seconds:.0f} s with 0 errors, 0 shed and p99 < 100 ms: **{"yes" if held else "no"}**.
 Workers alive before/after: {sorted(workers_before) == sorted(workers_after) and "the same PIDs (none died)" or f"{sorted(workers_before)} → {sorted(workers_after)}"}.
 Memory (master + workers + redis), RSS: {mem_before["rss"]:.0f} → {mem_mid["rss"]:.0f} (end of steady phase, {growth(mem_before["rss"], mem_mid["rss"]):+.1f} %) → {mem_after["rss"]:.0f} MB (end, {growth(mem_before["rss"], mem_after["rss"]):+.1f} %); private (USS): {mem_before["uss"]:.0f} → {mem_mid["uss"]:.0f} → {mem_after["uss"]:.0f} MB.
+Requests the generator had not started by the end of the phases (counted as not sent): {not_sent:,}.
 CPU over the run ({wall:.0f} s of wall time, 2 cores = {2 * wall:.0f} core-seconds): server {cpu_server:.0f} s ({100 * cpu_server / (2 * wall):.0f} % of the machine), load generator {gen_cpu_s:.0f} s ({100 * gen_cpu_s / (2 * wall):.0f} %).
 Load average at the start / end: {load_start[0]:.2f} / {load_end[0]:.2f} (other work on the machine counts: it is shared).
 """

@@ -144,12 +144,11 @@ def cmd_reload(args) -> int:
 
 
 #: How many of the most populous communes the warm-up asks for (names, mairie addresses,
-#: autocomplete prefixes); the side of the lattice of points over the data's extent asked
-#: through the app, and of the denser one asked of the locator directly (its point path fills
-#: its tables block by block: a coarse lattice leaves most blocks to the workers).
+#: autocomplete prefixes), and the side of the lattice of points over the data's extent. (A
+#: 150 × 150 lattice saved no more memory in the workers than this one: what the first points
+#: cost a worker is per thread, see ``SheddingThreadWorker.warm_threads``.)
 WARM_UP_COMMUNES = 20
 WARM_UP_LATTICE = 20
-WARM_UP_POINTS_LATTICE = 150
 
 
 def warm_up(app, locator) -> None:
@@ -184,16 +183,14 @@ def warm_up(app, locator) -> None:
         client = app.test_client()
         for path in paths:
             client.get(path)
-        for lon, lat in _lattice(locator, WARM_UP_POINTS_LATTICE):
-            locator.lookup_point(lon, lat)
     except Exception as err:  # noqa: BLE001 - a warm-up must never stop the server from starting
         log.warning("warm-up stopped: %s", err)
     finally:
         access.disabled = was_disabled
         if limiter is not None:
             limiter.enabled = was_enabled
-    log.info("warm-up: %d requests and %d points answered in %.1f s before forking the workers", len(paths),
-             WARM_UP_POINTS_LATTICE ** 2, time.perf_counter() - started)
+    log.info("warm-up: %d requests answered in %.1f s before forking the workers", len(paths),
+             time.perf_counter() - started)
 
 
 def thread_warm_paths(locator) -> list[str]:
