@@ -127,6 +127,8 @@ def summarise(records, start: float, end: float) -> dict:
             "answered": sum(1 for r in rows if not is_error(r[3])) / max(end - start, 1e-9),
             "errors": sum(is_error(r[3]) and not is_shed(r[3]) for r in rows), "shed": len(shed),
             "p50": pct(ok, 0.5), "p99": pct(ok, 0.99), "p99_shed": pct(shed, 0.99),
+            "p99_sent": pct([r[2] - r[1] for r in rows if not is_error(r[3])], 0.99),
+            "p99_shed_sent": pct([r[2] - r[1] for r in rows if is_shed(r[3])], 0.99),
             "late_p99": pct([r[1] for r in rows], 0.99), "statuses": statuses}
 
 
@@ -231,6 +233,7 @@ def main(argv=None) -> int:
     def row(name, s):
         return (f"| {name} | {s['rate']:.0f} | {s['requests']:,} | {s['answered']:.0f} | {s['errors']} | {s['shed']:,} | "
                 f"{s['p50']:.1f} | {s['p99']:.1f} | {s['p99_shed']:.1f} | {s['late_p99']:.1f} | "
+                f"{s['p99_sent']:.1f} | {s['p99_shed_sent']:.1f} | "
                 f"{json.dumps(s['statuses'], sort_keys=True)} |")
 
     held = steady["errors"] == 0 and steady["shed"] == 0 and steady["p99"] < 100
@@ -246,10 +249,11 @@ many repeats), 20 % points over the département, 10 % autocomplete prefixes, 10
 static files. Phases: {args.seconds:.0f} s at {args.rate:.0f} req/s, {args.burst_seconds:.0f} s at
 {2 * args.rate:.0f} req/s, {args.after_seconds:.0f} s at {args.rate:.0f} req/s. Latencies in ms, client
 side, same machine. "answered/s": answers that are not errors nor 503; errors: no answer in 6 s,
-5xx other than the shedding 503, 429; "late p99": how late the generator started requests.
+5xx other than the shedding 503, 429; "late p99": how late the generator started requests
+(the "from send" columns leave that lateness out: the latency once the request was started).
 
-| phase | sent/s | requests | answered/s | errors | shed 503 | p50 ok | p99 ok | p99 of 503 | late p99 | statuses |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| phase | sent/s | requests | answered/s | errors | shed 503 | p50 ok | p99 ok | p99 of 503 | late p99 | p99 ok from send | p99 503 from send | statuses |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {row(f"steady {args.rate:.0f} req/s (after 5 s)", steady)}
 {row(f"burst {2 * args.rate:.0f} req/s", burst)}
 {row("first 5 s after the burst", first5)}

@@ -48,10 +48,14 @@ HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
 ]
-#: The whole refusal as the accepting thread sends it; the connection is closed after it.
+#: The whole refusal as the accepting thread sends it, closing the connection after it, or
+#: keeping it when the refused request was read whole (``_refuse_keeping_alive``).
 RESPONSE = ("HTTP/1.1 503 Service Unavailable\r\n"
             + "".join(f"{k}: {v}\r\n" for k, v in HEADERS)
             + "Connection: close\r\n\r\n").encode("latin-1") + BODY
+RESPONSE_KEEP_ALIVE = RESPONSE.replace(b"Connection: close", b"Connection: keep-alive")
+#: Request heads longer than this are refused by closing the connection.
+MAX_HEAD = 8192
 
 
 class LoadShedder:
@@ -237,6 +241,8 @@ class SheddingThreadWorker(ThreadWorker):
 
     def _refuse(self, conn):
         self.refused += 1
+        if self._refuse_keeping_alive(conn):
+            return
         self.nr_conns -= 1
         sock = conn.sock
         try:
@@ -251,6 +257,30 @@ class SheddingThreadWorker(ThreadWorker):
         # bytes would send a reset that can destroy the refusal before the client reads it.
         self._lingering.append((time.monotonic() + LINGER_S, sock))
         self.poller.register(sock, selectors.EVENT_READ, self._on_lingering_readable)
+
+    def _refuse_keeping_alive(self, conn) -> bool:
+        """Refuse a whole bodiless HTTP/1.1 request already on the socket and keep the
+        connection for the client's next request (a client refused on every other request
+        would otherwise connect again each time); ``False`` when the request is not such."""
+        if conn.parser is not None and conn.parser.unreader.buf.getvalue():
+            return False
+        try:
+            data = conn.sock.recv(MAX_HEAD, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError:
+            return False
+        end = data.find(b"\r\n\r\n")
+        if end < 0 or not _bodiless_keep_alive(data[:end]):
+            return False
+        try:
+            conn.sock.recv(end + 4)            # exactly this request: already there
+            conn.sock.send(RESPONSE_KEEP_ALIVE)
+        except OSError:
+            return False
+        conn.sock.setblocking(False)
+        conn.set_timeout()
+        self.keepalived_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+        return True
 
     def _on_lingering_readable(self, sock):
         try:
@@ -289,6 +319,23 @@ def _peek(conn) -> bytes | None:
     except OSError:
         return b""
     return data
+
+
+def _bodiless_keep_alive(head: bytes) -> bool:
+    """Is this request head (without its blank line) a GET or HEAD in HTTP/1.1, without a body
+    and without ``Connection: close``?"""
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[0] not in (b"GET", b"HEAD") or parts[2] != b"HTTP/1.1":
+        return False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name in (b"content-length", b"transfer-encoding"):
+            return False
+        if name == b"connection" and b"close" in value.lower():
+            return False
+    return True
 
 
 def _path(head: bytes) -> str:

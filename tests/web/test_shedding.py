@@ -4,8 +4,10 @@ queue; the health probe is never refused. The WSGI middleware alone, then a real
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
@@ -13,7 +15,14 @@ import pytest
 
 from locator.config import Settings
 from locator.service import Locator
-from locator.web.shedding import BODY, RESPONSE, LoadShedder, _path
+from locator.web.shedding import (
+    BODY,
+    RESPONSE,
+    RESPONSE_KEEP_ALIVE,
+    LoadShedder,
+    _bodiless_keep_alive,
+    _path,
+)
 
 from .servers import ServerProcess, copy_data, get, serve_env
 
@@ -87,6 +96,19 @@ def test_the_accepting_thread_reads_the_path_of_the_request_line(head, path):
     assert _path(head) == path
 
 
+@pytest.mark.parametrize("head, keep", [
+    (b"GET /api/v1/lookup?q=metz HTTP/1.1\r\nHost: x", True),
+    (b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive", True),
+    (b"GET / HTTP/1.1\r\nConnection: close", False),
+    (b"GET / HTTP/1.0\r\nHost: x", False),
+    (b"POST /widget HTTP/1.1\r\nContent-Length: 5", False),
+    (b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked", False),
+    (b"garbage", False),
+])
+def test_only_a_whole_bodiless_http11_request_is_refused_keeping_its_connection(head, keep):
+    assert _bodiless_keep_alive(head) is keep
+
+
 def test_the_refusal_sent_by_the_accepting_thread_is_a_complete_http_answer_that_closes():
     head, _, body = RESPONSE.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -94,6 +116,7 @@ def test_the_refusal_sent_by_the_accepting_thread_is_a_complete_http_answer_that
     headers = dict(line.split(": ", 1) for line in lines[1:])
     assert headers["Connection"] == "close" and headers["Retry-After"] == "1"
     assert int(headers["Content-Length"]) == len(body) and body == BODY
+    assert RESPONSE_KEEP_ALIVE.replace(b"keep-alive", b"close") == RESPONSE
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +139,24 @@ def test_a_real_server_refuses_the_excess_with_fast_503s_and_keeps_answering(one
     worker = psutil.Process(one_request_server.proc.pid).children()
     queries = ["Metz", "Thionville", "1 place d'Armes, Metz", "Forbach", "Sarreguemines", "Hayange"]
 
+    host, port = urllib.parse.urlsplit(url).netloc.split(":")
+
+    def kept_alive(i):
+        """One HTTP/1.1 connection kept across requests (a new one when the server closed it)."""
+        answers, conn = [], http.client.HTTPConnection(host, int(port), timeout=15)
+        for n in range(25):
+            conn.request("GET", "/api/v1/lookup?" + urllib.parse.urlencode({"q": queries[(i + n) % len(queries)]}))
+            r = conn.getresponse()
+            answers.append((r.status, dict(r.getheaders()), r.read().decode()))
+            if r.will_close:
+                conn.close()
+                conn = http.client.HTTPConnection(host, int(port), timeout=15)
+        conn.close()
+        return answers
+
     def lookups(i):
+        if i % 2:
+            return kept_alive(i)
         return [get(url, "/api/v1/lookup", q=queries[(i + n) % len(queries)]) for n in range(25)]
 
     with ThreadPoolExecutor(9) as pool:
