@@ -174,16 +174,19 @@ class CommuneIndex:
         """``build()``, or the grids the cache holds for this margin (same arrays)."""
         if self._cache is None:
             return build()
-        name = "grid-labels" if margin_m is None else "grid-m" + f"{margin_m:g}".replace(".", "_")
-        key = _digest([GRID_FORMAT, repr(margin_m), projection_key()])
-        arrays = self._cache.get(name, key)
-        if arrays is not None:
+        # One warm grid is kept (its margin is checked when read); a batch, which needs the
+        # labels only, reads it too when no labels-only grid was stored: the same labels.
+        name = "grid-labels" if margin_m is None else "grid-warm"
+        key = _digest([GRID_FORMAT, projection_key()])
+        for arrays in (self._cache.get(name, key), self._cache.get("grid-warm", key) if margin_m is None else None):
+            if arrays is None:
+                continue
             try:
                 grids = TerritoryGrids.from_arrays(arrays)
-                if grids.margin_m == margin_m:
-                    return grids
             except (KeyError, ValueError, TypeError):
-                pass  # another layout: build it again
+                continue  # another layout: build it again
+            if margin_m is None or grids.margin_m == margin_m:
+                return grids
         grids = build()
         self._cache.put(name, grids.to_arrays(), key)
         return grids

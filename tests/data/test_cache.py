@@ -77,7 +77,7 @@ def test_a_file_with_a_bad_record_is_never_cached(data):
 def test_the_engine_reads_its_projected_outlines_and_warm_grid_back_identical(data):
     settings = Settings(data_dir=data)
     built = Locator.from_data_dir(data, settings=settings).warm()
-    assert {p.name.split(".")[0] for p in (data / "cache").glob("*.npz")} >= {"metric", "grid-m300"}
+    assert {p.name.split(".")[0] for p in (data / "cache").glob("*.npz")} >= {"metric", "grid-warm"}
     cached = Locator.from_data_dir(data, settings=settings).warm()
     assert shapely.to_wkb(built.index.geoms).tolist() == shapely.to_wkb(cached.index.geoms).tolist()
     a, b = built.index.grid().to_arrays(), cached.index.grid().to_arrays()
@@ -111,3 +111,15 @@ def test_no_cache_is_written_for_a_data_folder_that_does_not_exist(tmp_path):
     cache = ArrayCache(tmp_path / "nowhere" / "cache")
     assert not cache.put("x", {"a": np.zeros(1)})
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_batch_on_a_fresh_locator_reads_the_warm_grid_kept_by_a_server(data):
+    settings = Settings(data_dir=data)
+    Locator.from_data_dir(data, settings=settings).warm()
+    assert not list((data / "cache").glob("grid-labels.*"))
+    fresh = Locator.from_data_dir(data, settings=settings)
+    assert fresh.index.grid().margin_m == 300.0  # read, not built without a margin
+    rng = np.random.default_rng(2)
+    minx, miny, maxx, maxy = shapely.total_bounds(fresh.index.geoms)
+    x, y = rng.uniform(minx, maxx, 30_000), rng.uniform(miny, maxy, 30_000)
+    assert np.array_equal(fresh.index.locate(x, y), fresh.index._locate_exact(x, y))
