@@ -237,10 +237,13 @@ def main(argv=None) -> int:
                 f"{json.dumps(s['statuses'], sort_keys=True)} |")
 
     held = steady["errors"] == 0 and steady["shed"] == 0 and steady["p99"] < 100
+    phase_args = "".join(f" --{name}-seconds {value:g}" if name else f" --seconds {value:g}"
+                         for name, value, default in (("", args.seconds, 60), ("burst", args.burst_seconds, 30),
+                                                      ("after", args.after_seconds, 20)) if value != default)
     options = " ".join(args.serve_option) or "the defaults"
     body = f"""### Load at {args.rate:.0f} req/s, burst at {2 * args.rate:.0f} req/s, recovery
 
-`python -m bench.bench_load --rate {args.rate:.0f}{"".join(f" --serve-option={o}" for o in args.serve_option)}`:
+`python -m bench.bench_load --rate {args.rate:.0f}{phase_args}{"".join(f" --serve-option={o}" for o in args.serve_option)}`:
 `locator serve` with {args.workers} workers ({options}), locust ({LOCUSTFILE.name}) sending the
 election-day mix open loop (each request started on a fixed schedule, whatever the earlier ones
 do; latency counted from the scheduled start): 60 % address lookups (Moselle communes and
