@@ -236,7 +236,6 @@ class ExactAddresses:
         from addok.core import Result, Search
         from addok.ds import get_document
         from addok.helpers import keys as dbkeys
-        from addok.helpers.search import tokenize
         from addok.helpers.text import ascii
 
         _id, doc = found
@@ -251,8 +250,7 @@ class ExactAddresses:
         helper.lat = helper.lon = None
         helper._setup_housenumber_checks(None)
         helper.query = ascii(text.strip())
-        tokenize(helper)
-        helper.housenumbers = [t for t in helper.tokens if t.kind == "housenumber"]
+        helper.housenumbers = housenumber_tokens(helper.query)
         if not helper.housenumbers:
             return None
         result = Result(doc)
@@ -262,6 +260,28 @@ class ExactAddresses:
         if result.type != "housenumber" or result.score < config.MIN_SCORE:
             return None
         return result
+
+
+def housenumber_tokens(query: str) -> list:
+    """The tokens addok's query pipeline flags as the house number of ``query``, as
+    ``addok.helpers.search.tokenize`` then ``select_tokens`` leave them.
+
+    The pipeline runs whole up to ``flag_housenumber`` (which looks at the neighbours); the
+    processors after it (synonyms, phonemes) work token by token, so they run on the flagged
+    tokens alone: the same tokens, without phonemicising every word of the query.
+    """
+    from addok.config import config
+    from addok.helpers import iter_pipe
+
+    processors = config.QUERY_PROCESSORS + config.PROCESSORS
+    cut = next((i + 1 for i, p in enumerate(processors) if getattr(p, "__name__", "") == "flag_housenumber"),
+               len(processors))
+    flagged = [t for t in iter_pipe(query, processors[:cut]) if t.kind == "housenumber"]
+    if not flagged:
+        return []
+    tokens = [t for t in iter_pipe(flagged, processors[cut:]) if t.kind == "housenumber"]
+    tokens.sort(key=len, reverse=True)  # as tokenize orders them ("19": "dix neuf")
+    return tokens
 
 
 def _as_list(value) -> list[str]:

@@ -112,6 +112,24 @@ def test_a_number_the_street_does_not_have_goes_to_addok(embedded):
         assert embedded.exact.search(embedded._client, "9999 rue Principale 57920 Aboncourt") is None
 
 
+@pytest.mark.parametrize("text", [
+    "40 rue Principale 57920 Aboncourt", "19 Rue de Brest 68260 Kingersheim", "12 ter rue X Metz",
+    "3 B rue des Fleurs", "18-bis av Foch", "1 rue du 8 mai 1945 Metz", "rue Principale", "dix huit rue de la Paix",
+])
+def test_the_house_number_tokens_are_those_of_addok_s_whole_query_pipeline(embedded, text):
+    from addok.core import Search
+    from addok.helpers.search import tokenize
+    from addok.helpers.text import ascii
+
+    from locator.geocoding.exact import housenumber_tokens
+
+    helper = Search(limit=1, autocomplete=False)
+    helper.query = ascii(text)
+    tokenize(helper)
+    expected = [(str(t), t.position, t.raw) for t in helper.tokens if t.kind == "housenumber"]
+    assert [(str(t), t.position, t.raw) for t in housenumber_tokens(ascii(text))] == expected
+
+
 def test_the_setting_turns_the_fast_path_off(moselle_dir):
     settings = Settings.from_env({"LOCATOR_EXACT_FASTPATH": "0"}, data_dir=moselle_dir)
     assert settings.exact_fastpath is False
