@@ -323,7 +323,7 @@ def fastpath_http(tmp: Path, args, gunicorn_opts: list[str], wrk_opts: dict, ban
         for name, extra in (("fast", {}), ("slow", {"LOCATOR_EXACT_FASTPATH": "0"})):
             port = free_port()
             with Server([sys.executable, "-m", "locator.cli", "serve", "--port", str(port), "--workers",
-                         str(args.workers), "--threads", str(args.threads)], env | extra,
+                         str(args.workers), "--threads", str(args.threads), "--max-in-flight", "0"], env | extra,
                         f"http://127.0.0.1:{port}", tmp / f"locator-{name}.log") as srv:
                 r[name] = run_wrk(srv, wrk_script(ours, tmp), **wrk_opts, extra_pids=redis)
         config = write(tmp / "addok_ban_config.py", redis_settings(unix_socket_path=sock))
@@ -420,8 +420,10 @@ def main(argv=None) -> int:
                                 "LOCATOR_RATE_LIMIT_STORAGE": f"redis+unix://{sock}?db=1"}
 
             def serve(port):
+                # no shedding: every request answered, as bare addok answers them (the overload
+                # refusals are measured by the election-day bench)
                 return [sys.executable, "-m", "locator.cli", "serve", "--port", str(port), "--workers",
-                        str(args.workers), "--threads", str(args.threads)]
+                        str(args.workers), "--threads", str(args.threads), "--max-in-flight", "0"]
 
             port = free_port()
             with Server(serve(port), env, f"http://127.0.0.1:{port}", tmp / "locator.log") as srv:
