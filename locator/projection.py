@@ -56,10 +56,6 @@ class Territory:
     def x_offset(self) -> float:
         return self.band * BAND_M
 
-    def contains(self, lon: float, lat: float) -> bool:
-        lon0, lat0, lon1, lat1 = self.bounds
-        return lon0 <= lon <= lon1 and lat0 <= lat <= lat1
-
 
 TERRITORIES: tuple[Territory, ...] = (
     Territory("FX", "France métropolitaine et Corse", 2154, (-9.86, 41.15, 10.38, 51.56), (), 0),
@@ -74,10 +70,13 @@ _BY_DEPARTEMENT = {d: t for t in TERRITORIES for d in t.departements}
 _BY_BAND = {t.band: t for t in TERRITORIES}
 
 
+_BOXES = tuple((t, *t.bounds) for t in TERRITORIES)
+
+
 def territory_of(lon: float, lat: float) -> Territory | None:
     """The territory whose box holds the point, or None (outside every one)."""
-    for t in TERRITORIES:
-        if t.contains(lon, lat):
+    for t, lon0, lat0, lon1, lat1 in _BOXES:  # flat: one lookup may ask it for every point
+        if lon0 <= lon <= lon1 and lat0 <= lat <= lat1:
             return t
     return None
 

@@ -37,6 +37,8 @@ from .models import Bureau, GeocodedPoint
 from .projection import territory_of, to_metric
 from .register.index import RegisterIndex
 
+_FOUND = {name: f"found.{name}" for name in METHOD_NAMES.values() if name is not None}  # sentence keys
+
 
 class Located(NamedTuple):
     """A point projected and located once: metric ``x``/``y`` (``locator.projection``: Lambert-93
@@ -80,6 +82,7 @@ class Locator:
         self.register = None if dataset.register is None else RegisterIndex(
             dataset.register, [c.code for c in dataset.communes], [b.id for b in self.bureaux])
         self.geocoder = geocoder
+        self._wheres: dict[int, str] = {}  # bureau index → ``messages.where``, made on first answer
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
@@ -196,8 +199,9 @@ class Locator:
     def locate(self, lon: float, lat: float) -> Located:
         """Project a checked lon/lat once (into its territory's projection, ``locator.projection``)
         and find the commune whose polygon holds it."""
-        x, y = to_metric(lon, lat)
-        return self.locate_metric(float(x), float(y))
+        x, y = to_metric(lon, lat)  # Python floats for Python floats (NaN outside every territory)
+        ci, point = self.index.locate_point(x, y, self.settings.boundary_margin_m)
+        return Located(x, y, ci, point)
 
     def locate_metric(self, x: float, y: float) -> Located:
         ci, point = self.index.locate_point(x, y, self.settings.boundary_margin_m)
@@ -215,7 +219,7 @@ class Locator:
             return LookupResult(status=Status.INVALID, query=query, message=say("invalid.null_island"),
                                 message_key="invalid.null_island")
         result = self.answer(self.locate(lon, lat), query=query)
-        if (result.status == Status.OUTSIDE_COVERAGE and result.commune is None and -90 <= lon <= 90
+        if (result.commune is None and result.status == Status.OUTSIDE_COVERAGE and -90 <= lon <= 90
                 and territory_of(lat, lon) is not None):
             swapped = self.locate(lat, lon)  # latitude typed first?
             if swapped.polygon_ci != NO_COMMUNE:
@@ -231,7 +235,7 @@ class Locator:
         """The one tail of both paths: the answer for a located point, in commune ``ci``
         (``None``: the commune whose polygon holds the point; another one when the geocoder's
         commune wins near a simplified boundary)."""
-        warnings = list(warnings)
+        warnings = list(warnings) if warnings else []
         registered = False
         if ci is None and self.register is not None:
             # An address of the register belongs to its commune, even outside the simplified
@@ -257,8 +261,8 @@ class Locator:
                                         commune=c.nom, insee=c.code, km=f"{hole[1] / 1000:.1f}"))
                 return self._answer_in_commune(hole[0], here, query=query, geocode=geocode, warnings=warnings)
         if ci == NO_COMMUNE:
-            near = None if here.deep else self.index.nearest(here.x, here.y, self.settings.boundary_margin_m,
-                                                             point=here.point)
+            near = None if here.point is None else self.index.nearest(
+                here.x, here.y, self.settings.boundary_margin_m, point=here.point)
             if near is not None:
                 c = self.index.communes[near[0]]
                 warnings.append(warning("near_commune_boundary", distance=round(near[1]), other=c.nom,
@@ -268,7 +272,7 @@ class Locator:
                                 message_key="outside.all_communes")
         # A municipality-level geocode is the commune's reference point, not the voter's
         # place: how close it is to a boundary says nothing about the voter.
-        if (not registered and ci == here.polygon_ci and not here.deep
+        if (not registered and ci == here.polygon_ci and here.point is not None
                 and (geocode is None or geocode.type != "municipality")):
             warnings += self._boundary_warnings(ci, here)
         return self._answer_in_commune(ci, here, query=query, geocode=geocode, warnings=warnings)
@@ -327,12 +331,15 @@ class Locator:
         # From a commune's reference point the distance would be a number about nobody.
         distance = None if geocode is not None and geocode.type == "municipality" else self.assigner.distance(
             here.x, here.y, bi)
-        params = {"where": messages.where(bureau), "commune": commune.nom}
-        key = f"found.{method_name}"
+        where = self._wheres.get(bi)
+        if where is None:  # the same few bureaux come back answer after answer
+            where = self._wheres[bi] = messages.where(bureau)
+        params = (("where", where), ("commune", commune.nom))
+        key = _FOUND[method_name]
         return LookupResult(status=Status.OK, query=query, commune=commune, bureau=bureau,
                             distance_m=distance, method=method_name, geocode=geocode,
-                            warnings=tuple(warnings), message=say(key, **params),
-                            message_key=key, message_params=tuple(params.items()))
+                            warnings=tuple(warnings), message=messages.say_items(key, params),
+                            message_key=key, message_params=params)
 
     def _registered(self, ci: int, here: Located):
         """The register address of commune ``ci`` within ``register_match_m``, when its

@@ -150,7 +150,11 @@ def say(key: str, lang: str = "fr", **params) -> str:
     """The sentence ``key`` in ``lang`` (``KeyError`` when French has none either)."""
     if not params:
         return _template(key, lang)
-    items = tuple(params.items())
+    return say_items(key, tuple(params.items()), lang)
+
+
+def say_items(key: str, items: tuple, lang: str = "fr") -> str:
+    """``say`` with its parameters as ((name, value), …), as results keep them."""
     try:
         return _say(key, lang, items)
     except TypeError:  # a value that cannot be a cache key: said without the cache
