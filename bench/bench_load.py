@@ -143,6 +143,8 @@ def recovery(records, burst_end: float, quiet_p99: float, until: float) -> tuple
         windows.append(pct([r[2] for r in records if t <= r[0] < t + 1 and not is_error(r[3])], 0.99))
         t += 1
     back = None
+    if not any(w == w for w in windows):   # nothing answered after the burst: not measured
+        return None, windows[:10]
     for i in range(len(windows)):
         if all(w <= bound for w in windows[i:] if w == w):
             back = float(i)
@@ -264,7 +266,7 @@ side, same machine. "answered/s": answers that are not errors nor 503; errors: n
 
 Steady phase by kind (answered, p50 / p99 ms): {"; ".join(f"{k} {n:,} {a:.1f} / {b:.1f}" for k, (n, a, b) in kinds.items())}.
 p99 per second after the burst (ms): {", ".join(f"{w:.0f}" for w in windows)}; back within
-max(1.5 × quiet p99, quiet p99 + 10 ms) for good after: {"never" if back is None else f"{back:.0f} s"}.
+max(1.5 × quiet p99, quiet p99 + 10 ms) for good after: {"never or not measured" if back is None else f"{back:.0f} s"}.
 
 Held at {args.rate:.0f} req/s for {args.seconds:.0f} s with 0 errors, 0 shed and p99 < 100 ms: **{"yes" if held else "no"}**.
 Workers alive before/after: {sorted(workers_before) == sorted(workers_after) and "the same PIDs (none died)" or f"{sorted(workers_before)} → {sorted(workers_after)}"}.
