@@ -147,7 +147,9 @@ def rate_limit_storage_uri(settings, geocoder) -> str:
         return settings.rate_limit_storage
     embedded = geocoder.backend("embedded") if hasattr(geocoder, "backend") else None
     if embedded is not None and getattr(embedded, "settings", None) is not None and embedded.settings.redis_url:
-        return embedded.settings.redis_url
+        url = embedded.settings.redis_url
+        # redis-py's unix socket URL; ``limits`` names the same thing redis+unix:// (unix:// it refuses)
+        return "redis+unix://" + url.removeprefix("unix://") if url.startswith("unix://") else url
     socket_path = getattr(embedded, "redis_socket_path", None)
     if socket_path:
         return f"redis+unix://{socket_path}?db={RATE_LIMIT_DB}"

@@ -234,6 +234,21 @@ def test_with_an_external_redis_for_the_geocoder_the_counters_go_there_too():
     assert rate_limit_storage_uri(Settings(), geocoder) == "redis://cache:6379/3"
 
 
+def test_a_unix_socket_redis_url_is_given_to_limits_in_its_own_scheme(tmp_path):
+    # redis-py reads unix:///path; limits refuses that scheme and reads redis+unix:///path: the
+    # service used to fail at start-up with LOCATOR_REDIS_URL=unix://… and no rate-limit storage.
+    from locator.geocoding.redis_server import EmbeddedRedis
+    from locator.web.security import RateLimits
+
+    with EmbeddedRedis(tmp_path / "redis", "addok.rdb") as redis_server:
+        geocoder = EmbeddedStandIn(None)
+        geocoder.settings = Settings(redis_url=f"unix://{redis_server.socket_path}?db=1")
+        uri = rate_limit_storage_uri(Settings(), geocoder)
+        assert uri == f"redis+unix://{redis_server.socket_path}?db=1"
+        limits = RateLimits("2/minute", uri)
+        assert limits.storage.check()
+
+
 def test_the_default_limit_leaves_room_for_a_shared_address():
     # A mairie's public terminal or a mobile operator's NAT: dozens of voters behind one IP.
     from limits import parse_many
