@@ -218,14 +218,15 @@ def build_geocoder(settings: Settings, *, dataset=None, communes=None, batch: bo
     adapter_factory
         geopy transport for the remote backend (tests).
     """
-    from .embedded import EmbeddedGeocoder
-    from .remote import RemoteGeocoder
-
     backends = []
-    for name in settings.geocoders:
+    for name in settings.geocoders:  # each engine imported when configured (geopy: 0.1 s for nothing)
         if name == "embedded":
+            from .embedded import EmbeddedGeocoder
+
             backends.append(EmbeddedGeocoder(settings, dataset=dataset, communes=communes))
         elif name == "remote":
+            from .remote import RemoteGeocoder
+
             backends.append(RemoteGeocoder(settings, batch=batch, adapter_factory=adapter_factory))
         else:
             raise ValueError(f"unknown geocoder {name!r} in LOCATOR_GEOCODERS (known: {', '.join(BACKENDS)})")

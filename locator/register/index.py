@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..communes import NO_COMMUNE
 from ..data.register import RegisterData, usable
@@ -65,6 +64,9 @@ class RegisterIndex:
         self.weight = np.maximum(np.asarray(data.nb_adresses[keep], dtype=float), 1.0)
         x, y = to_metric(data.lon[keep], data.lat[keep])
         self.xy = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+        # imported here: a data folder without a register (most of them) does not pay for scipy.spatial
+        from scipy.spatial import cKDTree
+
         self.tree = cKDTree(self.xy) if len(self.xy) else None
 
     def __len__(self) -> int:
