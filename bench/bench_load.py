@@ -35,7 +35,7 @@ from pathlib import Path
 
 import psutil
 
-from .report import write_section
+from .report import cpu_seconds, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "bench" / "locust_election_day.py"
@@ -84,16 +84,6 @@ def memory(pid: int) -> dict:
         uss += info.uss
     return {"rss": rss / 1e6, "uss": uss / 1e6}
 
-
-def cpu_seconds(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for p in procs:
-        try:
-            t = p.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += t.user + t.system
-    return total
 
 
 def workers_of(pid: int) -> set[int]:

@@ -42,7 +42,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.report import write_section
+from bench.report import cpu_seconds, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,15 +112,8 @@ def server_cpu_seconds(pid: int) -> float:
     """User + system CPU of a server and all its children (workers, redis-server)."""
     import psutil
 
-    total = 0.0
     root = psutil.Process(pid)
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            times = proc.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
+    return cpu_seconds([root, *root.children(recursive=True)])
 
 
 def run_wrk(server: Server, script: Path, *, duration: int, connections: int, rounds: int = 3, threads: int = 1,

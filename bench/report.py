@@ -47,3 +47,17 @@ def write_section(name: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     BENCHMARKS.write_text(text, encoding="utf-8")
+
+
+def cpu_seconds(procs) -> float:
+    """User + system CPU seconds of ``procs`` (``psutil.Process``), those gone counting 0."""
+    import psutil
+
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
