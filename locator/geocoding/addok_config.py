@@ -53,6 +53,23 @@ SEARCH_RESULT_PROCESSORS = [
     "addok.helpers.results.score_by_ngram_distance",
     "addok.helpers.results.score_by_geo_distance",
 ]
+#: addok's result collectors, in addok's order, its fuzzy pass replaced by ours: the same
+#: answers in one Redis round trip per word, read-only (``locator.geocoding.collectors``).
+RESULTS_COLLECTORS = [
+    "addok.autocomplete.only_commons_but_geohash_try_autocomplete_collector",
+    "addok.helpers.collectors.no_tokens_but_housenumbers_and_geohash",
+    "addok.helpers.collectors.no_available_tokens_abort",
+    "addok.helpers.collectors.only_commons",
+    "addok.autocomplete.no_meaningful_but_common_try_autocomplete_collector",
+    "addok.autocomplete.only_commons_try_autocomplete_collector",
+    "addok.helpers.collectors.bucket_with_meaningful",
+    "addok.helpers.collectors.reduce_with_other_commons",
+    "addok.helpers.collectors.ensure_geohash_results_are_included_if_center_is_given",
+    "addok.autocomplete.autocomplete_meaningful_collector",
+    "locator.geocoding.collectors.fuzzy_collector",
+    "addok.helpers.collectors.extend_results_extrapoling_relations",
+    "addok.helpers.collectors.extend_results_reducing_tokens",
+]
 #: ``oldcity`` makes "12 rue X Vionville" find the street of Rezonville-Vionville.
 EXTRA_FIELDS = [{"key": "citycode"}, {"key": "oldcity"}]
 FILTERS = ["type", "citycode", "postcode"]
@@ -100,6 +117,7 @@ def render(redis: dict, *, store: str = "redis", sqlite_path: Path | str | None 
         "QUERY_PROCESSORS_PYPATHS": QUERY_PROCESSORS,
         "PROCESSORS_PYPATHS": PROCESSORS,
         "SEARCH_RESULT_PROCESSORS_PYPATHS": SEARCH_RESULT_PROCESSORS,
+        "RESULTS_COLLECTORS_PYPATHS": RESULTS_COLLECTORS,
         "EXTRA_FIELDS": EXTRA_FIELDS,
         "FILTERS": FILTERS,
         # We import in-process (one core for Python, one for redis-server); addok's own
