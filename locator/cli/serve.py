@@ -180,6 +180,7 @@ def warm_up(app, locator) -> None:
         if limiter is not None:
             limiter.enabled = False
         access.disabled = True
+        locator.text.warm()
         client = app.test_client()
         for path in paths:
             client.get(path)

@@ -277,13 +277,16 @@ def test_a_text_lookup_answers_as_the_point_of_its_geocode(multi_dataset, multi_
 
 def test_address_answers_are_the_same_with_the_warm_cell_grid(moselle_dir, moselle_locator):
     """Every commune name and mairie address of the Moselle, answered by a locator whose
-    one-point shortcuts read the warm grid (as the web app's) and by one without it."""
+    one-point shortcuts read the warm grid and whose text tables are built beforehand (as the
+    server's) and by one without either."""
     settings = Settings(data_dir=moselle_dir)
     same = moselle_locator.geocoder  # the same answers from addok (closed with moselle_locator)
     cold = Locator(moselle_locator.dataset, settings=settings, geocoder=same)
     warm = Locator(moselle_locator.dataset, settings=settings, geocoder=same).warm()
+    assert warm.text.warm() is warm.text
     texts = [c.nom for c in cold.communes] + [c.mairie_adresse for c in cold.communes if c.mairie_adresse]
     texts += ["rue Principale", "Place de la Mairie 57000"]  # streets of many communes: ambiguous
+    texts += ["Nancy", "Hagondagne", "sarerguemines", "zzqxw"]  # outside the data, typos: the fall-backs
     differ = [t for t in texts if cold.lookup(t).to_dict() != warm.lookup(t).to_dict()]
     assert differ == []
     statuses = {warm.lookup(t).status for t in texts}
