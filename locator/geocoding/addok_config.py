@@ -45,12 +45,13 @@ PROCESSORS = [
     "addok.helpers.text.synonymize",
     "addok_fr.phonemicize",
 ]
+#: The string distances are addok's, memoised (``locator.geocoding.scoring``: same scores).
 SEARCH_RESULT_PROCESSORS = [
     "addok.helpers.results.match_housenumber",
     "addok_france.make_labels",
     "addok.helpers.results.score_by_importance",
-    "addok.helpers.results.score_by_autocomplete_distance",
-    "addok.helpers.results.score_by_ngram_distance",
+    "locator.geocoding.scoring.score_by_autocomplete_distance",
+    "locator.geocoding.scoring.score_by_ngram_distance",
     "addok.helpers.results.score_by_geo_distance",
 ]
 #: addok's result collectors, in addok's order, its fuzzy pass replaced by ours: the same

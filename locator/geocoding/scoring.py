@@ -1,0 +1,100 @@
+"""addok's two string-distance scorers, with the same scores, memoised.
+
+For every candidate of every search, addok scores how close the candidate's labels are to the
+typed text: ``score_by_ngram_distance`` (full searches) and ``score_by_autocomplete_distance``
+(autocomplete), both in ``addok.helpers.results``. Each comparison folds the label again
+(``unidecode``) and builds a one-item ``ngram.NGram`` index to compare two strings; the same
+labels come back in search after search (a commune's mairie, its main streets). Measured in
+the served election-day stream, these two scorers were over a third of a worker's CPU
+(BENCHMARKS.md, "Election day").
+
+Here the folded labels are kept (a bounded memo), and the bigram similarity of ``NGram.compare``
+(N=2, no padding, the arguments addok gives it) is computed directly: the shared bigrams
+counted with their multiplicity, over all distinct bigrams of the two strings, memoised by
+pair. Same formula, same float, same order of operations as addok's, so the same scores and
+the same ranking; ``tests/geocoding/test_scoring.py`` compares both on real searches. Registered
+in the addok settings in place of addok's (``addok_config.SEARCH_RESULT_PROCESSORS``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import lru_cache
+
+#: Distinct labels and (label, text) pairs remembered per process.
+MEMO_SIZE = 16_384
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _folded_label(label: str):
+    from addok.helpers.text import ascii
+
+    return ascii(label)
+
+
+def folded(text):
+    """addok's ``ascii`` folding of ``text`` (lower case, unidecode, words only), memoised; an
+    already folded text is its own folding, as in addok."""
+    from addok.helpers.text import ascii
+
+    return text if isinstance(text, ascii) else _folded_label(text)
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _bigrams(text: str) -> Counter:
+    return Counter(text[i:i + 2] for i in range(len(text) - 1))
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def bigram_similarity(left: str, right: str) -> float:
+    """``addok.helpers.text.compare_ngrams(left, right)`` for folded texts: the bigrams both
+    share (each counted as often as it occurs in both) over the distinct bigrams of the two."""
+    if len(left) == 1 and len(right) == 1:
+        return 1.0 if left == right else 0.0
+    ours, theirs = _bigrams(left), _bigrams(right)
+    same = sum(min(n, theirs[g]) for g, n in ours.items() if g in theirs)
+    if not same:
+        return 0.0
+    return float(same) / (len(left) + len(right) - 2 - same)
+
+
+def _score_by_ngram_distance(helper, result, scale: float = 1.0) -> None:
+    from addok.config import config
+
+    query = folded(helper.query)
+    for label in result.labels:
+        score = bigram_similarity(folded(label), query) * scale
+        result.add_score("str_distance", score, ceiling=1.0)
+        if score >= config.MATCH_THRESHOLD:
+            break
+
+
+def score_by_ngram_distance(helper, result) -> None:
+    """addok's ``score_by_ngram_distance``: full searches only."""
+    if helper.autocomplete:
+        return
+    _score_by_ngram_distance(helper, result)
+
+
+def score_by_autocomplete_distance(helper, result) -> None:
+    """addok's ``score_by_autocomplete_distance``: a label equal to the text scores 1, one
+    starting with it 0.9, one containing it 0.7 (the last score found is added again for the
+    labels after it, as addok does); with none of these, the n-gram distance scaled by 0.9.
+    The labels are replaced by their folded form, as addok does."""
+    if not helper.autocomplete:
+        return
+    score = 0
+    query = folded(helper.query)
+    for idx, label in enumerate(result.labels):
+        label = folded(label)
+        result.labels[idx] = label
+        if label == query:
+            score = 1.0
+        elif label.startswith(query):
+            score = 0.9
+        elif query in label:
+            score = 0.7
+        if score:
+            result.add_score("str_distance", score, ceiling=1.0)
+    if not score:
+        _score_by_ngram_distance(helper, result, scale=0.9)
