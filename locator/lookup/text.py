@@ -128,6 +128,10 @@ class TextLookup:
         self.gazetteer = Gazetteer(locator.index.communes, locator.dataset.anciennes)
         self.names = locator.dataset.france_names
         self.departement_names = _folded_departement_names(self.names, self.gazetteer)
+        #: the same by last word, longest first: a text is only compared with the names it ends with
+        self._departements_by_last_word: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for name, code in self.departement_names.items():
+            self._departements_by_last_word.setdefault(name[-1], []).append((name, code))
         self.steps = (self.normalise, self.search, self.judge, self.fall_back, self.refuse_head_alone,
                       self.refuse_homonyms,
                       self.refuse_rivals, self.locate, self.gate_precision)
@@ -520,7 +524,7 @@ class TextLookup:
         a département's name written after the commune, which is taken off the query)."""
         codes = {m.upper() for m in _DEP_NUMBER.findall(raw)} if isinstance(raw, str) else set()
         tokens = fold(normalised).split()
-        for name, code in self.departement_names.items():
+        for name, code in self._departements_by_last_word.get(tokens[-1], ()) if tokens else ():
             n = len(name)
             if len(tokens) > n and tuple(tokens[-n:]) == name and tokens[-n - 1] not in _LINK_WORDS:
                 rest = _drop_last_words(normalised, n)
