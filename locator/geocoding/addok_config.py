@@ -200,6 +200,86 @@ def bind_if_needed(client, redis: dict) -> None:
         bind(client, redis)
 
 
-def lock() -> threading.RLock:
-    """The lock that serialises every use of addok's global state."""
-    return _lock
+class _Gate:
+    """Who may use addok's process-wide state (its settings, its one Redis connection).
+
+    Searches share it: any number at once, as long as addok is bound to their Redis (one index
+    per server process: always). A search's Redis round trips and its Python work then overlap
+    with the other threads' instead of queueing behind the slowest search of the worker (a
+    typo's fuzzy pass, an autocomplete on "17 rue des"). addok's searches keep their
+    temporary Redis keys inside single Lua scripts, and our fuzzy pass writes none
+    (``collectors``), so concurrent searches do not meet in Redis.
+
+    Changing it (binding another Redis: several indexes in one process, as in tests; building
+    an index; swapping addok's settings) is exclusive: it waits until no search runs, holds
+    new ones back meanwhile (a waiting change goes before new searches: no starvation), and is
+    re-entrant for its thread, which may search inside it.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._searching = 0
+        self._owner: int | None = None
+        self._depth = 0
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+            else:
+                self._waiting += 1
+                try:
+                    while self._owner is not None or self._searching:
+                        self._cond.wait()
+                finally:
+                    self._waiting -= 1
+                self._owner, self._depth = me, 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._depth -= 1
+                if not self._depth:
+                    self._owner = None
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def shared(self, client, redis: dict):
+        from addok import db
+
+        if self._owner == threading.get_ident():  # searching inside this thread's exclusive use
+            bind_if_needed(client, redis)
+            yield
+            return
+        with self._cond:
+            while (self._owner is not None or self._waiting
+                   or (self._searching and db.DB.instance is not client)):
+                self._cond.wait()
+            if db.DB.instance is not client:
+                bind(client, redis)
+            self._searching += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._searching -= 1
+                if not self._searching:
+                    self._cond.notify_all()
+
+
+_gate = _Gate()
+
+
+def lock():
+    """Exclusive use of addok's global state (binding, building, changing its settings): a
+    context manager, re-entrant for its thread; it waits for the running searches to end."""
+    return _gate.exclusive()
+
+
+def searching(client, redis: dict):
+    """Shared use of addok for one search on ``client`` (bound first if needed): searches on
+    the same Redis run at once; see ``_Gate``."""
+    return _gate.shared(client, redis)

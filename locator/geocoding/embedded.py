@@ -264,8 +264,7 @@ class EmbeddedGeocoder(GeocoderBase):
             filters["postcode"] = str(postcode)
         exact = self.exact if not autocomplete else None
         try:
-            with addok_config.lock():
-                addok_config.bind_if_needed(client, self._redis_settings)
+            with addok_config.searching(client, self._redis_settings):
                 found = None if exact is None else exact.search(client, text, **filters)
                 results = [found] if found is not None else search(text, limit=limit, autocomplete=autocomplete,
                                                                    **filters)
@@ -281,8 +280,7 @@ class EmbeddedGeocoder(GeocoderBase):
 
         client = self._ready()
         try:
-            with addok_config.lock():
-                addok_config.bind_if_needed(client, self._redis_settings)
+            with addok_config.searching(client, self._redis_settings):
                 results = reverse(lat=float(lat), lon=float(lon), limit=1)
                 return [self._point(r, "") for r in results]
         except redis.RedisError as err:

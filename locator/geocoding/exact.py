@@ -228,7 +228,7 @@ class ExactAddresses:
     def search(self, client, text: str, *, citycode: str | None = None, postcode: str | None = None):
         """addok's ``Result`` for ``text`` when the fast path can answer it, else None.
 
-        addok must be bound to ``client`` (the caller holds ``addok_config.lock()``).
+        addok must be bound to ``client`` (the caller is inside ``addok_config.searching``).
         """
         found = self.find(client, text, citycode=citycode)
         if found is None:
