@@ -34,6 +34,7 @@ from .lookup.outcome import (
     warning,
 )
 from .models import Bureau, GeocodedPoint
+from . import projection
 from .projection import territory_of, to_metric
 from .register.index import RegisterIndex
 
@@ -121,6 +122,7 @@ class Locator:
         that they share the memory. Answers are the same with or without it; a single lookup
         never builds it (the command line starts fast)."""
         self.index.warm(self.settings.boundary_margin_m)
+        projection.warm()
         return self
 
     def open(self) -> Locator:
