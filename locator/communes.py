@@ -98,6 +98,13 @@ class NeighbourBlocks:
     def __len__(self) -> int:
         return len(self._blocks)
 
+    @property
+    def table_nbytes(self) -> int:
+        """The bytes of the table filled in advance (0 without one)."""
+        if not self.table_size:
+            return 0
+        return sum(v.nbytes for v in (self._by, self._starts, self._communes))
+
     def candidates(self, x: float, y: float) -> tuple[int, ...] | None:
         """The communes that may be within the margin of the point (tree order), or ``None``
         for a point off every territory (NaN, infinite)."""
@@ -243,8 +250,9 @@ class CommuneIndex:
         # Prepared polygons make the repeated point-in-polygon tests several times faster.
         shapely.prepare(self.geoms)
         self.tree = shapely.STRtree(self.geoms)
-        # Each commune's outline as lines, made the first time a point asks for it: making
-        # all 35 000 of France at start-up cost a second for the few a server ever needs.
+        # Each commune's outline as lines, made the first time a point asks for it, or all at
+        # once by ``warm`` (all of France: 0.1 s, 36 MB), so that a server's first lookup near
+        # the edge of each commune does not make it; a single lookup never pays for all.
         self._boundaries: list = [None] * len(self.geoms)
         # Communes without an outline, by their mairie point (metric plane).
         self._no_outline = [(i, *to_metric(float(c.mairie_lon), float(c.mairie_lat)))
@@ -331,7 +339,8 @@ class CommuneIndex:
         deep cells (``locate_cell``), and the neighbour blocks (``neighbours_within``): every
         block a lookup in a commune off the deep cells can ask for, filled at once
         (``neighbour_table``, 1.5 M blocks for all of France, read back from the cache by
-        the next start); other blocks are filled by the first lookup that needs one.
+        the next start); other blocks are filled by the first lookup that needs one. And
+        every commune's outline as lines (``boundary``).
 
         Idempotent and thread-safe; a new margin rebuilds them. Never called implicitly: a
         single lookup from the command line should not pay for it.
@@ -345,6 +354,7 @@ class CommuneIndex:
                 self._grid = grids  # the same labels, whatever the margin
                 self._point_grid = TerritoryPointGrids(grids)
                 self._blocks = NeighbourBlocks(self.tree, margin_m, table=self._cached_neighbours(grids, margin_m))
+                self._boundaries = list(shapely.boundary(self.geoms))  # None where no outline
 
     def _cached_neighbours(self, grids: TerritoryGrids, margin_m: float, block_m: float = 500.0) -> dict:
         """``neighbour_table`` of the warm grids, or the same arrays read from the cache."""
@@ -362,6 +372,11 @@ class CommuneIndex:
         arrays = build()
         self._cache.put("neighbours", arrays, key)
         return arrays
+
+    @property
+    def neighbours_nbytes(self) -> int:
+        """The bytes of the neighbour blocks filled by ``warm`` (0 before it)."""
+        return 0 if self._blocks is None else self._blocks.table_nbytes
 
     def locate_cell(self, x: float, y: float, margin_m: float) -> tuple[int, bool]:
         """What the warm grid says of one metric-plane point: (commune index, ``NO_COMMUNE``,
