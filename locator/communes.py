@@ -159,7 +159,7 @@ def neighbour_table(grids: TerritoryGrids, tree, margin_m: float, block_m: float
     """The neighbour blocks a warm lookup inside a commune can ask for, filled at once.
 
     A warm lookup asks for the communes near it only where its cell is not deep and lies in
-    a commune (``TileGrid.shallow_squares``); every ``block_m`` block such a cell touches is
+    a commune (``TileGrid.shallow_cells``); every ``block_m`` block such a cell touches is
     listed, with the communes the tree reports within ``block_reach`` of the block's centre,
     in the tree's order: the same tree query as ``NeighbourBlocks.candidates`` makes for one
     block, made for all of them in one vectorised call per chunk of blocks.
@@ -200,25 +200,41 @@ def neighbour_table(grids: TerritoryGrids, tree, margin_m: float, block_m: float
 
 
 def _blocks_touched(grid, block_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """The x and y indices of the ``block_m`` blocks that the shallow squares of one
-    territory's grid touch, each once (a raster of one byte per block over the grid's
-    extent: 6 MB for metropolitan France)."""
-    slack = 1e-3  # a millimetre either side: a point rounded onto a block's edge finds its block
+    """The x and y indices of the ``block_m`` blocks that the shallow cells of one
+    territory's grid touch (``TileGrid.shallow_cells``), each once: a raster of one byte per
+    block over the grid's extent (6 MB for metropolitan France) marked through tables of
+    the block column and row of every cell edge."""
+    slack = 1e-3  # a millimetre either side: a point rounded onto a cell's edge finds its block
     bx0 = math.floor((grid.x0 - 1.0) / block_m)
     by0 = math.floor((grid.y0 - 1.0) / block_m)
-    touched = np.zeros((math.floor((grid.y0 + grid.ny * grid.cell + 1.0) / block_m) - by0 + 1,
-                        math.floor((grid.x0 + grid.nx * grid.cell + 1.0) / block_m) - bx0 + 1), dtype=bool)
-    for x, y, side in grid.shallow_squares():
-        # corners, and points between them no farther apart than a block: every block the
-        # square overlaps holds one of them
-        steps = np.linspace(-slack, side + slack, math.ceil((side + 2 * slack) / block_m) + 1)
-        cols = [np.floor((x + s) / block_m).astype(np.int64) - bx0 for s in steps]
-        rows = [np.floor((y + s) / block_m).astype(np.int64) - by0 for s in steps]
-        for r in rows:
-            for c in cols:
-                touched[r, c] = True
+    # block column (row) of each cell edge, a millimetre before and after it
+    edge_x = grid.x0 + np.arange(grid.nx + 1) * grid.cell
+    edge_y = grid.y0 + np.arange(grid.ny + 1) * grid.cell
+    col_lo, col_hi = (np.floor((edge_x + d) / block_m).astype(np.int64) - bx0 for d in (-slack, slack))
+    row_lo, row_hi = (np.floor((edge_y + d) / block_m).astype(np.int64) - by0 for d in (-slack, slack))
+    touched = np.zeros((int(row_hi[-1]) + 1, int(col_hi[-1]) + 1), dtype=bool)
+    # edges this many cells apart, a millimetre more either side, are less than a block apart
+    step = max(1, math.floor(block_m / grid.cell) - 1)
+    for ix, iy, n in grid.shallow_cells():
+        # the square's first edge (before it), edges at most a block apart, its last edge
+        # (after it): every block the square overlaps holds one of them
+        offsets = sorted({*range(0, n, step), n})
+        cols = [(col_lo if k == 0 else col_hi)[ix + k] for k in offsets]
+        rows = [(row_lo if k == 0 else row_hi)[iy + k] for k in offsets]
+        # most squares lie in one block: mark a pair only where its column or row is new
+        new_col = [None] + [cols[j] != cols[j - 1] for j in range(1, len(cols))]
+        new_row = [None] + [rows[i] != rows[i - 1] for i in range(1, len(rows))]
+        for i, r in enumerate(rows):
+            for j, c in enumerate(cols):
+                if i == 0 and j == 0:
+                    touched[r, c] = True
+                    continue
+                keep = new_col[j] if i == 0 else new_row[i] if j == 0 else new_row[i] & new_col[j]
+                touched[r[keep], c[keep]] = True
     col, row = np.nonzero(touched.T)  # x first
     return col + bx0, row + by0
+
+
 class CommuneIndex:
     """Point → commune over the communes' outlines in the metric plane.
 

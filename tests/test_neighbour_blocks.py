@@ -5,11 +5,13 @@ dropped and filled again lists the same communes."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import shapely
 
-from locator.communes import NO_COMMUNE, NeighbourBlocks, neighbour_table
+from locator.communes import NO_COMMUNE, NeighbourBlocks, _blocks_touched, neighbour_table
 from locator.grid import BOUNDARY, OUTSIDE, TerritoryGrids, TerritoryPointGrids
 
 
@@ -32,10 +34,13 @@ def test_a_point_off_every_territory_has_no_block(moselle):
     assert len(blocks) == 0
 
 
-@pytest.fixture(scope="module")
-def table(moselle):
+@pytest.fixture(scope="module", params=[50.0, 250.0])
+def table(moselle, request):
+    """The Moselle's warm grids and neighbour table, with the département's 50 m cells and
+    with cells larger than those of all of France (96 m), so that a block of cells spans
+    several 500 m blocks."""
     index = moselle.index
-    grids = TerritoryGrids(index.geoms, index._cover_exact, margin_m=300.0)
+    grids = TerritoryGrids(index.geoms, index._cover_exact, margin_m=300.0, cell_m=request.param)
     return grids, neighbour_table(grids, index.tree, 300.0)
 
 
@@ -88,3 +93,25 @@ def test_a_block_off_the_table_is_still_filled_on_first_use(moselle, table):
     far = (float(arrays["columns"][0]) - 40.0) * 500.0, float(arrays["by"][0]) * 500.0  # 20 km west of the first column
     assert filled.candidates(*far) == lazy.candidates(*far)
     assert len(filled) == 1
+
+
+class _OneSquare:
+    """A grid's extent and one square of shallow cells (``TileGrid.shallow_cells``)."""
+
+    def __init__(self, x0, y0, cell, ix, iy, n):
+        self.x0, self.y0, self.cell, self.nx, self.ny = x0, y0, cell, 64, 64
+        self._square = (np.array([ix]), np.array([iy]), n)
+
+    def shallow_cells(self):
+        yield self._square
+
+
+@pytest.mark.parametrize(("cell", "n"), [(50.0, 1), (50.0, 8), (96.0, 8), (120.0, 8), (250.0, 8), (499.0, 1)])
+def test_a_square_of_shallow_cells_marks_every_block_it_overlaps_and_no_other(cell, n):
+    x0, y0 = 1_000_123.4, 6_000_321.9
+    grid = _OneSquare(x0, y0, cell, 3, 5, n)
+    bx, by = _blocks_touched(grid, 500.0)
+    lo_x, lo_y = x0 + 3 * cell, y0 + 5 * cell
+    expected = {(c, r) for c in range(math.floor(lo_x / 500.0), math.floor((lo_x + n * cell) / 500.0) + 1)
+                for r in range(math.floor(lo_y / 500.0), math.floor((lo_y + n * cell) / 500.0) + 1)}
+    assert set(zip(bx.tolist(), by.tolist(), strict=True)) == expected
