@@ -16,7 +16,7 @@ import pytest
 from limits import parse_many
 from limits.strategies import FixedWindowRateLimiter
 
-from locator import Settings
+from locator import Locator, Settings
 from locator.web import create_app
 from locator.web.ratelimit import SHARE
 from locator.web.security import RateLimits
@@ -238,3 +238,37 @@ def test_the_batch_delay_is_a_setting():
     assert Settings.from_env({"LOCATOR_RATE_LIMIT_BATCH_MS": "0"}).rate_limit_batch_ms == 0.0
     [item] = parse_many(Settings().rate_limit)
     assert int(SHARE * item.amount) >= 5  # a voter's first lookups never wait for Redis
+
+
+def test_gunicorn_workers_count_locally_and_add_their_hits_when_they_exit(tmp_path, uri, db):
+    # locator serve: the app is built in the master, then forked; each worker counts in its own
+    # memory (a batch that never comes due by itself), and SIGTERM makes each add what it holds.
+    from .servers import METZ, ServerProcess, copy_data, get, serve_env
+
+    data = copy_data(tmp_path / "data")
+    Locator.from_data_dir(data, settings=Settings(data_dir=data, index_dir=tmp_path / "index")).open().close()
+    env = serve_env(data, tmp_path / "index", LOCATOR_RATE_LIMIT="600/minute", LOCATOR_RATE_LIMIT_STORAGE=uri,
+                    LOCATOR_RATE_LIMIT_BATCH_MS="600000", LOCATOR_TRUSTED_PROXIES="1")
+    server = ServerProcess(["--workers", "2", "--max-in-flight", "0"], env)
+    sent = {f"192.0.2.{i}": 2 + i for i in range(1, 6)}
+    try:
+        url = server.wait_ready()
+        for client, n in sent.items():
+            for _ in range(n):
+                status, _, _ = get_forwarded(url, client, METZ)
+                assert status == 200
+        assert get(url, "/healthz")[0] == 200
+        assert db.dbsize() == 0  # nothing asked Redis: every voter was far from the limit
+    finally:
+        assert server.stop() == 0, server.output[-2000:]
+    probe = RateLimits("600/minute", uri, batch_s=0)
+    assert {client: stored(db, probe, client) for client in sent} == sent
+
+
+def get_forwarded(url: str, client: str, lonlat) -> tuple[int, dict, str]:
+    import urllib.request
+
+    request = urllib.request.Request(f"{url}/api/v1/lookup?lon={lonlat[0]}&lat={lonlat[1]}",
+                                     headers={"X-Forwarded-For": client})
+    with urllib.request.urlopen(request, timeout=15) as r:
+        return r.status, dict(r.headers), r.read().decode()
