@@ -437,10 +437,11 @@ class CommuneIndex:
         blocks = self._blocks
         found = blocks.candidates(x, y) if blocks is not None and distance_m <= blocks.margin_m else None
         if found is not None:  # warm: the block's few communes, no tree query
-            if not found:
+            others = [j for j in found if j != idx]
+            if not others:  # only the point's own commune near its block: no GEOS call
                 return []
-            near = [(j, d) for j, d in zip(found, shapely.distance(point, self.geoms[list(found)]).tolist(), strict=True)
-                    if j != idx and d <= distance_m]
+            near = [(j, d) for j, d in zip(others, shapely.distance(point, self.geoms[others]).tolist(), strict=True)
+                    if d <= distance_m]
             return sorted(near, key=lambda p: p[1])
         # Python lists rather than numpy arrays: for the one or two communes found, each
         # numpy call costs more than the loop it replaces.
