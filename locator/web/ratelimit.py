@@ -5,8 +5,9 @@
 230 µs of CPU a request (BENCHMARKS.md), a quarter of a point lookup over HTTP. Here each
 worker counts hits locally per counter key and adds them to the shared counters in batches:
 
-* **same keys, same script**: a flush is ONE pipeline carrying, for every key with pending
-  hits, ``EVALSHA`` of ``limits``' own ``incr`` script with the pending amount, then ``PTTL``.
+* **same keys, same counting**: a flush is ONE round trip carrying, for every key with pending
+  hits, what ``limits``' ``incr`` script does with the pending amount (``INCRBY``, ``EXPIRE``
+  when new), then ``PTTL``: one Lua script over the batch's keys (``INCR_EACH``).
   Counters stay those of ``FixedWindowRateLimiter`` (``LIMITS:LIMITER/locator/<ip>/<scope>/...``,
   the window starting at the first hit, refused hits counted too), so nodes of an older version
   share them and ``reset_at``/``Retry-After`` read them as before.
@@ -42,6 +43,7 @@ requests through, as a failing storage always did.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import os
 import threading
@@ -52,6 +54,30 @@ from collections import deque
 from redis.exceptions import NoScriptError
 
 security_log = logging.getLogger("locator.web.security")
+
+#: ``limits``' fixed-window ``incr`` (``incr_expire.lua``: ``INCRBY``; ``EXPIRE`` when the count
+#: equals the amount just added, i.e. the key is new) applied to each key of a batch, returning
+#: each key's count and ``PTTL``. One command for many keys: packing and parsing a command per
+#: key cost a worker more than the round trip saved (bench/bench_ratelimit.py).
+INCR_EACH = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local amount = tonumber(ARGV[2 * i])
+  local current = redis.call("incrby", key, amount)
+  out[2 * i - 1] = current
+  if tonumber(current) == amount then
+    redis.call("expire", key, ARGV[2 * i - 1])
+    out[2 * i] = ARGV[2 * i - 1] * 1000
+  else
+    out[2 * i] = redis.call("pttl", key)
+  end
+end
+return out
+"""
+INCR_EACH_SHA = hashlib.sha1(INCR_EACH.encode()).hexdigest()
+#: Keys per script call: one call runs atomically in Redis, so a huge batch is cut in pieces
+#: that keep other clients' commands waiting at most a millisecond or so.
+CHUNK = 500
 
 #: The fraction of a key's remaining budget (limit − shared count) a worker may let through
 #: between two replies from the storage. See the module docstring for the overshoot it allows.
@@ -107,7 +133,6 @@ class BatchedCounters:
         self.batch_s = batch_s
         self.clock = clock
         self.timer = timer
-        self._script = storage.lua_incr_expire
         self._init_process_state()
         _live.add(self)
 
@@ -115,6 +140,7 @@ class BatchedCounters:
         """Fresh per-process state (also in a forked child: nothing of the parent's is kept)."""
         self._lock = threading.Lock()
         self._counters: dict[str, _Counter] = {}
+        self._pending: dict[str, _Counter] = {}  # the counters holding pending hits
         self._ends: deque[tuple[float, str]] = deque()  # (window end, key), to forget old keys
         self._oldest: float | None = None  # when the oldest pending hit was counted
         self._wake = threading.Event()
@@ -137,6 +163,8 @@ class BatchedCounters:
             elif now >= c.ends_at:
                 c.restart(now)
                 self._ends.append((c.ends_at, key))
+            if not c.pending:
+                self._pending[key] = c
             c.pending += 1
             if c.shared >= c.limit:
                 allowed = False  # the storage said this window is used up: counted, refused here
@@ -180,10 +208,11 @@ class BatchedCounters:
     def _take_batch(self, now: float) -> list[tuple[str, int, int, int]]:
         """(key, pending, of which local, expiry) of every key with pending hits, now sent (lock held)."""
         batch = []
-        for key, c in self._counters.items():
-            if c.pending:
+        for key, c in self._pending.items():
+            if c.pending:  # (0: its window ended meanwhile)
                 batch.append((key, c.pending, c.local, c.expiry))
                 c.pending = c.local = 0
+        self._pending = {}
         self._oldest = None
         self._forget_ended(now)
         return batch
@@ -214,21 +243,25 @@ class BatchedCounters:
         return result
 
     def _send(self, batch) -> list:
+        """The replies (count, PTTL, count, PTTL, ...) to ``batch``: ``INCR_EACH`` once per
+        ``CHUNK`` keys, all in one pipeline (one round trip)."""
         storage = self.storage
-        sha = self._script.sha
+        conn = storage.get_connection()
         for attempt in (1, 2):
-            pipe = storage.get_connection().pipeline(transaction=False)
-            for key, amount, _, expiry in batch:
-                full = storage.prefixed_key(key)
-                pipe.evalsha(sha, 1, full, expiry, amount)
-                pipe.pttl(full)
+            pipe = conn.pipeline(transaction=False)
+            for start in range(0, len(batch), CHUNK):
+                chunk = batch[start:start + CHUNK]
+                args = []
+                for _, amount, _, expiry in chunk:
+                    args += (expiry, amount)
+                pipe.evalsha(INCR_EACH_SHA, len(chunk), *[storage.prefixed_key(key) for key, *_ in chunk], *args)
             try:
-                return pipe.execute()
+                return [value for reply in pipe.execute() for value in reply]
             except NoScriptError:
                 # a fresh (or flushed) Redis: no script ran, so nothing was counted; load it, retry
                 if attempt == 2:
                     raise
-                storage.get_connection().script_load(self._script.script)
+                conn.script_load(INCR_EACH)
         raise AssertionError("unreachable")
 
     def _forget_ended(self, now: float) -> None:

@@ -113,6 +113,19 @@ def test_far_from_the_limit_no_hit_asks_redis_and_a_flush_adds_the_true_counts(u
     assert 0 < ttl <= 60
 
 
+def test_a_flush_of_more_keys_than_one_script_call_takes_counts_them_all(uri, db):
+    from locator.web.ratelimit import CHUNK
+
+    [limits], _ = nodes(uri, "600/minute", n=1)
+    clients = [f"10.0.{i // 256}.{i % 256}" for i in range(2 * CHUNK + 7)]
+    for client in clients:
+        assert allowed(limits, client)
+    limits.batched.flush()
+    [item] = limits.lookup
+    counts = db.mget(["LIMITS:" + item.key_for("locator", client, "global") for client in clients])
+    assert [int(c) for c in counts] == [1] * len(clients)
+
+
 def test_an_older_node_counting_every_hit_shares_the_same_counters(uri, db):
     [batched], _ = nodes(uri, "100/minute", n=1)
     [item] = batched.lookup
