@@ -146,7 +146,8 @@ def http(tmp: Path, args) -> dict[str, list]:
             for name in VARIANTS:
                 port = free_port()
                 servers[name] = Server([sys.executable, "-m", "locator.cli", "serve", "--port", str(port),
-                                        "--workers", str(args.workers), "--max-in-flight", "0"],
+                                        "--workers", str(args.workers), "--threads", str(args.threads),
+                                        "--max-in-flight", "0"],
                                        env | storage[name], f"http://127.0.0.1:{port}", tmp / f"{name}.log")
             order = list(VARIANTS)
             for r in range(args.rounds):
@@ -168,7 +169,7 @@ def render(inproc, runs, args, n_hits: int, n_clients: int, load: tuple[str, str
         "## Rate-limit counters: a Redis round trip a request vs batched",
         "",
         f"`python -m bench.bench_ratelimit --duration {args.duration} --rounds {args.rounds} --clients {args.clients}"
-        f" --rate {args.rate:g}`. "
+        f" --rate {args.rate:g} --threads {args.threads}`. "
         f"Load average at start {load[0]}, at end {load[1]} (2 cores, shared).",
         "",
         f"**In-process**, `RateLimits.hit` over {n_hits:,} hits of {n_clients:,} addresses (1–10 each, "
@@ -184,7 +185,7 @@ def render(inproc, runs, args, n_hits: int, n_clients: int, load: tuple[str, str
     lines += [
         "",
         f"**Over HTTP**: point lookups (2,000 random points), `locator serve --workers {args.workers} "
-        f"--max-in-flight 0`, wrk 1 thread, {args.connections} connections, each request from the next of "
+        f"--threads {args.threads} --max-in-flight 0`, wrk 1 thread, {args.connections} connections, each request from the next of "
         f"{args.clients:,} addresses (`X-Forwarded-For`, `LOCATOR_TRUSTED_PROXIES=1`), limit 600/minute; "
         f"{args.rounds} rounds of {args.duration} s, the three servers in turn in each round; medians:",
         "",
@@ -206,6 +207,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (1 = sync worker, "
+                        "as bench_web)")
     parser.add_argument("--clients", type=int, default=5000, help="client addresses (in-process and over HTTP)")
     parser.add_argument("--rate", type=float, default=1000, help="in-process: requests a second one worker answers")
     parser.add_argument("--no-http", action="store_true", help="the in-process part only")
