@@ -118,7 +118,8 @@ class BatchedCounters:
     Parameters
     ----------
     storage : limits.storage.RedisStorage
-        The shared storage (its connection, key prefix and ``incr`` script are used).
+        The shared storage (its connection and key prefix are used; not a Redis Cluster, whose
+        keys of one batch may live on different nodes).
     batch_s : float
         How long a hit may stay pending before it is added to the storage.
     clock : callable
