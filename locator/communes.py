@@ -243,7 +243,7 @@ class CommuneIndex:
     its ``get(name, key)`` / ``put(name, arrays, key)``): the projected coordinates, the
     warm grids and the neighbour table, read back bit for bit by the next process instead of
     computed again (projecting all of France takes a second, its warm grid ten, its
-    neighbour table ten more). ``None``: nothing kept.
+    neighbour table fifteen more). ``None``: nothing kept.
     """
 
     def __init__(self, communes: list[Commune], geometries_wgs84: list, *, cache=None):
