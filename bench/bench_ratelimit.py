@@ -195,8 +195,8 @@ def render(inproc, runs, args, n_hits: int, n_clients: int, load: tuple[str, str
           f"{median(name, 'p99_ms'):.2f} | {median(name, 'cpu_us'):,.0f} | "
           f"{sum(r.non_2xx for r in runs[name]):,} |" for name in VARIANTS],
         "",
-        "Rounds (req/s): " + "; ".join(f"{name} " + " / ".join(f"{r.rps:,.0f}" for r in runs[name])
-                                        for name in VARIANTS) + ".",
+        "Rounds (req/s, p99 ms): " + "; ".join(
+            f"{name} " + " / ".join(f"{r.rps:,.0f}, {r.p99_ms:.1f}" for r in runs[name]) for name in VARIANTS) + ".",
     ]
     return "\n".join(lines)
 
