@@ -126,6 +126,16 @@ def test_a_flush_of_more_keys_than_one_script_call_takes_counts_them_all(uri, db
     assert [int(c) for c in counts] == [1] * len(clients)
 
 
+def test_a_restarted_redis_without_the_script_still_gets_the_counts(uri, db):
+    [limits], _ = nodes(uri, "600/minute", n=1)
+    assert allowed(limits, "192.0.2.50")
+    limits.batched.flush()
+    db.script_flush()  # as a redis-server restarted by the service knows no script
+    assert allowed(limits, "192.0.2.50")
+    limits.batched.flush()
+    assert stored(db, limits, "192.0.2.50") == 2
+
+
 def test_an_older_node_counting_every_hit_shares_the_same_counters(uri, db):
     [batched], _ = nodes(uri, "100/minute", n=1)
     [item] = batched.lookup
