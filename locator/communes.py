@@ -13,6 +13,7 @@ for a point that falls in no commune near its mairie (the hole it leaves in the 
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
 import itertools
@@ -53,29 +54,56 @@ class NeighbourBlocks:
     those few (two on average in the Moselle) then decide. In a web request the STRtree
     query's wrapper (numpy shape handling around one GEOS call) cost more than the distances.
 
-    A block is filled the first time a point falls in it (one tree query, then kept): the
-    blocks of all of France would be millions of tree queries, most of them for blocks no
-    lookup ever reaches (the sea, the deep inside of communes, where no neighbour is asked).
-    Filling is idempotent, so threads racing on one block store the same list.
+    Without a ``table`` (below), a block is filled the first time a point falls in it (one
+    tree query, then kept): every block of all of France would be millions of tree queries,
+    most of them for blocks no lookup ever reaches (the sea, the deep inside of communes,
+    where no neighbour is asked). Filling is idempotent, so threads racing on one block
+    store the same list.
 
     At most ``max_blocks`` blocks are kept (about 100 bytes each, plus the shared lists):
     past that, the oldest filled blocks are dropped, a tenth at a time, and filled again if
     asked. A server answering points from everywhere keeps a bounded table; the blocks of
     the busy places are the ones refilled first.
+
+    ``table``: the blocks filled in advance (``neighbour_table``: every block where a warm
+    lookup inside a commune can ask, the same lists as a tree query each), read first, so
+    that the first lookup in a block costs a binary search instead of a tree query (70 µs
+    in a web request, the tail of the lookups). Blocks off it (the sea, off every
+    territory) are filled on first use as above.
     """
 
-    def __init__(self, tree, margin_m: float, *, block_m: float = 500.0, max_blocks: int = 200_000):
+    def __init__(self, tree, margin_m: float, *, block_m: float = 500.0, max_blocks: int = 200_000,
+                 table: dict[str, np.ndarray] | None = None):
         self.margin_m = margin_m
         self.block_m = block_m
         self.max_blocks = max_blocks
         self._tree = tree
-        self._reach = margin_m + block_m * math.sqrt(2) / 2 + 1.0  # +1 m against rounding
+        self._reach = block_reach(margin_m, block_m)
         self._blocks: dict[int, tuple[int, ...]] = {}
         self._lists: dict[tuple[int, ...], tuple[int, ...]] = {}
         self._evict_lock = threading.Lock()
+        self._columns: dict[int, tuple[int, int]] = {}
+        if table is not None:
+            if table["blocks"].tolist() != [margin_m, block_m]:
+                raise ValueError("a neighbour table of another margin or block size")
+            # column x of blocks → the range of its blocks in ``by`` (sorted by y within it)
+            cols, starts = table["columns"].tolist(), table["column_starts"].tolist()
+            self._columns = {bx: (lo, hi) for bx, lo, hi in zip(cols, starts[:-1], starts[1:], strict=True)}
+            # memoryviews: a Python int per read, no numpy call in a web request
+            self._by = memoryview(table["by"])
+            self._starts = memoryview(table["starts"])
+            self._communes = memoryview(table["communes"])
+        self.table_size = len(table["by"]) if table is not None else 0
 
     def __len__(self) -> int:
         return len(self._blocks)
+
+    @property
+    def table_nbytes(self) -> int:
+        """The bytes of the table filled in advance (0 without one)."""
+        if not self.table_size:
+            return 0
+        return sum(v.nbytes for v in (self._by, self._starts, self._communes))
 
     def candidates(self, x: float, y: float) -> tuple[int, ...] | None:
         """The communes that may be within the margin of the point (tree order), or ``None``
@@ -84,6 +112,11 @@ class NeighbourBlocks:
             bx, by = math.floor(x / self.block_m), math.floor(y / self.block_m)
         except (ValueError, OverflowError):
             return None
+        column = self._columns.get(bx)
+        if column is not None:
+            i = bisect.bisect_left(self._by, by, *column)
+            if i < column[1] and self._by[i] == by:
+                return tuple(self._communes[self._starts[i]:self._starts[i + 1]])
         key = bx * 0x1_0000_0000 + by
         found = self._blocks.get(key)
         if found is None:
@@ -110,14 +143,107 @@ class NeighbourBlocks:
             self._evict_lock.release()
 
 
+#: Bump whenever what ``neighbour_table`` holds or how it is made changes: tables cached on
+#: disk are keyed by it (and by the GEOS version, whose tree gives the order of ties).
+NEIGHBOURS_FORMAT = "1"
+
+
+def block_reach(margin_m: float, block_m: float) -> float:
+    """How far from a block's centre a commune may be and still lie within ``margin_m`` of
+    some point of the block: the margin plus half the block's diagonal (+1 m against rounding)."""
+    return margin_m + block_m * math.sqrt(2) / 2 + 1.0
+
+
+def neighbour_table(grids: TerritoryGrids, tree, margin_m: float, block_m: float = 500.0, *,
+                    chunk: int = 100_000) -> dict[str, np.ndarray]:
+    """The neighbour blocks a warm lookup inside a commune can ask for, filled at once.
+
+    A warm lookup asks for the communes near it only where its cell is not deep and lies in
+    a commune (``TileGrid.shallow_cells``); every ``block_m`` block such a cell touches is
+    listed, with the communes the tree reports within ``block_reach`` of the block's centre,
+    in the tree's order: the same tree query as ``NeighbourBlocks.candidates`` makes for one
+    block, made for all of them in one vectorised call per chunk of blocks.
+
+    Returns the arrays ``NeighbourBlocks(table=...)`` reads and ``locator.data.cache``
+    stores: ``columns`` (the blocks' x indices, sorted) and ``column_starts`` (where each
+    column's blocks start in ``by``), ``by`` (the blocks' y indices, sorted within a
+    column), ``starts`` and ``communes`` (block ``i``'s communes are
+    ``communes[starts[i]:starts[i + 1]]``), ``blocks`` (the margin and the block size).
+    """
+    bxs, bys = [], []
+    for grid in grids.grids.values():
+        bx, by = _blocks_touched(grid, block_m)
+        bxs.append(bx)
+        bys.append(by)
+    bx = np.concatenate(bxs) if bxs else np.zeros(0, dtype=np.int64)
+    by = np.concatenate(bys) if bys else np.zeros(0, dtype=np.int64)
+    order = np.lexsort((by, bx))
+    bx, by = bx[order], by[order]
+    reach = block_reach(margin_m, block_m)
+    counts, communes = np.zeros(len(bx), dtype=np.int64), []
+    for start in range(0, len(bx), chunk):
+        # the block centres as the one-block query computes them, float for float
+        centres = shapely.points((bx[start:start + chunk] + 0.5) * block_m, (by[start:start + chunk] + 0.5) * block_m)
+        which, near = tree.query(centres, predicate="dwithin", distance=reach)
+        keep = np.argsort(which, kind="stable")  # by block; each block's communes in the tree's order
+        communes.append(near[keep].astype(np.int32))
+        counts[start:start + chunk] = np.bincount(which, minlength=len(centres))
+    columns, column_starts = np.unique(bx, return_index=True)
+    return {
+        "columns": columns.astype(np.int64),
+        "column_starts": np.append(column_starts, len(bx)).astype(np.int64),
+        "by": by.astype(np.int32),
+        "starts": np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
+        "communes": np.concatenate(communes) if communes else np.zeros(0, dtype=np.int32),
+        "blocks": np.array([margin_m, block_m], dtype=float),
+    }
+
+
+def _blocks_touched(grid, block_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """The x and y indices of the ``block_m`` blocks that the shallow cells of one
+    territory's grid touch (``TileGrid.shallow_cells``), each once: a raster of one byte per
+    block over the grid's extent (6 MB for metropolitan France) marked through tables of
+    the block column and row of every cell edge."""
+    slack = 1e-3  # a millimetre either side: a point rounded onto a cell's edge finds its block
+    bx0 = math.floor((grid.x0 - 1.0) / block_m)
+    by0 = math.floor((grid.y0 - 1.0) / block_m)
+    # block column (row) of each cell edge, a millimetre before and after it
+    edge_x = grid.x0 + np.arange(grid.nx + 1) * grid.cell
+    edge_y = grid.y0 + np.arange(grid.ny + 1) * grid.cell
+    col_lo, col_hi = (np.floor((edge_x + d) / block_m).astype(np.int64) - bx0 for d in (-slack, slack))
+    row_lo, row_hi = (np.floor((edge_y + d) / block_m).astype(np.int64) - by0 for d in (-slack, slack))
+    touched = np.zeros((int(row_hi[-1]) + 1, int(col_hi[-1]) + 1), dtype=bool)
+    # edges this many cells apart, a millimetre more either side, are less than a block apart
+    step = max(1, math.floor(block_m / grid.cell) - 1)
+    for ix, iy, n in grid.shallow_cells():
+        # the square's first edge (before it), edges at most a block apart, its last edge
+        # (after it): every block the square overlaps holds one of them
+        offsets = sorted({*range(0, n, step), n})
+        cols = [(col_lo if k == 0 else col_hi)[ix + k] for k in offsets]
+        rows = [(row_lo if k == 0 else row_hi)[iy + k] for k in offsets]
+        # most squares lie in one block: mark a pair only where its column or row is new
+        new_col = [None] + [cols[j] != cols[j - 1] for j in range(1, len(cols))]
+        new_row = [None] + [rows[i] != rows[i - 1] for i in range(1, len(rows))]
+        for i, r in enumerate(rows):
+            for j, c in enumerate(cols):
+                if i == 0 and j == 0:
+                    touched[r, c] = True
+                    continue
+                keep = new_col[j] if i == 0 else new_row[i] if j == 0 else new_row[i] & new_col[j]
+                touched[r[keep], c[keep]] = True
+    col, row = np.nonzero(touched.T)  # x first
+    return col + bx0, row + by0
+
+
 class CommuneIndex:
     """Point → commune over the communes' outlines in the metric plane.
 
     ``cache``: where to keep what is computed from these outlines alone (an
     ``locator.data.cache.ArrayCache`` scoped by the communes files' digest, or anything with
-    its ``get(name, key)`` / ``put(name, arrays, key)``): the projected coordinates and the
-    warm grids, read back bit for bit by the next process instead of computed again
-    (projecting all of France takes a second, its warm grid ten). ``None``: nothing kept.
+    its ``get(name, key)`` / ``put(name, arrays, key)``): the projected coordinates, the
+    warm grids and the neighbour table, read back bit for bit by the next process instead of
+    computed again (projecting all of France takes a second, its warm grid ten, its
+    neighbour table fifteen more). ``None``: nothing kept.
     """
 
     def __init__(self, communes: list[Commune], geometries_wgs84: list, *, cache=None):
@@ -140,8 +266,9 @@ class CommuneIndex:
         # Prepared polygons make the repeated point-in-polygon tests several times faster.
         shapely.prepare(self.geoms)
         self.tree = shapely.STRtree(self.geoms)
-        # Each commune's outline as lines, made the first time a point asks for it: making
-        # all 35 000 of France at start-up cost a second for the few a server ever needs.
+        # Each commune's outline as lines, made the first time a point asks for it, or all at
+        # once by ``warm`` (all of France: 0.1 s, 36 MB), so that a server's first lookup near
+        # the edge of each commune does not make it; a single lookup never pays for all.
         self._boundaries: list = [None] * len(self.geoms)
         # Communes without an outline, by their mairie point (metric plane).
         self._no_outline = [(i, *to_metric(float(c.mairie_lon), float(c.mairie_lat)))
@@ -225,8 +352,11 @@ class CommuneIndex:
 
     def warm(self, margin_m: float) -> None:
         """Build now, for ``margin_m``, what one-point lookups read: the cell grid with its
-        deep cells (``locate_cell``), and the neighbour blocks (``neighbours_within``; each
-        block is filled by the first lookup that needs it).
+        deep cells (``locate_cell``), and the neighbour blocks (``neighbours_within``): every
+        block a lookup in a commune off the deep cells can ask for, filled at once
+        (``neighbour_table``, 1.5 M blocks for all of France, read back from the cache by
+        the next start); other blocks are filled by the first lookup that needs one. And
+        every commune's outline as lines (``boundary``).
 
         Idempotent and thread-safe; a new margin rebuilds them. Never called implicitly: a
         single lookup from the command line should not pay for it.
@@ -239,7 +369,30 @@ class CommuneIndex:
                     margin_m, lambda: TerritoryGrids(self.geoms, self._cover_exact, margin_m=margin_m))
                 self._grid = grids  # the same labels, whatever the margin
                 self._point_grid = TerritoryPointGrids(grids)
-                self._blocks = NeighbourBlocks(self.tree, margin_m)
+                self._blocks = NeighbourBlocks(self.tree, margin_m, table=self._cached_neighbours(grids, margin_m))
+                self._boundaries = list(shapely.boundary(self.geoms))  # None where no outline
+
+    def _cached_neighbours(self, grids: TerritoryGrids, margin_m: float, block_m: float = 500.0) -> dict:
+        """``neighbour_table`` of the warm grids, or the same arrays read from the cache."""
+        def build():
+            return neighbour_table(grids, self.tree, margin_m, block_m)
+
+        if self._cache is None:
+            return build()
+        # the tree's order of ties depends on how GEOS builds and walks it
+        key = _digest([NEIGHBOURS_FORMAT, GRID_FORMAT, projection_key(), shapely.__version__,
+                       shapely.geos_version_string, repr(float(margin_m)), repr(float(block_m))])
+        arrays = self._cache.get("neighbours", key)
+        if arrays is not None and _table_fits(arrays, margin_m, block_m, len(self.geoms)):
+            return arrays
+        arrays = build()
+        self._cache.put("neighbours", arrays, key)
+        return arrays
+
+    @property
+    def neighbours_nbytes(self) -> int:
+        """The bytes of the neighbour blocks filled by ``warm`` (0 before it)."""
+        return 0 if self._blocks is None else self._blocks.table_nbytes
 
     def locate_cell(self, x: float, y: float, margin_m: float) -> tuple[int, bool]:
         """What the warm grid says of one metric-plane point: (commune index, ``NO_COMMUNE``,
@@ -284,10 +437,11 @@ class CommuneIndex:
         blocks = self._blocks
         found = blocks.candidates(x, y) if blocks is not None and distance_m <= blocks.margin_m else None
         if found is not None:  # warm: the block's few communes, no tree query
-            if not found:
+            others = [j for j in found if j != idx]
+            if not others:  # only the point's own commune near its block: no GEOS call
                 return []
-            near = [(j, d) for j, d in zip(found, shapely.distance(point, self.geoms[list(found)]).tolist(), strict=True)
-                    if j != idx and d <= distance_m]
+            near = [(j, d) for j, d in zip(others, shapely.distance(point, self.geoms[others]).tolist(), strict=True)
+                    if d <= distance_m]
             return sorted(near, key=lambda p: p[1])
         # Python lists rather than numpy arrays: for the one or two communes found, each
         # numpy call costs more than the loop it replaces.
@@ -364,6 +518,20 @@ def _check_in_a_territory(communes, geoms) -> None:
         c = communes[present[int(bad[0])]]
         raise DataError(f"commune {c.code} {c.nom} lies outside every territory the engine can measure "
                         "(metropolitan France, Corsica, 971–974, 976)", record=c.code)
+
+
+def _table_fits(arrays: dict, margin_m: float, block_m: float, n_communes: int) -> bool:
+    """Whether cached arrays are a ``neighbour_table`` for this margin and these communes
+    (another layout, or a damaged file, is built again)."""
+    try:
+        starts, by, communes = arrays["starts"], arrays["by"], arrays["communes"]
+        return (arrays["blocks"].tolist() == [margin_m, block_m] and by.dtype == np.int32
+                and communes.dtype == np.int32 and starts.dtype == np.int64
+                and len(starts) == len(by) + 1 and int(starts[-1]) == len(communes)
+                and arrays["column_starts"][-1] == len(by) and len(arrays["columns"]) + 1 == len(arrays["column_starts"])
+                and (len(communes) == 0 or 0 <= int(communes.min()) and int(communes.max()) < n_communes))
+    except (KeyError, IndexError, AttributeError):
+        return False
 
 
 def _digest(parts) -> str:

@@ -66,6 +66,10 @@ class Settings:
     #: Web: where rate-limit counters live; None shares them between workers in the embedded
     #: geocoder's redis-server, or per process (memory://) without one.
     rate_limit_storage: str | None = None
+    #: Web: a worker adds its hits to a shared Redis's counters in one batch at most this long
+    #: after the first (web/ratelimit.py: decided without a round trip while a client is far
+    #: from its limit); 0 asks the storage on every request.
+    rate_limit_batch_ms: float = 100.0
     tiles_url: str | None = None
     tiles_attribution: str = ""
     #: Web: reverse proxies in front of the server whose X-Forwarded-For is trusted for the

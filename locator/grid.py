@@ -227,6 +227,30 @@ class TileGrid:
         out[inside] = deep
         return out
 
+    def shallow_cells(self, chunk: int = 32_768):
+        """Where a one-point lookup still runs GEOS: every cell that is not deep and not
+        outside every commune (a commune's label, or ``BOUNDARY``), as squares of cells
+        ``(ix, iy, n)``: the columns and rows of their lower-left cells (arrays) and their side
+        in cells, a chunk of blocks at a time. A block whose cells are all such is one square
+        of ``BLOCK`` cells; a block with stored cells gives its such cells one by one. For a
+        grid built with a margin (without one, no cell is deep: every cell inside a commune
+        is given)."""
+        uniform = np.nonzero((self.blocks > _FINE) & (self.blocks != OUTSIDE) & ~self.block_deep)[0]
+        for start in range(0, len(uniform), chunk):
+            by, bx = np.divmod(uniform[start:start + chunk], self.nbx)
+            yield bx * BLOCK, by * BLOCK, BLOCK
+        fine = np.nonzero(self.blocks <= _FINE)[0]
+        stored = self.cells.reshape(-1, BLOCK * BLOCK)
+        for start in range(0, len(fine), chunk):
+            b = fine[start:start + chunk]
+            k = _FINE - self.blocks[b].astype(np.int64)
+            codes = stored[k]
+            labels = self.palette[self.starts[k][:, None] + (codes & 0x7F)]
+            row, cell = np.nonzero((codes < _DEEP_BIT) & (labels != OUTSIDE))
+            by, bx = np.divmod(b[row], self.nbx)
+            cy, cx = np.divmod(cell, BLOCK)
+            yield bx * BLOCK + cx, by * BLOCK + cy, 1
+
     @property
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.blocks, self.block_deep, self.cells, self.palette, self.starts))

@@ -7,9 +7,11 @@ access log that never holds what the voter typed.
   checked by one ``before_request`` hook. The counters are shared by every worker: by default
   in the embedded geocoder's redis-server (started before gunicorn forks, so all workers reach
   the same socket), or any ``limits`` storage URI (``redis://``, ``memory://``) given by
-  ``LOCATOR_RATE_LIMIT_STORAGE``; per process, with a logged warning, when neither exists. A
-  storage that fails lets requests through: refusing voters because Redis is down would be
-  worse.
+  ``LOCATOR_RATE_LIMIT_STORAGE``; per process, with a logged warning, when neither exists. In
+  a Redis, each worker adds its hits in batches and decides without a round trip while a client
+  is far from its limit (``ratelimit.BatchedCounters``: the same keys and counts, bounded
+  overshoot). A storage that fails lets requests through: refusing voters because Redis is down
+  would be worse.
 * The access log records method, route pattern, status, latency and the query's *length*;
   never the query string, the form, the client IP or the raw path.
 """
@@ -26,12 +28,13 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Flask, g, request
 from limits import parse_many
-from limits.storage import MemoryStorage, storage_from_string
+from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from ..errors import DataError
 from .accesslog import access_log
+from .ratelimit import BatchedCounters
 
 security_log = logging.getLogger("locator.web.security")
 
@@ -172,7 +175,10 @@ class RateLimits:
 
     One ``hit`` per limited request from one ``before_request`` hook: flask-limiter's
     per-request machinery (resolving limits, exemptions and contexts through request proxies)
-    costs many times the storage hit itself (BENCHMARKS.md, web section).
+    costs many times the storage hit itself (BENCHMARKS.md, web section). In a Redis the hits
+    go through ``ratelimit.BatchedCounters`` (``batch_s`` > 0: one pipeline per worker every
+    ``batch_s`` instead of one round trip a request, see there for the overshoot it allows);
+    ``memory://`` is in-process already, and ``batch_s=0`` asks the storage on every hit.
 
     Limits are tried smallest window first and stop at the first one exhausted, as
     flask-limiter does. A storage that raises lets the request through (logged, without the
@@ -182,12 +188,26 @@ class RateLimits:
     KEY_PREFIX = "locator"
     LOOKUP_SCOPE = "global"  # flask-limiter's scope for application-wide limits
 
-    def __init__(self, rate: str, storage_uri: str):
+    def __init__(self, rate: str, storage_uri: str, *, batch_s: float = 0.1, clock=time.time,
+                 timer: bool = True):
         self.storage = _storage(storage_uri)
         self.strategy = FixedWindowRateLimiter(self.storage)
         self.lookup = sorted(parse_many(rate))
         self.autocomplete = sorted(parse_many(_scaled(rate, AUTOCOMPLETE_FACTOR)))
         self.enabled = True
+        batchable = isinstance(self.storage, RedisStorage) and not isinstance(self.storage, RedisClusterStorage)
+        self.batched = (BatchedCounters(self.storage, batch_s=batch_s, clock=clock, timer=timer)
+                        if batchable and batch_s > 0 else None)
+        # each limit's counter key around the client and scope, as ``RateLimitItem.key_for`` makes it
+        self._keys = {id(item): (f"{item.namespace}/{self.KEY_PREFIX}/",
+                                 f"/{item.amount}/{item.multiples}/{item.GRANULARITY.name}",
+                                 item.amount, item.get_expiry())
+                      for item in (*self.lookup, *self.autocomplete)}
+
+    def key(self, item, client: str, scope: str) -> str:
+        """The storage key of ``item`` for ``client`` in ``scope`` (``item.key_for(prefix, client, scope)``)."""
+        head, tail, _, _ = self._keys[id(item)]
+        return f"{head}{client}/{scope}{tail}"
 
     def limits_for(self, endpoint: str | None, method: str):
         """(limits, scope) that apply to a request, or ``None`` when it is not limited."""
@@ -199,9 +219,17 @@ class RateLimits:
 
     def hit(self, limits, client: str, scope: str):
         """Count one request; the first exhausted limit, or ``None`` when the request may pass."""
-        hit = self.strategy.hit
-        prefix = self.KEY_PREFIX
         try:
+            batched = self.batched
+            if batched is not None:
+                keys = self._keys
+                for item in limits:
+                    head, tail, amount, expiry = keys[id(item)]
+                    if not batched.hit(f"{head}{client}/{scope}{tail}", amount, expiry):
+                        return item
+                return None
+            hit = self.strategy.hit
+            prefix = self.KEY_PREFIX
             for item in limits:
                 if not hit(item, prefix, client, scope):
                     return item
@@ -210,6 +238,11 @@ class RateLimits:
         return None
 
     def reset_at(self, item, client: str, scope: str) -> float | None:
+        """When the window of ``item`` for ``client`` ends (a time.time() value), ``None`` when unknown."""
+        if self.batched is not None:
+            known = self.batched.reset_at(self.key(item, client, scope))
+            if known is not None:
+                return known
         try:
             return self.strategy.get_window_stats(item, self.KEY_PREFIX, client, scope).reset_time
         except Exception:  # noqa: BLE001
@@ -268,7 +301,8 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
 
     web_data = app.extensions.get("locator")
     geocoder = getattr(getattr(web_data, "locator", None), "geocoder", None)
-    rate_limits = RateLimits(settings.rate_limit, rate_limit_storage_uri(settings, geocoder))
+    rate_limits = RateLimits(settings.rate_limit, rate_limit_storage_uri(settings, geocoder),
+                             batch_s=settings.rate_limit_batch_ms / 1000)
     app.extensions["locator_limiter"] = rate_limits
 
     @app.before_request

@@ -123,3 +123,37 @@ def test_a_batch_on_a_fresh_locator_reads_the_warm_grid_kept_by_a_server(data):
     minx, miny, maxx, maxy = shapely.total_bounds(fresh.index.geoms)
     x, y = rng.uniform(minx, maxx, 30_000), rng.uniform(miny, maxy, 30_000)
     assert np.array_equal(fresh.index.locate(x, y), fresh.index._locate_exact(x, y))
+
+
+def test_the_neighbour_table_is_kept_and_read_back_by_the_next_warm_start(data, monkeypatch):
+    settings = Settings(data_dir=data)
+    built = Locator.from_data_dir(data, settings=settings).warm()
+    assert list((data / "cache").glob("neighbours.*.npz"))
+
+    import locator.communes as communes
+
+    def no_table(*args, **kwargs):
+        raise AssertionError("the neighbour table was built again")
+
+    monkeypatch.setattr(communes, "neighbour_table", no_table)
+    cached = Locator.from_data_dir(data, settings=settings).warm()
+    a, b = built.index._blocks, cached.index._blocks
+    assert a.table_size == b.table_size > 0
+    rng = np.random.default_rng(6)
+    minx, miny, maxx, maxy = shapely.total_bounds(built.index.geoms)
+    for x, y in zip(rng.uniform(minx, maxx, 3000).tolist(), rng.uniform(miny, maxy, 3000).tolist(), strict=True):
+        assert a.candidates(x, y) == b.candidates(x, y)
+
+
+def test_a_neighbour_table_of_another_layout_in_the_cache_is_built_again(data):
+    settings = Settings(data_dir=data)
+    built = Locator.from_data_dir(data, settings=settings).warm()
+    (path,) = (data / "cache").glob("neighbours.*.npz")
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["starts"] = arrays["starts"][:-5]  # a table cut short
+    np.savez(path, **arrays)
+    again = Locator.from_data_dir(data, settings=settings).warm()
+    assert again.index._blocks.table_size == built.index._blocks.table_size
+    with np.load(path) as npz:
+        assert len(npz["starts"]) == len(npz["by"]) + 1  # written again, whole
