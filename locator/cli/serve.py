@@ -24,6 +24,7 @@ status, latency and query length only.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -88,6 +89,7 @@ def cmd_serve(args) -> int:
         """(app, locator) on the data folder as it is now; raises before anything is swapped."""
         from ..web import create_app, load_locator
 
+        gc.unfreeze()  # a reload: the data served until now may be collected once replaced
         locator = load_locator(settings)
         try:
             app = create_app(settings, locator=locator)
@@ -98,6 +100,8 @@ def cmd_serve(args) -> int:
             warm_up(app, locator)
         if max_in_flight and not args.dev:
             app.wsgi_app = LoadShedder(app.wsgi_app, max_in_flight)
+        if not args.dev:
+            freeze_heap()
         return app, locator
 
     app, locator = build()
@@ -149,6 +153,17 @@ def cmd_reload(args) -> int:
 #: cost a worker is per thread, see ``SheddingThreadWorker.warm_threads``.)
 WARM_UP_COMMUNES = 20
 WARM_UP_LATTICE = 20
+
+
+def freeze_heap() -> None:
+    """Collect, then put every object the master holds (the data, the indexes, what the
+    warm-up built) out of the garbage collector's reach before the workers fork
+    (``gc.freeze``). A worker's full collection then scans only what the worker made itself
+    (a far shorter pause in the middle of traffic: BENCHMARKS.md, "Election day"), and never
+    writes into the shared objects' headers, so their pages stay shared. ``build``
+    unfreezes first: on a reload the data served until then becomes collectable."""
+    gc.collect()
+    gc.freeze()
 
 
 def warm_up(app, locator) -> None:

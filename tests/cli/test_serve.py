@@ -166,3 +166,21 @@ def test_serve_is_a_registered_command():
     args = build_parser().parse_args(["serve", "--host", "127.0.0.1", "--port", "8001", "--workers", "3"])
     assert (args.host, args.port, args.workers, args.dev) == ("127.0.0.1", 8001, 3, False)
     assert build_parser().parse_args(["serve"]).host == "127.0.0.1"  # loopback unless asked
+
+
+def test_the_master_freezes_its_heap_before_forking():
+    import gc
+
+    from locator.cli.serve import freeze_heap
+
+    try:
+        freeze_heap()
+        frozen = gc.get_freeze_count()
+        assert frozen > 0  # the master's objects: out of the workers' collections
+        garbage = [[i] for i in range(1000)]
+        freeze_heap()
+        assert gc.get_freeze_count() >= frozen + 1000  # what was made since is frozen too
+        del garbage
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0
