@@ -113,8 +113,8 @@ def _inverse(epsg: int) -> Transformer:
 
 
 def warm() -> None:
-    """Make every territory's transformers now (PROJ takes ~7 ms each): a server does it once
-    before forking, instead of each worker on its first point of each territory."""
+    """Make every territory's transformers now (PROJ takes milliseconds for each): a server
+    does it once before forking, instead of each worker on its first point of each territory."""
     for t in TERRITORIES:
         _forward(t.epsg)
         _inverse(t.epsg)

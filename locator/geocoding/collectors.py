@@ -3,8 +3,8 @@
 addok corrects a typo ("Hagondagne") by trying every neighbour of the word one edit away
 (letters swapped, replaced, inserted, removed: 500 to 600 words for a village name) and keeping
 those the index knows. Its own collector (``addok.fuzzy.fuzzy_collector``) asks Redis about
-each neighbour in turn when the word is alone (one ZCARD each: 560 round trips for one query,
-most of its time), and when other words are there it writes the neighbours into a temporary
+each neighbour in turn when the word is alone (one ZCARD each: hundreds of round trips for
+one word, most of the search's time), and when other words are there it writes the neighbours into a temporary
 set, intersects it with the other words' pair sets and deletes it (three round trips, a write).
 
 ``fuzzy_collector`` here keeps addok's decisions and their order (the same passes, the same

@@ -4,9 +4,8 @@ For every candidate of every search, addok scores how close the candidate's labe
 typed text: ``score_by_ngram_distance`` (full searches) and ``score_by_autocomplete_distance``
 (autocomplete), both in ``addok.helpers.results``. Each comparison folds the label again
 (``unidecode``) and builds a one-item ``ngram.NGram`` index to compare two strings; the same
-labels come back in search after search (a commune's mairie, its main streets). Measured in
-the served election-day stream, these two scorers were over a third of a worker's CPU
-(BENCHMARKS.md, "Election day").
+labels come back in search after search (a commune's mairie, its main streets). In the
+served election-day stream these two scorers were a large part of a worker's CPU.
 
 Here the folded labels are kept (a bounded memo), and the bigram similarity of ``NGram.compare``
 (N=2, no padding, the arguments addok gives it) is computed directly: the shared bigrams

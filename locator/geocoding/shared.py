@@ -3,7 +3,7 @@
 Each worker keeps its own answer cache (``chain.LRUCache``): with two workers, a text typed
 again on the other worker was searched again, and the searches worth keeping are the slow
 ones (a typo's fuzzy pass, a street without its commune, an autocomplete on "17 rue des":
-10 to 100 ms each, against 0.3 ms for an answer from the cache). Behind the worker's own
+tens of times the cost of an answer from the cache). Behind the worker's own
 cache, this second level keeps every answer the chain found without a failure in the
 embedded redis-server the workers already share, for ``TTL_S`` seconds:
 
@@ -12,7 +12,7 @@ embedded redis-server the workers already share, for ``TTL_S`` seconds:
 * a key is a digest of the cache key (folded text, commune and postcode filters, limit,
   autocomplete); the value is the answer's fields as JSON (never pickle: what is read from
   Redis is data, not code);
-* a miss costs one round trip (~0.1 ms) before the search it precedes; a Redis that fails
+* a miss costs one round trip before the search it precedes; a Redis that fails
   or restarts costs nothing but the shared hits: the answer is searched as without it.
 
 Off for bulk work (one process: its own cache is enough), with a Redis given by

@@ -139,8 +139,8 @@ class TextLookup:
     def warm(self) -> TextLookup:
         """Build now the tables the rarer steps make on first use (the communes of France
         outside the data, each commune's own point, the sorted names of prefix look-ups):
-        a server calls it before forking, so that no worker builds them in its first
-        minutes of traffic (the first is ~0.6 s on the Moselle). Answers do not change."""
+        a server calls it before forking, so that no worker stalls to build them in its
+        first minutes of traffic. Answers do not change."""
         _ = self._names_elsewhere, self._commune_points, self.gazetteer.sorted_names
         return self
 
