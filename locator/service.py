@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import projection
 from .assign import METHOD_NAMES, NO_BUREAU, Assigner
 from .communes import NO_COMMUNE, NO_OUTLINE_RADIUS_M, CommuneIndex
 from .config import Settings
@@ -34,7 +35,6 @@ from .lookup.outcome import (
     warning,
 )
 from .models import Bureau, GeocodedPoint
-from . import projection
 from .projection import territory_of, to_metric
 from .register.index import RegisterIndex
 
