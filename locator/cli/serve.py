@@ -151,7 +151,7 @@ def cmd_reload(args) -> int:
 #: autocomplete prefixes), and the side of the lattice of points over the data's extent. (A
 #: 150 × 150 lattice saved no more memory in the workers than this one: what the first points
 #: cost a worker is per thread, see ``SheddingThreadWorker.warm_threads``.)
-WARM_UP_COMMUNES = 20
+WARM_UP_COMMUNES = 200
 WARM_UP_LATTICE = 20
 
 

@@ -20,11 +20,16 @@ from __future__ import annotations
 from collections import Counter
 from functools import lru_cache
 
-#: Distinct labels and (label, text) pairs remembered per process.
-MEMO_SIZE = 16_384
+#: Folded labels remembered per process (labels recur from search to search: a commune's
+#: names, its main streets); the bigrams of a text and the similarity of a (label, text) pair
+#: recur within a search and between the searches of one text: kept fewer. The memos are a
+#: worker's memory that grows with traffic, so they stay small.
+LABELS_MEMO = 8_192
+PAIRS_MEMO = 4_096
+BIGRAMS_MEMO = 1_024
 
 
-@lru_cache(maxsize=MEMO_SIZE)
+@lru_cache(maxsize=LABELS_MEMO)
 def _folded_label(label: str):
     from addok.helpers.text import ascii
 
@@ -39,12 +44,12 @@ def folded(text):
     return text if isinstance(text, ascii) else _folded_label(text)
 
 
-@lru_cache(maxsize=MEMO_SIZE)
+@lru_cache(maxsize=BIGRAMS_MEMO)
 def _bigrams(text: str) -> Counter:
     return Counter(text[i:i + 2] for i in range(len(text) - 1))
 
 
-@lru_cache(maxsize=MEMO_SIZE)
+@lru_cache(maxsize=PAIRS_MEMO)
 def bigram_similarity(left: str, right: str) -> float:
     """``addok.helpers.text.compare_ngrams(left, right)`` for folded texts: the bigrams both
     share (each counted as often as it occurs in both) over the distinct bigrams of the two."""
