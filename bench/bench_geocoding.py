@@ -441,7 +441,7 @@ def main(argv=None) -> int:
         "",
         f"Realistic mix outcome: {statuses}. Its texts are commune names as voters type them, "
         "mairie addresses, geocoder-tester Lorraine/Alsace addresses and typos, drawn with population weights. "
-        (f"Without repeats a lookup costs {extra_us(worst):.0f} µs on top of addok's search here: "
+        + (f"Without repeats a lookup costs {extra_us(worst):.0f} µs on top of addok's search here: "
          if extra_us(worst) >= 0 else
          f"Without repeats a lookup takes {-extra_us(worst):.0f} µs less than addok's search here (the "
          "exact-address fast path answers the mairie addresses without a search), while also doing the "
