@@ -109,6 +109,7 @@ def cmd_serve(args) -> int:
         try:
             _run_dev(app, args.host, args.port)
         finally:
+            flush_rate_limits(app)
             locator.close()
         return 0
     workers = args.workers if args.workers is not None else default_workers()
@@ -153,6 +154,15 @@ def cmd_reload(args) -> int:
 #: cost a worker is per thread, see ``SheddingThreadWorker.warm_threads``.)
 WARM_UP_COMMUNES = 200
 WARM_UP_LATTICE = 20
+
+
+def flush_rate_limits(app) -> None:
+    """Add the hits a process still counts on its own to the shared counters, while their
+    Redis runs: the embedded one stops with the locator, and a flush at exit would then only
+    wait on a Redis that is gone (``web/ratelimit.py``)."""
+    batched = getattr(app.extensions.get("locator_limiter"), "batched", None)
+    if batched is not None:
+        batched.close()
 
 
 def freeze_heap() -> None:
