@@ -26,12 +26,20 @@ ROOT = Path(__file__).resolve().parents[2]
 ADDRESS = "1 place d'Armes, Metz"
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class ServerProcess:
     """``python -m locator.cli serve ...`` with its stderr collected in a thread."""
 
     def __init__(self, args, env):
+        # Ctrl-C as in a terminal: a runner that started the tests in the background (a shell
+        # without job control) passes SIGINT down ignored, and Python then never raises
+        # KeyboardInterrupt; the server gets the default disposition back.
         self.proc = subprocess.Popen([sys.executable, "-m", "locator.cli", "serve", *args], cwd=ROOT, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     preexec_fn=_sigint_default)
         self.lines: list[str] = []
         self.url: str | None = None
         self._ready = threading.Event()
