@@ -153,6 +153,8 @@ def main(argv=None) -> int:
                     help="extra locator serve option, e.g. --serve-option=--max-in-flight=2 (repeatable)")
     ap.add_argument("--section", default=None, help="BENCHMARKS.md section name (default load-RATE)")
     ap.add_argument("--no-write", action="store_true", help="print, do not rewrite BENCHMARKS.md")
+    ap.add_argument("--keep-records", type=Path, default=None, metavar="FILE",
+                    help="also copy every request's record (JSON lines) to FILE")
     args = ap.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -201,6 +203,8 @@ def main(argv=None) -> int:
             proc.kill()
     records = [tuple(json.loads(line)) for line in record.read_text().splitlines()]
     gen_cpu = json.loads(Path(str(record) + ".cpu").read_text())
+    if args.keep_records is not None:
+        shutil.copyfile(record, args.keep_records)
     shutil.rmtree(tmp, ignore_errors=True)
     gen_cpu_s = gen_cpu["user_s"] + gen_cpu["system_s"]
     not_sent = gen_cpu.get("not_sent", 0)

@@ -8,8 +8,9 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..errors import GeocoderUnavailable
-from ..geocoding.evidence import parse_query, same_word, significant
+from ..geocoding.evidence import WEAK_WORDS, parse_query, same_word, significant
 from ..geocoding.normalize import fold, normalize_query
+from ..geocoding.words import STREET_TYPES
 from .messages import say
 from .outcome import LookupResult, Status
 
@@ -46,7 +47,10 @@ def suggest(locator, text: str, *, limit: int, departement: str | None = None) -
     * otherwise the communes whose name starts with the text come first ("Thionv" →
       Thionville), then the geocoder's places whose label holds every typed word (a typed
       word may be the start of a label word, or that word with a typo);
-    * the geocoder is asked with its autocomplete on (the voter is still typing).
+    * the geocoder is asked with its autocomplete on (the voter is still typing), once the
+      text tells where (``tells_where``): before that ("12 rue", "3 r d") it could only
+      offer a few addresses picked among thousands alike, at the price of its costliest
+      searches; the communes whose name starts with the text are still offered.
 
     Raises
     ------
@@ -66,11 +70,13 @@ def suggest(locator, text: str, *, limit: int, departement: str | None = None) -
     named_ci = gazetteer.find(parts)
     named = [communes[ci] for ci in named_ci]
     want = limit * 3  # room for the filters below
-    points = [p for p in geocoder.search(text, limit=want, autocomplete=True) if _answerable(locator, p)]
+    asked = tells_where(fold(normalised).split(), parts)
+    points = [p for p in geocoder.search(text, limit=want, autocomplete=True)
+              if _answerable(locator, p)] if asked else []
     if named:
         codes = {c.code for c in named}
         points = [p for p in points if p.citycode in codes]
-        if not points:  # the geocoder's best were elsewhere: ask inside the named commune(s)
+        if not points and asked:  # the geocoder's best were elsewhere: ask inside the named commune(s)
             for c in named:
                 points += geocoder.search(text, citycode=c.code, limit=limit, autocomplete=True)
         points = [p for p in points if p.citycode in codes and _holds_words(p.label, words)]
@@ -94,6 +100,24 @@ def suggest(locator, text: str, *, limit: int, departement: str | None = None) -
             seen.add(s.label)
             unique.append(s)
     return unique[:limit]
+
+
+def tells_where(tokens: list[str], parts) -> bool:
+    """Does the text typed so far say where, enough for the geocoder's suggestions to mean
+    something? A postcode, a letter of a name (a word that is not a house number, a street
+    type or an article), or a street type after another one ("Rue de la Montée"). A last word
+    that starts a street type, typed after the house number before any street type ("12 pla"),
+    is the street type being typed. "12 rue", "3 r d", "8 pla" tell nothing yet; "12 rue de
+    la g", "12 rue saint", "57000" do.
+
+    ``tokens`` are the normalised text's folded words, ``parts`` its ``parse_query``."""
+    if parts.postcodes:
+        return True
+    if (len(tokens) >= 2 and tokens[0][:1].isdigit() and not any(t in STREET_TYPES for t in tokens[:-1])
+            and any(st.startswith(tokens[-1]) for st in STREET_TYPES)):
+        tokens = tokens[:-1]
+    return (bool(significant(tokens)) or any(t in WEAK_WORDS for t in tokens)
+            or sum(1 for t in tokens if t in STREET_TYPES) >= 2)
 
 
 def _answerable(locator, point) -> bool:

@@ -125,3 +125,21 @@ def test_below_a_named_commune_come_the_longer_names_the_voter_may_still_be_typi
         _pt("Metz", "municipality", "57463", 0.7),
     ]})
     assert labels(suggest(locator, "Metz", limit=5)) == ["Metz", "Metzervisse"]
+
+
+@pytest.mark.parametrize("typed", ["12 rue", "3 pl d", "8 r de l'", "12 plac", "42 rue de la ", "1 rue de l", "108 ru"])
+def test_a_text_that_does_not_tell_where_yet_does_not_ask_the_geocoder(data_dir, typed):
+    # Thousands of addresses start so: the geocoder would offer a few at random, with its
+    # costliest searches (30 ms and more on one département's index).
+    locator, geocoder = locator_with(data_dir, {typed: [_pt("12 Rue Serpenoise 57000 Metz", "housenumber", "57463", 0.4)]})
+    assert suggest(locator, typed, limit=5) == []
+    assert geocoder.queries == []
+
+
+@pytest.mark.parametrize("typed", ["12 rue de la gare", "12 rue de la montee", "57000", "2 pl franc", "12 rue s",
+                                   "12 rue saint", "rue de la g"])
+def test_a_name_a_street_type_after_another_or_a_postcode_asks_the_geocoder(data_dir, typed):
+    locator, geocoder = locator_with(data_dir, {}, match="prefix")
+    suggest(locator, typed, limit=5)
+    assert len(geocoder.queries) >= 1
+
