@@ -13,7 +13,8 @@ exited. Data that fails strict loading is refused: the log names the file and th
 the old app keeps serving, ``/healthz`` still shows the old ``data_version``.
 
 Overload: gthread workers, each with at most ``--max-in-flight`` requests at work and as many
-threads; the accepting thread answers the excess itself with a fast 503 and ``Retry-After``
+threads; the next requests wait for a thread while the queue moves (its oldest has waited less
+than ``--max-wait-ms``); the accepting thread answers the excess itself with a fast 503 and ``Retry-After``
 (``locator.web.shedding``). Before forking, the master answers a sample of every kind of
 request (``warm_up``) so that what they build lazily is shared by the workers.
 
@@ -60,6 +61,10 @@ def register(sub) -> None:
     p.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT,
                    help=f"requests at work at once per worker; the others get a fast 503 with Retry-After "
                         f"(default {DEFAULT_MAX_IN_FLIGHT}; 0: no shedding)")
+    p.add_argument("--max-wait-ms", type=float, default=DEFAULT_MAX_WAIT_MS,
+                   help="with every thread at work, a request may still wait for one while the oldest "
+                        f"waiting request has waited less than this (default {DEFAULT_MAX_WAIT_MS:g}; 0: "
+                        "refuse as soon as --max-in-flight are at work)")
     p.add_argument("--pid-file", default=None,
                    help="write the master's PID here (for locator reload --pid-file)")
     p.add_argument("--dev", action="store_true", help="Flask's debug server instead of gunicorn (development only)")
@@ -76,6 +81,9 @@ def register(sub) -> None:
 #: A few requests at work per worker, the rest refused at once by the accepting thread; lookups
 #: are CPU-bound under one interpreter lock, so more at once only makes each one slower.
 DEFAULT_MAX_IN_FLIGHT = 4
+#: A wait for a thread that a voter does not notice, and short enough that a request let in
+#: still answers well within a second (``locator.web.shedding``).
+DEFAULT_MAX_WAIT_MS = 25.0
 #: Threads per worker when shedding is off.
 UNSHED_THREADS = 16
 
@@ -121,7 +129,8 @@ def cmd_serve(args) -> int:
         "pidfile": args.pid_file,
     }
     if max_in_flight:
-        options["worker_class"] = shedding_worker(max_in_flight, thread_warm_paths(locator))
+        options["worker_class"] = shedding_worker(max_in_flight, max(args.max_wait_ms, 0.0) / 1000,
+                                                  thread_warm_paths(locator))
     server = GunicornServer(app, options, locator=locator, build=build)
     try:
         server.run()

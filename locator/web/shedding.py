@@ -1,16 +1,28 @@
-"""Overload shedding: a bounded number of requests at work per worker, a fast 503 for the rest.
+"""Overload shedding: a bounded number of requests at work per worker, a short bounded wait
+for a thread, a fast 503 for the rest.
 
 On election day the page is shared at 8:00 and at 18:00: more requests arrive than two cores
 can answer. Without a bound they wait in gunicorn's queue until the voter's browser gives up,
-and every voter waits. With it, each worker runs at most ``limit`` requests at once (the
-rest are answered at once with ``503`` and ``Retry-After``), so the requests that are served
-keep their quiet-day latency and the others know to retry in a second.
+and every voter waits. With it, each worker runs at most ``limit`` requests at once; the next
+ones wait for a thread only while the queue moves (the request at its head has waited less
+than ``max_wait_s``); the rest are answered at once with ``503`` and ``Retry-After``. The
+requests that are served keep a latency close to their quiet-day one and the others know to
+retry in a second.
+
+Why a wait and not only a count: one slow request (a first search of a rare text, tens of
+milliseconds under one interpreter lock) holds the worker while a few more arrive. Refusing
+as soon as ``limit`` are at work refused those at a rate the worker could have answered a
+few milliseconds later (BENCHMARKS.md "Election day": the refusals of a cold start). The
+queue's own delay is what says whether the worker keeps up: as long as its head waits less
+than ``max_wait_s`` it does; past that, it does not, and waiting longer would only make every
+voter wait (the queue's length is then bounded by about ``max_wait_s`` × the worker's rate).
 
 Two places refuse, with the same answer:
 
 * ``SheddingThreadWorker``, the gunicorn worker ``locator serve`` runs: its accepting thread
-  counts the requests handed to its threads (``limit``, as many threads as that) and answers
-  the next one itself, from the bytes already on the socket, without handing it to a thread.
+  counts the requests handed to its threads (``limit`` threads at work, then the waiting
+  ones) and answers the next one itself, from the bytes already on the socket, without
+  handing it to a thread.
   A refusal then waits neither for a free thread nor behind the thread queue, and takes the
   interpreter lock once instead of three times (accept, a worker thread, back to the
   accepting thread): it used to wait behind the requests at work (p99 of a refusal 310 ms
@@ -25,6 +37,7 @@ healthy worker.
 
 from __future__ import annotations
 
+import collections
 import errno
 import selectors
 import socket
@@ -107,17 +120,24 @@ LINGER_S = 2.0
 
 
 class SheddingThreadWorker(ThreadWorker):
-    """gunicorn's gthread worker, refusing in its accepting thread past ``limit`` requests.
+    """gunicorn's gthread worker, refusing in its accepting thread what it cannot answer soon.
 
-    Every request a thread is handed counts until its answer is written (gthread's
-    ``finish_request``, on the accepting thread: the counter needs no lock). Past ``limit``,
-    a request is refused as ``LoadShedder`` refuses it, unless its request line is for an
-    exempt path (read with ``MSG_PEEK``, so an exempt request is then served unchanged); a
-    new connection whose request has not arrived yet waits in gthread's own poller (no
-    thread held) until it has. Make the subclass with ``shedding_worker(limit)``.
+    Every request handed to the thread pool counts until the app has made its answer. With
+    ``limit`` at work (as many threads), a request waits in the pool's queue (first come,
+    first served) while the request at the head of that queue has waited less than
+    ``max_wait_s`` and fewer than ``max_waiting`` wait; otherwise it is refused as
+    ``LoadShedder`` refuses it, unless its request line is for an exempt path (read with
+    ``MSG_PEEK``, so an exempt request is then served unchanged). ``max_wait_s = 0`` refuses
+    as soon as ``limit`` are at work. A new connection whose request has not arrived yet waits
+    in gthread's own poller (no thread held) until it has. Make the subclass with
+    ``shedding_worker(limit, max_wait_s)``.
     """
 
     limit = 4
+    #: How long the oldest waiting request may have waited for new ones to be let in.
+    max_wait_s = 0.0
+    #: Requests waiting for a thread at most (a bound on memory whatever the clock says).
+    max_waiting = 64
     #: Paths each thread answers once before the worker accepts (``warm_threads``).
     warm_paths: tuple[str, ...] = ()
 
@@ -128,6 +148,10 @@ class SheddingThreadWorker(ThreadWorker):
         self._count_lock = threading.Lock()
         self._done = threading.local()
         self._lingering: list[tuple[float, socket.socket]] = []
+        #: When each request handed to the pool and not started yet was handed, oldest first
+        #: (the pool starts them in that order; appended by the accepting thread, popped by
+        #: the thread that starts one: deque's append and popleft are atomic).
+        self._queued: collections.deque[float] = collections.deque()
 
     def init_process(self):
         sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -201,6 +225,10 @@ class SheddingThreadWorker(ThreadWorker):
     def handle(self, conn):
         self._done.counted = False
         try:
+            self._queued.popleft()
+        except IndexError:
+            pass
+        try:
             return super().handle(conn)
         finally:
             if not self._done.counted:  # no request reached the app (client gone, bad request)
@@ -214,7 +242,7 @@ class SheddingThreadWorker(ThreadWorker):
             self.nr_conns -= 1
             conn.close()
             return
-        if self.limit and self.in_flight >= self.limit:
+        if self.limit and self.in_flight >= self.limit and not self._may_wait():
             head = _peek(conn)
             if head is None and not conn.initialized and self.alive:
                 self._wait_for_request(conn)
@@ -224,7 +252,23 @@ class SheddingThreadWorker(ThreadWorker):
                 return
         with self._count_lock:
             self.in_flight += 1
+        self._queued.append(time.monotonic())
         super().enqueue_req(conn)
+
+    def _may_wait(self) -> bool:
+        """Every thread is at work: may one more request wait for one? Yes while the queue
+        moves: nobody waits, or the oldest waiting request has waited less than
+        ``max_wait_s``, and fewer than ``max_waiting`` wait."""
+        if self.max_wait_s <= 0:
+            return False
+        waiting = self.in_flight - self.limit
+        if waiting >= self.max_waiting:
+            return False
+        try:
+            oldest = self._queued[0]
+        except IndexError:
+            return True
+        return waiting <= 0 or time.monotonic() - oldest < self.max_wait_s
 
     def murder_keepalived(self, force=False):
         super().murder_keepalived(force)
@@ -299,11 +343,13 @@ class SheddingThreadWorker(ThreadWorker):
         sock.close()
 
 
-def shedding_worker(limit: int, warm_paths=()) -> type[SheddingThreadWorker]:
-    """The worker class for ``limit`` requests at work per worker, whose threads each answer
-    ``warm_paths`` once before the worker accepts."""
+def shedding_worker(limit: int, max_wait_s: float = 0.0, warm_paths=()) -> type[SheddingThreadWorker]:
+    """The worker class for ``limit`` requests at work per worker, the next ones waiting for a
+    thread while the oldest waiting one has waited less than ``max_wait_s``, whose threads
+    each answer ``warm_paths`` once before the worker accepts."""
     return type("SheddingThreadWorker", (SheddingThreadWorker,),
-                {"limit": max(int(limit), 0), "warm_paths": tuple(warm_paths)})
+                {"limit": max(int(limit), 0), "max_wait_s": max(float(max_wait_s), 0.0),
+                 "warm_paths": tuple(warm_paths)})
 
 
 def _peek(conn) -> bytes | None:

@@ -4,6 +4,7 @@ queue; the health probe is never refused. The WSGI middleware alone, then a real
 
 from __future__ import annotations
 
+import collections
 import http.client
 import json
 import threading
@@ -15,11 +16,13 @@ import pytest
 
 from locator.config import Settings
 from locator.service import Locator
+from locator.web import shedding
 from locator.web.shedding import (
     BODY,
     RESPONSE,
     RESPONSE_KEEP_ALIVE,
     LoadShedder,
+    SheddingThreadWorker,
     _bodiless_keep_alive,
     _path,
 )
@@ -119,13 +122,62 @@ def test_the_refusal_sent_by_the_accepting_thread_is_a_complete_http_answer_that
     assert RESPONSE_KEEP_ALIVE.replace(b"keep-alive", b"close") == RESPONSE
 
 
+class _Queue:
+    """What ``SheddingThreadWorker._may_wait`` reads of a worker."""
+
+    def __init__(self, limit=2, max_wait_s=0.025, max_waiting=3):
+        self.limit, self.max_wait_s, self.max_waiting = limit, max_wait_s, max_waiting
+        self.in_flight, self._queued = 0, collections.deque()
+
+    def hand(self, at):
+        self.in_flight += 1
+        self._queued.append(at)
+
+    def start(self):
+        self._queued.popleft()
+
+    def may_wait(self):
+        return SheddingThreadWorker._may_wait(self)
+
+
+def test_a_request_waits_for_a_thread_while_the_queue_moves_and_is_refused_once_it_stalls(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(shedding.time, "monotonic", lambda: now[0])
+    q = _Queue(limit=2, max_wait_s=0.025)
+    q.hand(100.0), q.start(), q.hand(100.0), q.start()    # both threads at work, nobody waits
+    assert q.may_wait()
+    q.hand(100.0)                                          # waits since 100.000
+    now[0] = 100.024
+    assert q.may_wait()                                    # its head has waited 24 ms
+    q.hand(100.024)
+    now[0] = 100.026
+    assert not q.may_wait()                                # 26 ms: the queue does not move
+    q.in_flight -= 1
+    q.start()                                              # a thread takes the oldest
+    assert q.may_wait()                                    # the head now waited 2 ms
+
+
+def test_the_waiting_requests_are_bounded_whatever_the_clock_and_zero_wait_refuses_at_the_limit(monkeypatch):
+    monkeypatch.setattr(shedding.time, "monotonic", lambda: 5.0)
+    q = _Queue(limit=1, max_wait_s=10.0, max_waiting=3)
+    q.hand(5.0), q.start()
+    for _ in range(3):
+        assert q.may_wait()
+        q.hand(5.0)
+    assert not q.may_wait()                                # 3 wait: the bound
+    q = _Queue(limit=1, max_wait_s=0.0)
+    q.hand(5.0), q.start()
+    assert not q.may_wait()
+
+
 @pytest.fixture(scope="module")
 def one_request_server(tmp_path_factory):
     """``locator serve`` with one worker that takes one request at a time."""
     base = tmp_path_factory.mktemp("shedding")
     data = copy_data(base / "data")
     Locator.from_data_dir(data, settings=Settings(data_dir=data, index_dir=base / "index")).open().close()
-    proc = ServerProcess(["--workers", "1", "--max-in-flight", "1"], serve_env(data, base / "index"))
+    proc = ServerProcess(["--workers", "1", "--max-in-flight", "1", "--max-wait-ms", "0"],
+                         serve_env(data, base / "index"))
     try:
         proc.wait_ready()
         yield proc
