@@ -200,7 +200,7 @@ def warm_up(app, locator) -> None:
     access = access_log.logger
     was_disabled = access.disabled
     paths = ["/", "/widget", "/embed.js", "/integration", "/healthz"]
-    communes = sorted(locator.dataset.communes, key=lambda c: -(c.population or 0))[:WARM_UP_COMMUNES]
+    communes = _most_populous(locator, WARM_UP_COMMUNES)
     for c in communes:
         paths.append("/api/v1/lookup?" + urlencode({"q": c.nom}))
         if c.mairie_adresse:
@@ -235,10 +235,14 @@ def thread_warm_paths(locator) -> list[str]:
     points = [(b.lon, b.lat) for b in locator.bureaux if b.lon is not None and b.lat is not None]
     if points:
         paths.append("/api/v1/lookup?" + urlencode({"lon": f"{points[0][0]:.5f}", "lat": f"{points[0][1]:.5f}"}))
-    communes = sorted(locator.dataset.communes, key=lambda c: -(c.population or 0))[:1]
-    for c in communes:
+    for c in _most_populous(locator, 1):
         paths += ["/api/v1/lookup?" + urlencode({"q": c.nom}), "/api/v1/autocomplete?" + urlencode({"q": c.nom[:4]})]
     return paths
+
+
+def _most_populous(locator, n: int) -> list:
+    """The ``n`` most populous communes of the data, most populous first."""
+    return sorted(locator.dataset.communes, key=lambda c: -(c.population or 0))[:n]
 
 
 def _lattice(locator, k: int) -> list[tuple[float, float]]:
