@@ -225,8 +225,9 @@ class BatchedCounters:
             failing.unsaid += 1
             if failing.failed > 1 and now - failing.said_at < FAILURE_LOG_S:
                 return
+            first = failing.failed == 1
             unsaid, since_said, failing.unsaid, failing.said_at = failing.unsaid, now - failing.said_at, 0, now
-        if unsaid == failing.failed:
+        if first:
             security_log.warning("rate-limit storage failed (%s): pending hits not counted (said again at most "
                                  "once every %.0f s while it fails)", type(err).__name__, FAILURE_LOG_S)
         else:
