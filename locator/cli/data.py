@@ -120,8 +120,8 @@ def write_engine_cache(out: Path, settings) -> None:
     warm cell grid, the neighbour table) is written now into ``<out>/cache/``, by the one
     writer of that folder (``locator.data.cache``, atomic, keyed by the files' bytes and the
     margin): the first ``serve`` after a build reads it back in seconds. A folder that does
-    not load (a bureaux file naming a commune no longer there) gets no cache, and says why:
-    ``serve`` would refuse it too."""
+    not load (a bureaux file naming a commune no longer there) gets no engine tables, and the
+    build says why: ``serve`` would refuse that folder too."""
     from ..errors import DataError
     from ..service import Locator
 
