@@ -188,9 +188,9 @@ def forget_memos() -> None:
     Locator: in the distinct stream every text must be new to every cache."""
     from locator.geocoding import scoring
 
-    for fn in (normalize._normalize, normalize.fold, parse_query, scoring._folded_label, scoring._bigrams,
-               scoring.bigram_similarity):
+    for fn in (normalize._normalize, normalize.fold, parse_query):
         fn.cache_clear()
+    scoring.forget()
 
 
 # -- exact-address fast path ------------------------------------------------------------------------

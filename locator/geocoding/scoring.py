@@ -62,6 +62,13 @@ def bigram_similarity(left: str, right: str) -> float:
     return float(same) / (len(left) + len(right) - 2 - same)
 
 
+def forget() -> None:
+    """Empty the memos (folded labels, bigrams, pair similarities): what the next searches
+    compare is computed again, with the same scores (a bench meeting every text as new)."""
+    for memo in (_folded_label, _bigrams, bigram_similarity):
+        memo.cache_clear()
+
+
 def _score_by_ngram_distance(helper, result, scale: float = 1.0) -> None:
     from addok.config import config
 

@@ -20,6 +20,8 @@ __all__ = ["check_departement", "check_text", "lookup"]
 MAX_QUERY_CHARS = 200
 MAX_NUMBER_CHARS = 32
 _FORBIDDEN = set("<>{}[]\\|^`~$=*")
+#: Refused whatever the text: markup characters and U+FFFD (bytes that were not UTF-8).
+_REFUSED_PRINTABLE = frozenset(_FORBIDDEN | {"\ufffd"})
 
 
 def check_text(raw) -> str:
@@ -27,8 +29,7 @@ def check_text(raw) -> str:
     raw = raw or ""
     # Tabs and line breaks come from pasted addresses: they are spaces. Other control
     # characters, U+FFFD (bytes that were not UTF-8) and markup characters are refused.
-    if any(ch in _FORBIDDEN or ch == "\ufffd" or (unicodedata.category(ch)[0] == "C" and ch not in "\t\r\n")
-           for ch in raw[:MAX_QUERY_CHARS * 4]):
+    if _refused(raw[:MAX_QUERY_CHARS * 4]):
         raise InvalidQuery("forbidden characters", public_message=(
             "La recherche contient des caractères non autorisés : saisissez seulement une adresse "
             "ou le nom d'une commune."))
@@ -42,6 +43,14 @@ def check_text(raw) -> str:
     if not any(ch.isalnum() for ch in text):
         raise InvalidQuery("no letter or digit", public_message="Saisissez une adresse ou le nom d'une commune.")
     return text
+
+
+def _refused(text: str) -> bool:
+    """Does ``text`` hold a character ``check_text`` refuses?"""
+    if text.isprintable():  # no character of Unicode's "Other" categories: only the set to check
+        return not _REFUSED_PRINTABLE.isdisjoint(text)
+    return any(ch in _REFUSED_PRINTABLE or (unicodedata.category(ch)[0] == "C" and ch not in "\t\r\n")
+               for ch in text)
 
 
 def lookup(locator, *, q=None, lon=None, lat=None, departement=None) -> LookupResult:

@@ -36,8 +36,10 @@ voter. Limits below ``1 / SHARE`` per window are exact across workers, as before
 
 Also approximate by design: hits still pending when their window ends are dropped (they belonged
 to a window that is gone); a window a worker starts locally begins in Redis at its first flush
-(≤ ``batch_s`` later); a flush that fails loses its hits (logged, without any IP) and lets the
-requests through, as a failing storage always did.
+(≤ ``batch_s`` later); a flush that fails loses its hits and lets the requests through, as a
+failing storage always did. While the storage is down, the timer of every worker would fail
+every ``batch_s``: the first failure is logged (without any IP), then at most one line every
+``FAILURE_LOG_S`` with the count of flushes failed since, and one line when it answers again.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ CHUNK = 500
 #: between two replies from the storage. See the module docstring for the overshoot it allows.
 SHARE = 1 / 32
 
+#: While flushes keep failing (the storage is down), one log line at most this often per worker.
+FAILURE_LOG_S = 60.0
+
 
 class _Counter:
     """One counter key as this worker knows it."""
@@ -123,7 +128,8 @@ class BatchedCounters:
     batch_s : float
         How long a hit may stay pending before it is added to the storage.
     clock : callable
-        ``time.time`` by default: window ends are compared with it and returned by ``reset_at``.
+        ``time.time`` by default: window ends are compared with it and returned by ``reset_at``;
+        the log of failing flushes is paced by it.
     timer : bool
         Start a daemon thread that flushes an idle worker's pending hits (tests turn it off and
         call ``flush`` themselves).
@@ -147,6 +153,7 @@ class BatchedCounters:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failing: _Failing | None = None  # since the first of the flushes failing in a row
 
     # -- the request path -------------------------------------------------------------------
 
@@ -204,7 +211,39 @@ class BatchedCounters:
         try:
             self._send_and_read(batch)
         except Exception as err:  # noqa: BLE001 - the hits are lost, the voters were let through
-            security_log.warning("rate-limit storage failed (%s): pending hits not counted", type(err).__name__)
+            self._flush_failed(err)
+
+    def _flush_failed(self, err: Exception) -> None:
+        """Log the first of the flushes failing in a row, then at most once every
+        ``FAILURE_LOG_S`` with how many failed since the last line."""
+        now = self.clock()
+        with self._lock:
+            failing = self._failing
+            if failing is None:
+                failing = self._failing = _Failing(now)
+            failing.failed += 1
+            failing.unsaid += 1
+            if failing.failed > 1 and now - failing.said_at < FAILURE_LOG_S:
+                return
+            first = failing.failed == 1
+            unsaid, since_said, failing.unsaid, failing.said_at = failing.unsaid, now - failing.said_at, 0, now
+        if first:
+            security_log.warning("rate-limit storage failed (%s): pending hits not counted (said again at most "
+                                 "once every %.0f s while it fails)", type(err).__name__, FAILURE_LOG_S)
+        else:
+            security_log.warning("rate-limit storage still failing (%s): %d flushes failed in the last %.0f s, "
+                                 "their hits not counted", type(err).__name__, unsaid, since_said)
+
+    def _storage_answered(self) -> None:
+        """A reply came: after failures, say once that the storage answers again."""
+        if self._failing is None:  # the usual case: no lock taken
+            return
+        now = self.clock()
+        with self._lock:
+            failing, self._failing = self._failing, None
+        if failing is not None:
+            security_log.info("rate-limit storage answers again after %.0f s: %d flushes had failed",
+                              now - failing.since, failing.failed)
 
     def _take_batch(self, now: float) -> list[tuple[str, int, int, int]]:
         """(key, pending, of which local, expiry) of every key with pending hits, now sent (lock held)."""
@@ -231,6 +270,7 @@ class BatchedCounters:
                     if c is not None:
                         c.unconfirmed = max(0, c.unconfirmed - local)
             raise
+        self._storage_answered()
         result = 0
         with self._lock:
             for (key, amount, local, expiry), count, pttl in zip(batch, replies[::2], replies[1::2], strict=True):
@@ -297,6 +337,16 @@ class BatchedCounters:
         self._stop.set()
         self._wake.set()
         self.flush()
+
+
+class _Failing:
+    """Flushes failing in a row: since when, how many, when the log last said so."""
+
+    __slots__ = ("since", "failed", "unsaid", "said_at")
+
+    def __init__(self, now: float):
+        self.since = self.said_at = now
+        self.failed = self.unsaid = 0
 
 
 def _timer_loop(ref) -> None:

@@ -237,6 +237,12 @@ class RateLimits:
             security_log.warning("rate-limit storage failed (%s): request let through", type(err).__name__)
         return None
 
+    def close(self) -> None:
+        """Add the hits still counted only here to the storage and stop the flush timer
+        (batched counters in a Redis); nothing to do for a storage asked on every hit."""
+        if self.batched is not None:
+            self.batched.close()
+
     def reset_at(self, item, client: str, scope: str) -> float | None:
         """When the window of ``item`` for ``client`` ends (a time.time() value), ``None`` when unknown."""
         if self.batched is not None:

@@ -145,6 +145,27 @@ def test_the_neighbour_table_is_kept_and_read_back_by_the_next_warm_start(data, 
         assert a.candidates(x, y) == b.candidates(x, y)
 
 
+def test_a_neighbour_table_kept_with_int64_starts_is_read_back_as_int32(data, monkeypatch):
+    settings = Settings(data_dir=data)
+    built = Locator.from_data_dir(data, settings=settings).warm()
+    (path,) = (data / "cache").glob("neighbours.*.npz")
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    assert arrays["starts"].dtype == np.int32
+    arrays["starts"] = arrays["starts"].astype(np.int64)  # as the previous version kept it
+    np.savez(path, **arrays)
+
+    import locator.communes as communes
+
+    def no_table(*args, **kwargs):
+        raise AssertionError("the neighbour table was built again")
+
+    monkeypatch.setattr(communes, "neighbour_table", no_table)
+    again = Locator.from_data_dir(data, settings=settings).warm()
+    assert again.index.neighbours_nbytes == built.index.neighbours_nbytes
+    assert again.index._blocks._starts.format == built.index._blocks._starts.format == "i"
+
+
 def test_a_neighbour_table_of_another_layout_in_the_cache_is_built_again(data):
     settings = Settings(data_dir=data)
     built = Locator.from_data_dir(data, settings=settings).warm()

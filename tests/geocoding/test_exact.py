@@ -37,6 +37,17 @@ def test_abbreviations_fold_to_the_full_street_name(typed, full):
     assert street_key(typed) == street_key(full)
 
 
+def test_a_street_named_after_france_is_filed_under_the_words_an_address_reads():
+    # in an address the commune follows the street, so the text's reading keeps "France"
+    # (a query ending with ", France" loses it)
+    from locator.models import Commune
+
+    hayange = ExactAddresses([Commune(code="57306", nom="Hayange", departement="57", codes_postaux=("57700",))])
+    assert street_key("Rue Pierre Mendès-France") == "rue pierre mendes france"
+    assert hayange.readings(normalize_query("33 Rue Pierre Mendès-France 57700 Hayange")) == [
+        ("57306", street_key("Rue Pierre Mendès-France"))]
+
+
 def test_a_name_that_cannot_be_a_query_has_no_key():
     assert street_key("  ,;  ") is None
 
@@ -127,6 +138,59 @@ def test_the_house_number_tokens_are_those_of_addok_s_whole_query_pipeline(embed
     tokenize(helper)
     expected = [(str(t), t.position, t.raw) for t in helper.tokens if t.kind == "housenumber"]
     assert [(str(t), t.position, t.raw) for t in housenumber_tokens(ascii(text))] == expected
+
+
+def _addok_housenumber_tokens(text: str) -> list:
+    from addok.core import Search
+    from addok.helpers.search import tokenize
+    from addok.helpers.text import ascii
+
+    helper = Search(limit=1, autocomplete=False)
+    helper.query = ascii(text)
+    tokenize(helper)
+    return [(str(t), t.position, t.raw) for t in helper.tokens if t.kind == "housenumber"]
+
+
+def generated_texts() -> list[str]:
+    """House numbers as voters and organisers write them (leading zeros, glued or spaced
+    ordinals, two numbers in a row, five digits), before street types and words that make
+    addok-france glue, flag or skip them, after prefixes its cleaning drops."""
+    numbers = ["1", "18", "018", "0", "999", "9999", "12345", "18 20", "18bis", "18 bis", "18-bis", "18, bis", "18 B",
+               "18b", "7 ter", "7 q", "3 quater", "5 a", "12 sexies", "B", "dix huit"]
+    streets = ["rue de la Paix", "Rue de l'Église", "bd Paixhans", "avenue Foch", "Grand'Rue", "chemin 4", "bis rue X",
+               "lieu-dit Le Moulin", "Les Jardins", "rue du 8 Mai 1945", "route 12 de Metz", "B rue des Fleurs", ""]
+    prefixes = ["", "Bâtiment B ", "3e étage ", "BP 12 ", "Résidence Les Pins ", "appartement 4 "]
+    suffixes = ["", " 57000 Metz", " Metz", ", 57000", " Cedex 3", " 57000 Metz Cedex"]
+    texts = [f"{prefix}{number} {street}{suffix}".strip()
+             for prefix in prefixes for number in numbers for street in streets for suffix in suffixes]
+    return list(dict.fromkeys(texts))
+
+
+def test_the_house_number_tokens_are_addok_s_on_generated_texts(embedded):
+    from addok.helpers.text import ascii
+
+    from locator.geocoding.exact import housenumber_tokens
+
+    texts = generated_texts()
+    assert len(texts) > 8000
+    differ = []
+    for text in texts:
+        ours = [(str(t), t.position, t.raw) for t in housenumber_tokens(ascii(text))]
+        addok = _addok_housenumber_tokens(text)
+        if ours != addok:
+            differ.append((text, addok, ours))
+    assert differ == []
+
+
+def test_the_house_number_tokens_are_addok_s_on_real_texts(embedded, shared_data):
+    from addok.helpers.text import ascii
+
+    from locator.geocoding.exact import housenumber_tokens
+
+    texts = [normalize_query(t) for t in real_queries(shared_data, [])]
+    assert len(texts) > 2000
+    assert [t for t in texts
+            if [(str(x), x.position, x.raw) for x in housenumber_tokens(ascii(t))] != _addok_housenumber_tokens(t)] == []
 
 
 def test_the_setting_turns_the_fast_path_off(moselle_dir):

@@ -21,6 +21,15 @@ def test_bigram_similarity_is_addok_s_compare_ngrams():
         assert scoring.bigram_similarity(ascii(left), ascii(right)) == compare_ngrams(left, right), (left, right)
 
 
+def test_forget_empties_every_memo_and_the_scores_stay_the_same():
+    memos = (scoring._folded_label, scoring._bigrams, scoring.bigram_similarity)
+    before = scoring.bigram_similarity(scoring.folded("Rue Serpenoise"), scoring.folded("rue serpenoise metz"))
+    assert all(m.cache_info().currsize for m in memos)
+    scoring.forget()
+    assert [m.cache_info().currsize for m in memos] == [0, 0, 0]
+    assert scoring.bigram_similarity(scoring.folded("Rue Serpenoise"), scoring.folded("rue serpenoise metz")) == before
+
+
 def test_folded_is_addok_s_ascii():
     from addok.helpers.text import ascii
 

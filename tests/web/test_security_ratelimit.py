@@ -245,6 +245,77 @@ def test_a_storage_that_fails_lets_voters_through_and_logs_no_address(tmp_path, 
     assert "192.0.2.44" not in caplog.text
 
 
+def test_closing_the_limits_adds_the_hits_still_pending_and_stops_the_timer(uri, db):
+    limits = RateLimits("600/minute", uri, batch_s=3600)  # never due: only close flushes
+    assert [allowed(limits, "192.0.2.9") for _ in range(3)] == [True] * 3
+    assert stored(db, limits, "192.0.2.9") == 0
+    limits.close()
+    assert stored(db, limits, "192.0.2.9") == 3
+    assert limits.batched._stop.is_set()
+    limits.close()  # again: nothing pending, nothing added
+    assert stored(db, limits, "192.0.2.9") == 3
+
+
+@pytest.mark.parametrize("in_redis", [False, True], ids=["memory", "redis-unbatched"])
+def test_closing_limits_that_ask_their_storage_on_every_hit_changes_nothing(in_redis, uri, db):
+    limits = RateLimits("600/minute", uri if in_redis else "memory://", batch_s=0)
+    assert limits.batched is None
+    assert allowed(limits, "192.0.2.10")
+    limits.close()
+    assert allowed(limits, "192.0.2.10")  # still counting
+    assert stored(db, limits, "192.0.2.10") == (2 if in_redis else 0)
+
+
+def test_serve_closes_the_app_s_limits_before_the_embedded_redis_stops(uri, db):
+    from types import SimpleNamespace
+
+    from locator.cli.serve import flush_rate_limits
+
+    limits = RateLimits("600/minute", uri, batch_s=3600)
+    assert allowed(limits, "192.0.2.11")
+    flush_rate_limits(SimpleNamespace(extensions={"locator_limiter": limits}))
+    assert stored(db, limits, "192.0.2.11") == 1
+    flush_rate_limits(SimpleNamespace(extensions={}))  # an app without limits: nothing to do
+
+
+def test_a_redis_down_is_logged_once_then_once_a_minute_with_the_count_and_once_back(uri, db, monkeypatch,
+                                                                                      caplog):
+    from redis.exceptions import ConnectionError as RedisDown
+
+    [limits], clock = nodes(uri, "6400/minute", n=1)
+    batched = limits.batched
+    send = batched._send
+
+    def down(batch):
+        raise RedisDown("Connection refused")
+
+    def flushes(n: int) -> list[str]:
+        """``n`` timer rounds 0.125 s apart (a worker's timer, about ``batch_s``), each with a hit
+        pending; the lines logged."""
+        caplog.clear()
+        for _ in range(n):
+            assert allowed(limits, "192.0.2.12")
+            batched.flush()
+            clock.now += 0.125
+        return [r.getMessage() for r in caplog.records]
+
+    with caplog.at_level(logging.INFO, logger="locator.web.security"):
+        monkeypatch.setattr(batched, "_send", down)
+        first = flushes(480)  # a minute of a worker's timer against a Redis that is down
+        assert len(first) == 1 and "rate-limit storage failed (ConnectionError)" in first[0]
+        assert flushes(1) == ["rate-limit storage still failing (ConnectionError): 480 flushes failed in the "
+                              "last 60 s, their hits not counted"]
+        assert len(flushes(3 * 480)) == 3  # three minutes more: a line a minute
+        monkeypatch.setattr(batched, "_send", send)
+        back = flushes(3)
+        assert back == ["rate-limit storage answers again after 240 s: 1921 flushes had failed"]
+        assert stored(db, limits, "192.0.2.12") == 3  # counted again from then on
+        monkeypatch.setattr(batched, "_send", down)
+        again = flushes(2)  # a new outage is said at once again
+        assert len(again) == 1 and "rate-limit storage failed" in again[0]
+    assert "192.0.2.12" not in caplog.text
+
+
 def test_an_idle_worker_flushes_by_its_timer(uri, db):
     limits = RateLimits("600/minute", uri, batch_s=0.05)
     assert allowed(limits, "192.0.2.77")
