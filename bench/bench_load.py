@@ -148,6 +148,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--burst-seconds", type=float, default=30)
     ap.add_argument("--after-seconds", type=float, default=20)
+    ap.add_argument("--warm-seconds", type=float, default=0,
+                    help="first send the mix at a fifth of the rate for this long, not counted: a server up "
+                         "before the morning's voters (default 0: the phases start on a fresh server)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--serve-option", action="append", default=[], metavar="OPT",
                     help="extra locator serve option, e.g. --serve-option=--max-in-flight=2 (repeatable)")
@@ -162,7 +165,8 @@ def main(argv=None) -> int:
     load_start = os.getloadavg()
     proc, url = start_server(tmp / "data", tmp / "index", args.workers, args.serve_option)
     record = tmp / "records.jsonl"
-    phases = [(args.seconds, args.rate), (args.burst_seconds, 2 * args.rate), (args.after_seconds, args.rate)]
+    warm = [(args.warm_seconds, args.rate / 5)] if args.warm_seconds > 0 else []
+    phases = warm + [(args.seconds, args.rate), (args.burst_seconds, 2 * args.rate), (args.after_seconds, args.rate)]
     try:
         time.sleep(1.0)
         server = tree(proc.pid)
@@ -172,7 +176,7 @@ def main(argv=None) -> int:
         mem_steady: list[dict] = []
 
         def sample_steady():
-            time.sleep(args.seconds + 3)  # locust's start-up, then the end of the steady phase
+            time.sleep(args.warm_seconds + args.seconds + 3)  # locust's start-up, then the end of the steady phase
             mem_steady.append(memory(proc.pid))
 
         threading.Thread(target=sample_steady, daemon=True).start()
@@ -208,18 +212,19 @@ def main(argv=None) -> int:
     shutil.rmtree(tmp, ignore_errors=True)
     gen_cpu_s = gen_cpu["user_s"] + gen_cpu["system_s"]
     not_sent = gen_cpu.get("not_sent", 0)
-    begin = min(r[0] for r in records) if records else t0
+    begin = (min(r[0] for r in records) if records else t0) + args.warm_seconds
+    skip = 0 if args.warm_seconds > 0 else 5   # on a fresh server, the first 5 s: caches warming
     s1 = begin + args.seconds
     s2 = s1 + args.burst_seconds
     s3 = s2 + args.after_seconds
-    steady = summarise(records, begin + 5, s1)      # the first 5 s: caches warming
+    steady = summarise(records, begin + skip, s1)
     burst = summarise(records, s1, s2)
     first5 = summarise(records, s2, s2 + 5)
     after5 = summarise(records, s2 + 5, s3)
     back, windows = recovery(records, s2, steady["p99"], s3)
     kinds = {}
     for kind in sorted({r[4] for r in records}):
-        rows = [r for r in records if r[4] == kind and begin + 5 <= r[0] < s1 and not is_error(r[3])]
+        rows = [r for r in records if r[4] == kind and begin + skip <= r[0] < s1 and not is_error(r[3])]
         kinds[kind] = (len(rows), pct([r[2] for r in rows], 0.5), pct([r[2] for r in rows], 0.99))
     mem_mid = mem_steady[0] if mem_steady else mem_after
 
@@ -234,10 +239,18 @@ def main(argv=None) -> int:
 
     held = steady["errors"] == 0 and steady["shed"] == 0 and steady["p99"] < 100
     phase_args = "".join(f" --{name}-seconds {value:g}" if name else f" --seconds {value:g}"
-                         for name, value, default in (("", args.seconds, 60), ("burst", args.burst_seconds, 30),
+                         for name, value, default in (("warm", args.warm_seconds, 0), ("", args.seconds, 60),
+                                                      ("burst", args.burst_seconds, 30),
                                                       ("after", args.after_seconds, 20)) if value != default)
+    per_second = []
+    for i in range(int(args.seconds)):
+        second = summarise(records, begin + i, begin + i + 1)
+        per_second.append(f"{second['shed']}/{second['p99']:.0f}")
+    warm_text = (f"{args.warm_seconds:.0f} s at {args.rate / 5:.0f} req/s (a server up before the morning's voters; "
+                 "not counted), " if args.warm_seconds > 0 else "")
+    steady_name = "steady" if args.warm_seconds > 0 else "steady (after 5 s)"
     options = " ".join(args.serve_option) or "the defaults"
-    body = f"""### Load at {args.rate:.0f} req/s, burst at {2 * args.rate:.0f} req/s, recovery
+    body = f"""### Load at {args.rate:.0f} req/s{", after a warm-up" if args.warm_seconds > 0 else ""}, burst at {2 * args.rate:.0f} req/s, recovery
 
 `python -m bench.bench_load --rate {args.rate:.0f}{phase_args}{"".join(f" --serve-option={o}" for o in args.serve_option)}`:
 `locator serve` with {args.workers} workers ({options}), locust ({LOCUSTFILE.name}) sending the
@@ -245,7 +258,7 @@ election-day mix open loop (each request started on a fixed schedule, whatever t
 do; latency counted from the scheduled start): 60 % address lookups (Moselle communes and
 mairie addresses by population, typed with dropped accents, lower case, abbreviations, typos;
 many repeats), 20 % points over the département, 10 % autocomplete prefixes, 10 % pages and
-static files. Phases: {args.seconds:.0f} s at {args.rate:.0f} req/s, {args.burst_seconds:.0f} s at
+static files. Phases: {warm_text}{args.seconds:.0f} s at {args.rate:.0f} req/s, {args.burst_seconds:.0f} s at
 {2 * args.rate:.0f} req/s, {args.after_seconds:.0f} s at {args.rate:.0f} req/s. Latencies in ms, client
 side, same machine. "answered/s": answers that are not errors nor 503; errors: no answer in 6 s,
 5xx other than the shedding 503, 429; "late p99": how late the generator started requests
@@ -253,12 +266,13 @@ side, same machine. "answered/s": answers that are not errors nor 503; errors: n
 
 | phase | sent/s | requests | answered/s | errors | shed 503 | p50 ok | p99 ok | p99 of 503 | late p99 | p99 ok from send | p99 503 from send | statuses |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-{row(f"steady {args.rate:.0f} req/s (after 5 s)", steady)}
+{row(f"{steady_name} {args.rate:.0f} req/s", steady)}
 {row(f"burst {2 * args.rate:.0f} req/s", burst)}
 {row("first 5 s after the burst", first5)}
 {row("5 s after the burst to the end", after5)}
 
 Steady phase by kind (answered, p50 / p99 ms): {"; ".join(f"{k} {n:,} {a:.1f} / {b:.1f}" for k, (n, a, b) in kinds.items())}.
+Steady phase second by second from its start (503s / p99 ms of the answers): {" ".join(per_second)}.
 p99 per second after the burst (ms): {", ".join(f"{w:.0f}" for w in windows)}; back within
 max(1.5 × quiet p99, quiet p99 + 10 ms) for good after: {"never or not measured" if back is None else f"{back:.0f} s"}.
 
@@ -271,7 +285,7 @@ Load average at the start / end: {load_start[0]:.2f} / {load_end[0]:.2f} (other 
 """
     print(body)
     if not args.no_write:
-        write_section(args.section or f"load-{args.rate:.0f}", body)
+        write_section(args.section or f"load-{args.rate:.0f}{'-warm' if args.warm_seconds > 0 else ''}", body)
     return 0
 
 
