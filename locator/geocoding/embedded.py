@@ -266,7 +266,7 @@ class EmbeddedGeocoder(GeocoderBase):
         try:
             with addok_config.searching(client, self._redis_settings):
                 found = None if exact is None else exact.search(client, text, **filters)
-                results = [found] if found is not None else search(text, limit=limit, autocomplete=autocomplete,
+                results = found if found is not None else search(text, limit=limit, autocomplete=autocomplete,
                                                                    **filters)
             point = self._point
             return [point(r, text) for r in results]

@@ -16,15 +16,18 @@ stay in Redis's compact encoding; ~40 bytes a street.
 the parser of the address pipeline); the commune is the one the text names (by a name of the
 data, with or without article, or by a postcode of the data), or the ``citycode`` filter. One
 read-only script, in one round trip, looks up each (commune, street) reading (``HGET``) and
-returns the one document found with its stored blob (``GET``); it is then scored by
-addok's own result processors (house-number match, labels, importance, string distance), so
-its label, point and score are those addok gives it. The fast path answers only when all of
-this holds, and otherwise returns None (the caller runs the full addok search):
+returns the documents filed under the one reading found, with their stored blobs (``GET``);
+they are then scored by addok's own result processors (house-number match, labels,
+importance, string distance), so their labels, points and scores are those addok gives them,
+and returned in addok's order. The fast path answers only when all of this holds, and
+otherwise returns None (the caller runs the full addok search):
 
 * the street is typed with a house number and the text names a commune or a postcode;
-* exactly one document is filed under the readings of the text (no homonym commune with the
-  same street, no mairie or register document beside the BAN one);
-* addok's house-number match finds the number in that document.
+* the street is filed under one reading of the text only (no homonym commune with the same
+  street), with at most ``MAX_DOCUMENTS`` documents (the BAN's, a mairie's, the register's);
+* addok's house-number match finds the number in exactly one of them, and that one scores
+  best: the others (a mairie on the same street, at its own number) follow it, as in addok's
+  answer, for the lookup to weigh as rivals.
 
 The script only reads (``HGET``, ``GET``): a read-only replica runs it (tested on Redis 6.2).
 """
@@ -47,6 +50,9 @@ KEY_PREFIX = "locator|x|"
 SEPARATOR = "\t"
 #: Readings of one text looked up at most (a rural postcode is shared by up to ~50 communes).
 MAX_READINGS = 64
+#: Documents of one street in one commune the fast path weighs at most (the BAN's, a mairie's,
+#: the register's); more go to addok.
+MAX_DOCUMENTS = 4
 #: Documents filed per pipeline round trip at build time.
 WRITE_BATCH = 2000
 
@@ -61,19 +67,26 @@ end
 """
 
 
-# The one document filed under the readings of a text (KEYS: hashes, ARGV: their fields, then
-# the prefix of addok's document keys), with its stored blob: one round trip. Reads only.
+# The documents filed under the one reading of a text that names a street (KEYS: hashes, ARGV:
+# their fields, then the separator of ids, the most documents answered and the prefix of
+# addok's document keys), each id followed by its stored blob: one round trip. Reads only.
 _FIND = """
 local found = false
 for i, key in ipairs(KEYS) do
   local v = redis.call('HGET', key, ARGV[i])
   if v then
-    if found or string.find(v, ARGV[#ARGV - 1], 1, true) then return false end
+    if found then return false end
     found = v
   end
 end
 if not found then return false end
-return {found, redis.call('GET', ARGV[#ARGV] .. found)}
+local out = {}
+for id in string.gmatch(found, '[^' .. ARGV[#ARGV - 2] .. ']+') do
+  if #out >= 2 * tonumber(ARGV[#ARGV - 1]) then return false end
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('GET', ARGV[#ARGV] .. id)
+end
+return out
 """
 
 
@@ -217,32 +230,35 @@ class ExactAddresses:
             out.extend((code, key) for code in sorted(codes))
         return out if len(out) <= MAX_READINGS else []
 
-    def find(self, client, normalised: str, *, citycode: str | None = None) -> tuple[str, dict | None] | None:
-        """(addok ``_id``, its document when the store holds it in this Redis) of the one
-        document filed under the text's readings, else None. One round trip."""
+    def find(self, client, normalised: str, *, citycode: str | None = None) -> list[tuple[str, dict | None]]:
+        """[(addok ``_id``, its document when the store holds it in this Redis)] of the
+        documents filed under the text's one reading that names a street (at most
+        ``MAX_DOCUMENTS``); [] when none does, or several readings do. One round trip."""
         readings = self.readings(normalised, citycode=citycode)
         if not readings:
-            return None
+            return []
         from addok.config import config
         from addok.helpers import keys as dbkeys
 
         if self._find is None:
             self._find = client.register_script(_FIND)
         found = self._find(keys=[hash_key(code) for code, _key in readings],
-                       args=[*(key for _code, key in readings), SEPARATOR, dbkeys.document_key("")], client=client)
+                           args=[*(key for _code, key in readings), SEPARATOR, MAX_DOCUMENTS,
+                                 dbkeys.document_key("")], client=client)
         if not found:
-            return None
-        _id, blob = found
-        _id = _id.decode() if isinstance(_id, bytes) else _id
-        return _id, (None if blob is None else config.DOCUMENT_SERIALIZER.loads(blob))
+            return []
+        loads = config.DOCUMENT_SERIALIZER.loads
+        return [(_id.decode() if isinstance(_id, bytes) else _id, None if blob is None else loads(blob))
+                for _id, blob in zip(found[::2], found[1::2], strict=True)]
 
     def search(self, client, text: str, *, citycode: str | None = None, postcode: str | None = None):
-        """addok's ``Result`` for ``text`` when the fast path can answer it, else None.
+        """addok's ``Result`` list for ``text`` when the fast path can answer it (the documents
+        of the street, the house number's first), else None.
 
         addok must be bound to ``client`` (the caller is inside ``addok_config.searching``).
         """
         found = self.find(client, text, citycode=citycode)
-        if found is None:
+        if not found:
             return None
         from addok.config import config
         from addok.core import Result, Search
@@ -250,13 +266,16 @@ class ExactAddresses:
         from addok.helpers import keys as dbkeys
         from addok.helpers.text import ascii
 
-        _id, doc = found
-        if doc is None:  # documents kept out of Redis (another addok store)
-            doc = get_document(dbkeys.document_key(_id))
-        if not doc:
+        docs = []
+        for _id, doc in found:
+            if doc is None:  # documents kept out of Redis (another addok store)
+                doc = get_document(dbkeys.document_key(_id))
+            if not doc:
+                return None
+            if postcode is None or str(postcode) in _as_list(doc.get("postcode")):
+                docs.append(doc)  # else addok's postcode filter would not let it through
+        if not docs:
             return None
-        if postcode is not None and str(postcode) not in _as_list(doc.get("postcode")):
-            return None  # addok's postcode filter would not let it through
         # The state addok's result processors read, as Search.__call__ sets it for this text.
         helper = Search(limit=1, autocomplete=False)
         helper.lat = helper.lon = None
@@ -265,13 +284,21 @@ class ExactAddresses:
         helper.housenumbers = housenumber_tokens(helper.query)
         if not helper.housenumbers:
             return None
-        result = Result(doc)
-        for processor in config.SEARCH_RESULT_PROCESSORS:
-            if processor(helper, result) is False:
-                return None
-        if result.type != "housenumber" or result.score < config.MIN_SCORE:
+        results = []
+        for doc in docs:
+            result = Result(doc)
+            for processor in config.SEARCH_RESULT_PROCESSORS:
+                if processor(helper, result) is False:
+                    return None
+            results.append(result)
+        # addok's order (best score first); the lookup weighs the other documents of the
+        # street (a mairie's, at another number) as it weighs addok's answers
+        results.sort(key=lambda r: r.score, reverse=True)
+        best = results[0]
+        if (best.type != "housenumber" or best.score < config.MIN_SCORE
+                or any(r.type == "housenumber" or r.score == best.score for r in results[1:])):
             return None
-        return result
+        return [r for r in results if r.score >= config.MIN_SCORE]
 
 
 def housenumber_tokens(query: str) -> list:
