@@ -55,7 +55,7 @@ from .words import NUMBER_SUFFIXES, SUFFIXES_RE
 log = logging.getLogger(__name__)
 
 #: Bump when the documents or their fields change: every index is then rebuilt.
-INDEX_VERSION = 3
+INDEX_VERSION = 4  # 4: streets ending in "France" filed under their whole name (exact.street_key)
 MANIFEST_KEY = "locator|manifest"
 CHUNK = 1000
 #: Above this size a BAN file is fingerprinted by size and date, not by content.
