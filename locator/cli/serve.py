@@ -81,9 +81,11 @@ def register(sub) -> None:
 #: A few requests at work per worker, the rest refused at once by the accepting thread; lookups
 #: are CPU-bound under one interpreter lock, so more at once only makes each one slower.
 DEFAULT_MAX_IN_FLIGHT = 4
-#: A wait for a thread that a voter does not notice, and short enough that a request let in
-#: still answers well within a second (``locator.web.shedding``).
-DEFAULT_MAX_WAIT_MS = 25.0
+#: A wait for a thread that a voter does not notice (a phone's round trip), long enough to ride
+#: out a worker's short stalls (a full garbage collection, the CPU taken by another process, a
+#: rare text's first search): measured at 500 req/s on 2 cores, 25 and 50 ms still refused
+#: requests in such stalls, 100 ms none (BENCHMARKS.md "Election day").
+DEFAULT_MAX_WAIT_MS = 100.0
 #: Threads per worker when shedding is off.
 UNSHED_THREADS = 16
 
