@@ -60,8 +60,12 @@ main(["geocode", sys.argv[2], "--columns", "adresse", "--no-progress", "--output
 
 
 def run_and_kill(code: str, *args: str) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_FSYNC + textwrap.dedent(code), *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    kill_when_writing([sys.executable, "-c", SLOW_FSYNC + textwrap.dedent(code), *args])
+
+
+def kill_when_writing(argv: list[str]) -> None:
+    """Run ``argv`` and SIGKILL it once it prints WRITING (its slowed write has begun)."""
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         line = ""
@@ -181,20 +185,7 @@ def test_a_data_build_killed_while_writing_the_engine_cache_leaves_whole_files(n
     before = {p.name: p.read_bytes() for p in (data / "cache").glob("*.npz")}
     assert {n.split(".")[0] for n in before} >= {"communes-57", "metric", "grid-warm", "neighbours"}
 
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_CACHE_FSYNC, name, str(data), str(wheel)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        line = ""
-        while "WRITING" not in line and time.monotonic() < deadline and proc.poll() is None:
-            line = proc.stdout.readline()
-        assert "WRITING" in line, proc.stderr.read() if proc.poll() is not None else "writer never wrote"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    kill_when_writing([sys.executable, "-c", SLOW_CACHE_FSYNC, name, str(data), str(wheel)])
 
     left = sorted(p.name for p in (data / "cache").iterdir())
     whole = [n for n in left if not n.startswith(".")]
