@@ -153,7 +153,7 @@ class BatchedCounters:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._failing: _Failing | None = None  # since the first of the flushes failing in a row
+        self._failures = FailureLog(self.clock, "pending hits not counted", "flushes", "their hits not counted")
 
     # -- the request path -------------------------------------------------------------------
 
@@ -214,36 +214,10 @@ class BatchedCounters:
             self._flush_failed(err)
 
     def _flush_failed(self, err: Exception) -> None:
-        """Log the first of the flushes failing in a row, then at most once every
-        ``FAILURE_LOG_S`` with how many failed since the last line."""
-        now = self.clock()
-        with self._lock:
-            failing = self._failing
-            if failing is None:
-                failing = self._failing = _Failing(now)
-            failing.failed += 1
-            failing.unsaid += 1
-            if failing.failed > 1 and now - failing.said_at < FAILURE_LOG_S:
-                return
-            first = failing.failed == 1
-            unsaid, since_said, failing.unsaid, failing.said_at = failing.unsaid, now - failing.said_at, 0, now
-        if first:
-            security_log.warning("rate-limit storage failed (%s): pending hits not counted (said again at most "
-                                 "once every %.0f s while it fails)", type(err).__name__, FAILURE_LOG_S)
-        else:
-            security_log.warning("rate-limit storage still failing (%s): %d flushes failed in the last %.0f s, "
-                                 "their hits not counted", type(err).__name__, unsaid, since_said)
+        self._failures.failed(err)
 
     def _storage_answered(self) -> None:
-        """A reply came: after failures, say once that the storage answers again."""
-        if self._failing is None:  # the usual case: no lock taken
-            return
-        now = self.clock()
-        with self._lock:
-            failing, self._failing = self._failing, None
-        if failing is not None:
-            security_log.info("rate-limit storage answers again after %.0f s: %d flushes had failed",
-                              now - failing.since, failing.failed)
+        self._failures.answered()
 
     def _take_batch(self, now: float) -> list[tuple[str, int, int, int]]:
         """(key, pending, of which local, expiry) of every key with pending hits, now sent (lock held)."""
@@ -339,8 +313,55 @@ class BatchedCounters:
         self.flush()
 
 
+class FailureLog:
+    """The log of a rate-limit storage failing in a row: the first failure said at once, then
+    at most one line every ``FAILURE_LOG_S`` with how many failed since the last line, and one
+    line when the storage answers again. A worker's flush timer (every 100 ms) and its
+    requests (each asking the storage near a limit, or without batching) would otherwise write
+    a line each while Redis is down.
+
+    ``what`` says what a failure costs ("pending hits not counted"), ``unit`` what failed
+    ("flushes"), ``since`` what the failures since the last line cost."""
+
+    def __init__(self, clock, what: str, unit: str, since: str):
+        self.clock = clock
+        self.what, self.unit, self.since = what, unit, since
+        self._lock = threading.Lock()
+        self._failing: _Failing | None = None  # since the first of the failures in a row
+
+    def failed(self, err: Exception) -> None:
+        now = self.clock()
+        with self._lock:
+            failing = self._failing
+            if failing is None:
+                failing = self._failing = _Failing(now)
+            failing.failed += 1
+            failing.unsaid += 1
+            if failing.failed > 1 and now - failing.said_at < FAILURE_LOG_S:
+                return
+            first = failing.failed == 1
+            unsaid, since_said, failing.unsaid, failing.said_at = failing.unsaid, now - failing.said_at, 0, now
+        if first:
+            security_log.warning("rate-limit storage failed (%s): %s (said again at most once every %.0f s "
+                                 "while it fails)", type(err).__name__, self.what, FAILURE_LOG_S)
+        else:
+            security_log.warning("rate-limit storage still failing (%s): %d %s failed in the last %.0f s, %s",
+                                 type(err).__name__, unsaid, self.unit, since_said, self.since)
+
+    def answered(self) -> None:
+        """A reply came: after failures, say once that the storage answers again."""
+        if self._failing is None:  # the usual case: no lock taken
+            return
+        now = self.clock()
+        with self._lock:
+            failing, self._failing = self._failing, None
+        if failing is not None:
+            security_log.info("rate-limit storage answers again after %.0f s: %d %s had failed",
+                              now - failing.since, failing.failed, self.unit)
+
+
 class _Failing:
-    """Flushes failing in a row: since when, how many, when the log last said so."""
+    """Failures in a row: since when, how many, when the log last said so."""
 
     __slots__ = ("since", "failed", "unsaid", "said_at")
 

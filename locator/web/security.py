@@ -34,7 +34,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from ..errors import DataError
 from .accesslog import access_log
-from .ratelimit import BatchedCounters
+from .ratelimit import BatchedCounters, FailureLog
 
 security_log = logging.getLogger("locator.web.security")
 
@@ -198,6 +198,7 @@ class RateLimits:
         batchable = isinstance(self.storage, RedisStorage) and not isinstance(self.storage, RedisClusterStorage)
         self.batched = (BatchedCounters(self.storage, batch_s=batch_s, clock=clock, timer=timer)
                         if batchable and batch_s > 0 else None)
+        self._failures = FailureLog(clock, "request let through", "requests", "those let through")
         # each limit's counter key around the client and scope, as ``RateLimitItem.key_for`` makes it
         self._keys = {id(item): (f"{item.namespace}/{self.KEY_PREFIX}/",
                                  f"/{item.amount}/{item.multiples}/{item.GRANULARITY.name}",
@@ -218,23 +219,30 @@ class RateLimits:
         return None
 
     def hit(self, limits, client: str, scope: str):
-        """Count one request; the first exhausted limit, or ``None`` when the request may pass."""
+        """Count one request; the first exhausted limit, or ``None`` when the request may pass
+        (also when the storage fails: logged as ``ratelimit.FailureLog`` paces it)."""
         try:
-            batched = self.batched
-            if batched is not None:
-                keys = self._keys
-                for item in limits:
-                    head, tail, amount, expiry = keys[id(item)]
-                    if not batched.hit(f"{head}{client}/{scope}{tail}", amount, expiry):
-                        return item
-                return None
-            hit = self.strategy.hit
-            prefix = self.KEY_PREFIX
-            for item in limits:
-                if not hit(item, prefix, client, scope):
-                    return item
+            exhausted = self._hit(limits, client, scope)
         except Exception as err:  # noqa: BLE001 - any storage failure: let the voter through
-            security_log.warning("rate-limit storage failed (%s): request let through", type(err).__name__)
+            self._failures.failed(err)
+            return None
+        self._failures.answered()
+        return exhausted
+
+    def _hit(self, limits, client: str, scope: str):
+        batched = self.batched
+        if batched is not None:
+            keys = self._keys
+            for item in limits:
+                head, tail, amount, expiry = keys[id(item)]
+                if not batched.hit(f"{head}{client}/{scope}{tail}", amount, expiry):
+                    return item
+            return None
+        hit = self.strategy.hit
+        prefix = self.KEY_PREFIX
+        for item in limits:
+            if not hit(item, prefix, client, scope):
+                return item
         return None
 
     def close(self) -> None:

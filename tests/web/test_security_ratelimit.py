@@ -380,3 +380,35 @@ def get_forwarded(url: str, client: str, lonlat) -> tuple[int, dict, str]:
                                      headers={"X-Forwarded-For": client})
     with urllib.request.urlopen(request, timeout=15) as r:
         return r.status, dict(r.headers), r.read().decode()
+
+
+def test_requests_whose_hit_fails_are_logged_once_then_once_a_minute_and_once_back(uri, db, monkeypatch, caplog):
+    # A small limit asks the storage on every hit (batching would overshoot it): while Redis
+    # is down every request fails its hit; the log says so once, then a line a minute.
+    [limits], clock = nodes(uri, "5/minute", n=1)
+    batched = limits.batched
+    send = batched._send
+
+    def down(batch):
+        from redis.exceptions import ConnectionError as RedisDown
+
+        raise RedisDown("Connection refused")
+
+    def requests(n: int) -> list[str]:
+        caplog.clear()
+        for _ in range(n):
+            assert allowed(limits, "192.0.2.13")   # let through, hit or not
+            clock.now += 0.01
+        return [r.getMessage() for r in caplog.records]
+
+    with caplog.at_level(logging.INFO, logger="locator.web.security"):
+        monkeypatch.setattr(batched, "_send", down)
+        first = requests(6000)   # a minute at 100 requests a second
+        assert first == ["rate-limit storage failed (ConnectionError): request let through (said again at "
+                         "most once every 60 s while it fails)"]
+        assert requests(1) == ["rate-limit storage still failing (ConnectionError): 6000 requests failed in the "
+                               "last 60 s, those let through"]
+        monkeypatch.setattr(batched, "_send", send)
+        clock.now += 60   # a new window: the 5 of the limit are free again
+        assert requests(1) == ["rate-limit storage answers again after 120 s: 6001 requests had failed"]
+    assert "192.0.2.13" not in caplog.text
