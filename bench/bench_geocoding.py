@@ -471,8 +471,9 @@ def main(argv=None) -> int:
             f"{'✅' if f['ratio'] >= 2 else '❌'} |",
             f"| `Locator.lookup`, without the fast path | {f['slow']:,.0f} | {f['slow'] / f['bare']:.2f}× |",
             "",
-            f"The fast path answered {f['fast_hits']:,} of {f['n']:,} queries itself (the others went to addok); "
-            f"the two lookups gave the same answer (whole JSON) on {f['same']:,} of {f['n']:,}.",
+            f"The fast path answered {f['fast_hits']:,} of {f['n']:,} queries itself"
+            + (" (the others went to addok); " if f['fast_hits'] < f['n'] else "; ")
+            + f"the two lookups gave the same answer (whole JSON) on {f['same']:,} of {f['n']:,}.",
         ]
     lines += [
         "",
