@@ -278,29 +278,37 @@ def test_serve_closes_the_app_s_limits_before_the_embedded_redis_stops(uri, db):
     flush_rate_limits(SimpleNamespace(extensions={}))  # an app without limits: nothing to do
 
 
-def test_a_redis_down_is_logged_once_then_once_a_minute_with_the_count_and_once_back(uri, db, monkeypatch,
-                                                                                      caplog):
+def redis_down(batch):
+    """``BatchedCounters._send`` against a Redis that refuses connections."""
     from redis.exceptions import ConnectionError as RedisDown
 
+    raise RedisDown("Connection refused")
+
+
+def logged(caplog, limits, clock, client: str, n: int, step: float, *, flush: bool) -> list[str]:
+    """``n`` requests of ``client`` ``step`` seconds apart, each let through and, with ``flush``,
+    followed by a flush (a worker's timer round); the lines logged meanwhile."""
+    caplog.clear()
+    for _ in range(n):
+        assert allowed(limits, client)
+        if flush:
+            limits.batched.flush()
+        clock.now += step
+    return [r.getMessage() for r in caplog.records]
+
+
+def test_a_redis_down_is_logged_once_then_once_a_minute_with_the_count_and_once_back(uri, db, monkeypatch,
+                                                                                      caplog):
     [limits], clock = nodes(uri, "6400/minute", n=1)
     batched = limits.batched
     send = batched._send
 
-    def down(batch):
-        raise RedisDown("Connection refused")
-
     def flushes(n: int) -> list[str]:
-        """``n`` timer rounds 0.125 s apart (a worker's timer, about ``batch_s``), each with a hit
-        pending; the lines logged."""
-        caplog.clear()
-        for _ in range(n):
-            assert allowed(limits, "192.0.2.12")
-            batched.flush()
-            clock.now += 0.125
-        return [r.getMessage() for r in caplog.records]
+        """``n`` timer rounds 0.125 s apart (a worker's timer, about ``batch_s``), each with a hit pending."""
+        return logged(caplog, limits, clock, "192.0.2.12", n, 0.125, flush=True)
 
     with caplog.at_level(logging.INFO, logger="locator.web.security"):
-        monkeypatch.setattr(batched, "_send", down)
+        monkeypatch.setattr(batched, "_send", redis_down)
         first = flushes(480)  # a minute of a worker's timer against a Redis that is down
         assert len(first) == 1 and "rate-limit storage failed (ConnectionError)" in first[0]
         assert flushes(1) == ["rate-limit storage still failing (ConnectionError): 480 flushes failed in the "
@@ -310,7 +318,7 @@ def test_a_redis_down_is_logged_once_then_once_a_minute_with_the_count_and_once_
         back = flushes(3)
         assert back == ["rate-limit storage answers again after 240 s: 1921 flushes had failed"]
         assert stored(db, limits, "192.0.2.12") == 3  # counted again from then on
-        monkeypatch.setattr(batched, "_send", down)
+        monkeypatch.setattr(batched, "_send", redis_down)
         again = flushes(2)  # a new outage is said at once again
         assert len(again) == 1 and "rate-limit storage failed" in again[0]
     assert "192.0.2.12" not in caplog.text
@@ -389,20 +397,11 @@ def test_requests_whose_hit_fails_are_logged_once_then_once_a_minute_and_once_ba
     batched = limits.batched
     send = batched._send
 
-    def down(batch):
-        from redis.exceptions import ConnectionError as RedisDown
-
-        raise RedisDown("Connection refused")
-
     def requests(n: int) -> list[str]:
-        caplog.clear()
-        for _ in range(n):
-            assert allowed(limits, "192.0.2.13")   # let through, hit or not
-            clock.now += 0.01
-        return [r.getMessage() for r in caplog.records]
+        return logged(caplog, limits, clock, "192.0.2.13", n, 0.01, flush=False)
 
     with caplog.at_level(logging.INFO, logger="locator.web.security"):
-        monkeypatch.setattr(batched, "_send", down)
+        monkeypatch.setattr(batched, "_send", redis_down)
         first = requests(6000)   # a minute at 100 requests a second
         assert first == ["rate-limit storage failed (ConnectionError): request let through (said again at "
                          "most once every 60 s while it fails)"]
