@@ -83,8 +83,7 @@ def register(sub) -> None:
 DEFAULT_MAX_IN_FLIGHT = 4
 #: A wait for a thread that a voter does not notice (a phone's round trip), long enough to ride
 #: out a worker's short stalls (a full garbage collection, the CPU taken by another process, a
-#: rare text's first search): measured at 500 req/s on 2 cores, 25 and 50 ms still refused
-#: requests in such stalls, 100 ms none (BENCHMARKS.md "Election day").
+#: rare text's first search); chosen from the runs of BENCHMARKS.md "Election day".
 DEFAULT_MAX_WAIT_MS = 100.0
 #: Threads per worker when shedding is off.
 UNSHED_THREADS = 16

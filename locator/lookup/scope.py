@@ -8,7 +8,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..errors import GeocoderUnavailable
-from ..geocoding.evidence import WEAK_WORDS, parse_query, same_word, significant
+from ..geocoding.evidence import WEAK_WORDS, is_street_name, parse_query, same_word, significant
 from ..geocoding.normalize import fold, normalize_query
 from ..geocoding.words import STREET_TYPES
 from .messages import say
@@ -63,14 +63,15 @@ def suggest(locator, text: str, *, limit: int, departement: str | None = None) -
     if geocoder is None:
         raise GeocoderUnavailable("no geocoder configured")
     normalised = normalize_query(text)
-    words = significant(fold(normalised).split())
+    tokens = fold(normalised).split()
+    words = significant(tokens)
     gazetteer = locator.text.gazetteer
     communes = locator.index.communes
     parts = parse_query(normalised)
     named_ci = gazetteer.find(parts)
     named = [communes[ci] for ci in named_ci]
     want = limit * 3  # room for the filters below
-    asked = tells_where(fold(normalised).split(), parts)
+    asked = tells_where(tokens, parts)
     points = [p for p in geocoder.search(text, limit=want, autocomplete=True)
               if _answerable(locator, p)] if asked else []
     if named:
@@ -105,7 +106,8 @@ def suggest(locator, text: str, *, limit: int, departement: str | None = None) -
 def tells_where(tokens: list[str], parts) -> bool:
     """Does the text typed so far say where, enough for the geocoder's suggestions to mean
     something? A postcode, a letter of a name (a word that is not a house number, a street
-    type or an article), or a street type after another one ("Rue de la Montée"). A last word
+    type or an article), or a street type after another one ("Rue de la Montée", as
+    ``evidence.is_street_name`` reads a street). A last word
     that starts a street type, typed after the house number before any street type ("12 pla"),
     is the street type being typed. "12 rue", "3 r d", "8 pla" tell nothing yet; "12 rue de
     la g", "12 rue saint", "57000" do.
@@ -116,8 +118,7 @@ def tells_where(tokens: list[str], parts) -> bool:
     if (len(tokens) >= 2 and tokens[0][:1].isdigit() and not any(t in STREET_TYPES for t in tokens[:-1])
             and any(st.startswith(tokens[-1]) for st in STREET_TYPES)):
         tokens = tokens[:-1]
-    return (bool(significant(tokens)) or any(t in WEAK_WORDS for t in tokens)
-            or sum(1 for t in tokens if t in STREET_TYPES) >= 2)
+    return is_street_name(tokens) or any(t in WEAK_WORDS for t in tokens)
 
 
 def _answerable(locator, point) -> bool:

@@ -211,13 +211,7 @@ class BatchedCounters:
         try:
             self._send_and_read(batch)
         except Exception as err:  # noqa: BLE001 - the hits are lost, the voters were let through
-            self._flush_failed(err)
-
-    def _flush_failed(self, err: Exception) -> None:
-        self._failures.failed(err)
-
-    def _storage_answered(self) -> None:
-        self._failures.answered()
+            self._failures.failed(err)
 
     def _take_batch(self, now: float) -> list[tuple[str, int, int, int]]:
         """(key, pending, of which local, expiry) of every key with pending hits, now sent (lock held)."""
@@ -244,7 +238,7 @@ class BatchedCounters:
                     if c is not None:
                         c.unconfirmed = max(0, c.unconfirmed - local)
             raise
-        self._storage_answered()
+        self._failures.answered()
         result = 0
         with self._lock:
             for (key, amount, local, expiry), count, pttl in zip(batch, replies[::2], replies[1::2], strict=True):

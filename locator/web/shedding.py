@@ -12,7 +12,7 @@ retry in a second.
 Why a wait and not only a count: one slow request (a first search of a rare text, tens of
 milliseconds under one interpreter lock) holds the worker while a few more arrive. Refusing
 as soon as ``limit`` are at work refused those at a rate the worker could have answered a
-few milliseconds later (BENCHMARKS.md "Election day": the refusals of a cold start). The
+few milliseconds later (BENCHMARKS.md "Election day"). The
 queue's own delay is what says whether the worker keeps up: as long as its head waits less
 than ``max_wait_s`` it does; past that, it does not, and waiting longer would only make every
 voter wait (the queue's length is then bounded by about ``max_wait_s`` × the worker's rate).
@@ -262,13 +262,15 @@ class SheddingThreadWorker(ThreadWorker):
         if self.max_wait_s <= 0:
             return False
         waiting = self.in_flight - self.limit
+        if waiting <= 0:
+            return True
         if waiting >= self.max_waiting:
             return False
         try:
             oldest = self._queued[0]
-        except IndexError:
+        except IndexError:  # the waiting ones were all taken by threads meanwhile
             return True
-        return waiting <= 0 or time.monotonic() - oldest < self.max_wait_s
+        return time.monotonic() - oldest < self.max_wait_s
 
     def murder_keepalived(self, force=False):
         super().murder_keepalived(force)
