@@ -276,6 +276,11 @@ def openapi_document() -> dict:
             "/api/v1/autocomplete": {"get": {
                 "operationId": "autocomplete",
                 "summary": "Address suggestions from the embedded geocoder (3 characters or more)",
+                "description": ("Communes of the data whose name starts with q, then the geocoder's places "
+                                "holding every typed word, best first. Empty under 3 characters. The geocoder "
+                                "is asked only once q tells where (a postcode, a letter of a name, or a street "
+                                "name such as 'rue de la Montée'): before that ('12 rue', '3 r d') only "
+                                "communes are offered. A commune named in q keeps its own places only."),
                 "parameters": [
                     _Q, _DEP,
                     {"name": "limit", "in": "query", "required": False,
