@@ -7,6 +7,9 @@ from __future__ import annotations
 import collections
 import http.client
 import json
+import re
+import selectors
+import socket
 import threading
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +25,12 @@ from locator.web.shedding import (
     RESPONSE,
     RESPONSE_KEEP_ALIVE,
     LoadShedder,
+    RefusalTimes,
     SheddingThreadWorker,
     _bodiless_keep_alive,
     _path,
+    _received_at,
+    _stamp_received,
 )
 
 from .servers import ServerProcess, copy_data, get, serve_env
@@ -170,6 +176,124 @@ def test_the_waiting_requests_are_bounded_whatever_the_clock_and_zero_wait_refus
     assert not q.may_wait()
 
 
+@pytest.mark.parametrize("times, p50, p99, largest", [
+    ([1.0], 1.0, 1.0, 1.0),                                  # one refusal: its own time
+    ([0.5] * 98 + [3.0, 40.0], 0.5, 3.0, 40.0),              # p99 is the 99th of 100, not the max
+    ([0.01, 0.02], 0.02, 0.02, 0.02),                        # under the first bucket
+    ([0.4, 0.5, 0.6, 12.0], 0.5, 12.0, 12.0),
+])
+def test_refusal_times_read_percentiles_within_a_bucket_and_the_maximum_exactly(times, p50, p99, largest):
+    t = RefusalTimes()
+    for ms in times:
+        t.record(ms)
+    assert t.count == len(times) and t.max_ms == largest
+    for q, expected in ((0.5, p50), (0.99, p99)):
+        assert expected <= t.quantile(q) <= expected * RefusalTimes.RATIO   # a bucket is ~9 % wide
+    assert f"{len(times)} refused, 503 written in p50" in t.summary()
+
+
+def test_no_refusal_reads_as_zero_refused():
+    assert RefusalTimes().summary() == "0 refused"
+    assert RefusalTimes().quantile(0.99) != RefusalTimes().quantile(0.99)   # nan
+
+
+class _Conn:
+    """What the refusing code reads of gthread's connection."""
+
+    def __init__(self, sock):
+        self.sock, self.parser, self.initialized = sock, None, True
+
+    def set_timeout(self):
+        pass
+
+
+class _Log:
+    def __init__(self):
+        self.lines = []
+
+    def info(self, msg, *args):
+        self.lines.append(msg % args)
+
+
+def _bare_worker(now):
+    """A ``SheddingThreadWorker`` without gunicorn's process around it, on the clock ``now[0]``."""
+    worker = object.__new__(SheddingThreadWorker)
+    worker.clock = lambda: now[0]
+    worker.pid, worker.log, worker.refused, worker.nr_conns = 4242, _Log(), 0, 1
+    worker.refusal_times, worker._refusal_window = RefusalTimes(), RefusalTimes()
+    worker._refusals_logged_at, worker._seen_at, worker._timestamped = now[0], now[0], False
+    worker.keepalived_conns, worker.poller = collections.deque(), selectors.DefaultSelector()
+    return worker
+
+
+@pytest.fixture
+def stamped_connection():
+    """(client, server side) of a loopback TCP connection accepted by a stamped listener."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    if not _stamp_received([listener]):
+        listener.close()
+        pytest.skip("no kernel receive timestamps on this platform")
+    client = socket.create_connection(listener.getsockname())
+    served, _addr = listener.accept()
+    try:
+        yield client, served
+    finally:
+        for s in (client, served, listener):
+            s.close()
+
+
+def test_a_refusal_is_timed_from_the_kernels_receive_time_of_the_request_to_its_503(stamped_connection):
+    client, served = stamped_connection
+    client.sendall(b"GET /api/v1/lookup?q=metz HTTP/1.1\r\nHost: x\r\n\r\n")
+    with selectors.DefaultSelector() as sel:   # wait until the request is on the server's side
+        sel.register(served, selectors.EVENT_READ)
+        assert sel.select(10)
+    received = _received_at(served)
+    assert received is not None and _received_at(served) == received   # peeked, not consumed
+    now = [received + 0.0042]                  # the 503 is written 4.2 ms after the request came
+    worker = _bare_worker(now)
+    worker._timestamped, worker._seen_at = True, received + 0.004   # the accepting thread saw it late
+    worker._refuse(_Conn(served))
+    assert client.recv(len(RESPONSE_KEEP_ALIVE) + 10) == RESPONSE_KEEP_ALIVE
+    assert worker.refused == 1 and worker.refusal_times.count == 1
+    assert worker.refusal_times.max_ms == pytest.approx(4.2, abs=1e-3)   # not the 4 ms the thread saw
+
+
+def test_without_receive_timestamps_a_refusal_is_timed_from_when_the_accepting_thread_saw_it():
+    client, served = socket.socketpair()
+    with client, served:
+        client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        now = [100.0025]
+        worker = _bare_worker(now)
+        worker._seen_at = 100.0
+        worker._refuse(_Conn(served))
+        assert worker.refusal_times.max_ms == pytest.approx(2.5)
+        assert worker._refusal_window.count == 1
+
+
+def test_refusal_times_are_logged_while_refusing_at_most_every_interval_and_at_exit():
+    now = [1000.0]
+    worker = _bare_worker(now)
+    worker.log_refusals()
+    now[0] += shedding.REFUSAL_LOG_INTERVAL_S + 5
+    worker.log_refusals()
+    assert worker.log.lines == []                           # nothing refused: nothing logged
+    for ms in (1.0, 2.0):
+        worker._time_refusal(now[0] - ms / 1000)
+    worker.log_refusals()                                   # 15 s since the last line (none)
+    assert len(worker.log.lines) == 1
+    assert re.search(r"worker 4242, last 15 s\): 2 refused, 503 written in p50 1\.0\d ms, p99 2\.00 ms, "
+                     r"max 2\.00 ms after the request reached the worker's accepting thread", worker.log.lines[0])
+    worker._time_refusal(now[0] - 0.003)
+    now[0] += 1
+    worker.log_refusals()                                   # 1 s later: waits for the interval
+    assert len(worker.log.lines) == 1
+    now[0] += shedding.REFUSAL_LOG_INTERVAL_S
+    worker.log_refusals()
+    assert "last 11 s): 1 refused" in worker.log.lines[1]
+    assert worker.refusal_times.count == 3                  # the totals are kept for the exit line
+
+
 @pytest.fixture(scope="module")
 def one_request_server(tmp_path_factory):
     """``locator serve`` with one worker that takes one request at a time."""
@@ -226,4 +350,11 @@ def test_a_real_server_refuses_the_excess_with_fast_503s_and_keeps_answering(one
         assert json.loads(body)["status"] == "overloaded"
     assert all(status == 200 for status, _h, _b in probes)
     assert psutil.Process(one_request_server.proc.pid).children() == worker  # no worker died
+    assert one_request_server.stop() == 0
+    # At exit the worker logs every refusal it wrote, timed from the request's arrival.
+    logged = re.findall(r"refusals \(worker \d+, since start\): (\d+) refused, 503 written in p50 [\d.]+ ms, "
+                        r"p99 [\d.]+ ms, max [\d.]+ ms after the request reached the server", one_request_server.output)
+    assert len(logged) == 1
+    # Every 503 a client read was counted; a written refusal may be lost with its connection.
+    assert len(refused) <= int(logged[0]) <= len(answers) - statuses.count(200)
     assert "Traceback" not in one_request_server.output
