@@ -13,7 +13,15 @@ are honest answers.
 Measured besides latencies: the CPU seconds of the server (master, workers, redis) and of the
 load generator itself (it runs on the same two cores), how late the generator started its
 requests, resident memory (RSS and the private part, USS) of every server process at the start,
-the end of the steady phase and the end of the run.
+the end of the steady phase and the end of the run, and the refusals' own time on the server
+side, which each worker logs when it exits (from the request's arrival to its 503 written,
+``locator.web.shedding``): the client's clock also counts the time its own requests waited
+for a core.
+
+``--server-nice N`` starts the server (and so its workers and Redis) at a lower CPU priority
+than the generator: a real service's clients are on other machines, so the cores the
+generator needs should not be taken from it by the server it measures; without it, a
+starved generator starts its requests late and then sends the late ones together.
 
 Usage (from the repository root): python -m bench.bench_load [--rate 500] [--seconds 60]
 """
@@ -41,29 +49,76 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "bench" / "locust_election_day.py"
 
 
-def start_server(data: Path, index: Path, workers: int, extra: list[str]) -> tuple[subprocess.Popen, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCATOR_")}
-    env.update({"LOCATOR_DATA_DIR": str(data), "LOCATOR_INDEX_DIR": str(index),
-                "LOCATOR_RATE_LIMIT": "10000000/minute", "PYTHONUNBUFFERED": "1"})
-    proc = subprocess.Popen([sys.executable, "-m", "locator.cli", "serve", "--port", "0", "--workers", str(workers), *extra],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url: list[str] = []
-    ready = threading.Event()
+class Server:
+    """``locator serve`` in a child process, its log kept (``lines``) until it exits."""
 
-    def read():
-        for line in proc.stdout:
-            m = re.search(r"serving on (http://127\.0\.0\.1:\d+)", line)
-            if m and not url:
-                url.append(m.group(1))
-                ready.set()
-        ready.set()
+    def __init__(self, data: Path, index: Path, workers: int, extra: list[str], nice: int = 0):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOCATOR_")}
+        env.update({"LOCATOR_DATA_DIR": str(data), "LOCATOR_INDEX_DIR": str(index),
+                    "LOCATOR_RATE_LIMIT": "10000000/minute", "PYTHONUNBUFFERED": "1"})
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "locator.cli", "serve", "--port", "0", "--workers", str(workers), *extra],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=(lambda: os.nice(nice)) if nice else None)
+        url: list[str] = []
+        ready = threading.Event()
 
-    threading.Thread(target=read, daemon=True).start()
-    ready.wait(300)
-    if not url:
-        proc.kill()
-        raise SystemExit("server did not start")
-    return proc, url[0]
+        def read():
+            for line in self.proc.stdout:
+                self.lines.append(line)
+                m = re.search(r"serving on (http://127\.0\.0\.1:\d+)", line)
+                if m and not url:
+                    url.append(m.group(1))
+                    ready.set()
+            ready.set()
+
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
+        ready.wait(300)
+        if not url:
+            self.proc.kill()
+            raise SystemExit("server did not start:\n" + "".join(self.lines[-20:]))
+        self.url = url[0]
+
+    def stop(self) -> None:
+        """SIGTERM, then wait for the master and for the end of its log."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(10)
+
+
+#: The line each shedding worker logs when it exits (``SheddingThreadWorker.run``).
+REFUSALS = re.compile(r"refusals \(worker (\d+), since start\): (\d+) refused(?:, 503 written in p50 ([\d.]+) ms, "
+                      r"p99 ([\d.]+) ms, max ([\d.]+) ms)? after the request reached the (server|worker's accepting thread)")
+
+
+def server_refusals(lines: list[str]) -> list[dict]:
+    """Each worker's refusals as its exit line says: pid, count, p50, p99, max (ms), and from
+    when they are timed (``server``: the kernel's receive time of the request)."""
+    out = []
+    for line in lines:
+        m = REFUSALS.search(line)
+        if m:
+            pid, count, p50, p99, top, since = m.groups()
+            out.append({"pid": int(pid), "count": int(count), "p50": float(p50 or "nan"),
+                        "p99": float(p99 or "nan"), "max": float(top or "nan"), "from": since})
+    return out
+
+
+def refusals_text(workers: list[dict]) -> str:
+    if not workers:
+        return "no worker logged its refusals (shedding off, or a worker that did not exit cleanly)"
+    since = {w["from"] for w in workers}
+    parts = [f"worker {i + 1}: {w['count']:,} refused" + (f", p50 {w['p50']:.2f} / p99 {w['p99']:.2f} / max {w['max']:.2f} ms"
+                                                          if w["count"] else "")
+             for i, w in enumerate(workers)]
+    return ("; ".join(parts) + " (from the request's arrival " +
+            ("in the server's kernel" if since == {"server"} else "at the worker's accepting thread") + " to its 503 written)")
 
 
 def tree(pid: int) -> list[psutil.Process]:
@@ -158,12 +213,17 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true", help="print, do not rewrite BENCHMARKS.md")
     ap.add_argument("--keep-records", type=Path, default=None, metavar="FILE",
                     help="also copy every request's record (JSON lines) to FILE")
+    ap.add_argument("--server-log", type=Path, default=None, metavar="FILE", help="also copy the server's log to FILE")
+    ap.add_argument("--server-nice", type=int, default=0, metavar="N",
+                    help="start the server with its CPU priority lowered by N (nice), so that the load generator, "
+                         "on the same cores, starts its requests on time (default 0)")
     args = ap.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
     shutil.copytree(ROOT / "data", tmp / "data", ignore=shutil.ignore_patterns("index"))
     load_start = os.getloadavg()
-    proc, url = start_server(tmp / "data", tmp / "index", args.workers, args.serve_option)
+    server_process = Server(tmp / "data", tmp / "index", args.workers, args.serve_option, args.server_nice)
+    proc, url = server_process.proc, server_process.url
     record = tmp / "records.jsonl"
     warm = [(args.warm_seconds, args.rate / 5)] if args.warm_seconds > 0 else []
     phases = warm + [(args.seconds, args.rate), (args.burst_seconds, 2 * args.rate), (args.after_seconds, args.rate)]
@@ -200,11 +260,10 @@ def main(argv=None) -> int:
         workers_after = workers_of(proc.pid)
         load_end = os.getloadavg()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server_process.stop()
+    refusals = server_refusals(server_process.lines)
+    if args.server_log is not None:
+        args.server_log.write_text("".join(server_process.lines), encoding="utf-8")
     records = [tuple(json.loads(line)) for line in record.read_text().splitlines()]
     gen_cpu = json.loads(Path(str(record) + ".cpu").read_text())
     if args.keep_records is not None:
@@ -231,11 +290,15 @@ def main(argv=None) -> int:
     def growth(a, b):
         return 100 * (b - a) / a
 
-    def row(name, s):
+    def row(name, s, server="–"):
         return (f"| {name} | {s['rate']:.0f} | {s['requests']:,} | {s['answered']:.0f} | {s['errors']} | {s['shed']:,} | "
                 f"{s['p50']:.1f} | {s['p99']:.1f} | {s['p99_shed']:.1f} | {s['late_p99']:.1f} | "
-                f"{s['p99_sent']:.1f} | {s['p99_shed_sent']:.1f} | "
+                f"{s['p99_sent']:.1f} | {s['p99_shed_sent']:.1f} | {server} | "
                 f"{json.dumps(s['statuses'], sort_keys=True)} |")
+
+    # The workers log their refusals once, at exit: all the run's, nearly all in the burst.
+    refused_server = [w for w in refusals if w["count"]]
+    burst_server = (" / ".join(f"{w['p99']:.2f}" for w in refused_server) + " (run)") if refused_server else "–"
 
     held = steady["errors"] == 0 and steady["shed"] == 0 and steady["p99"] < 100
     phase_args = "".join(f" --{name}-seconds {value:g}" if name else f" --seconds {value:g}"
@@ -252,8 +315,8 @@ def main(argv=None) -> int:
     options = " ".join(args.serve_option) or "the defaults"
     body = f"""### Load at {args.rate:.0f} req/s{", after a warm-up" if args.warm_seconds > 0 else ""}, burst at {2 * args.rate:.0f} req/s, recovery
 
-`python -m bench.bench_load --rate {args.rate:.0f}{phase_args}{"".join(f" --serve-option={o}" for o in args.serve_option)}`:
-`locator serve` with {args.workers} workers ({options}), locust ({LOCUSTFILE.name}) sending the
+`python -m bench.bench_load --rate {args.rate:.0f}{phase_args}{"".join(f" --serve-option={o}" for o in args.serve_option)}{f" --server-nice {args.server_nice}" if args.server_nice else ""}`:
+`locator serve` with {args.workers} workers ({options}){f", started under nice {args.server_nice} (the generator has the cores first)" if args.server_nice else ""}, locust ({LOCUSTFILE.name}) sending the
 election-day mix open loop (each request started on a fixed schedule, whatever the earlier ones
 do; latency counted from the scheduled start): 60 % address lookups (Moselle communes and
 mairie addresses by population, typed with dropped accents, lower case, abbreviations, typos;
@@ -262,12 +325,14 @@ static files. Phases: {warm_text}{args.seconds:.0f} s at {args.rate:.0f} req/s, 
 {2 * args.rate:.0f} req/s, {args.after_seconds:.0f} s at {args.rate:.0f} req/s. Latencies in ms, client
 side, same machine. "answered/s": answers that are not errors nor 503; errors: no answer in 6 s,
 5xx other than the shedding 503, 429; "late p99": how late the generator started requests
-(the "from send" columns leave that lateness out: the latency once the request was started).
+(the "from send" columns leave that lateness out: the latency once the request was started);
+"p99 503 server side": each worker's own p99 of its refusals over the whole run, from the
+request's arrival to its 503 written (the workers log it at exit).
 
-| phase | sent/s | requests | answered/s | errors | shed 503 | p50 ok | p99 ok | p99 of 503 | late p99 | p99 ok from send | p99 503 from send | statuses |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| phase | sent/s | requests | answered/s | errors | shed 503 | p50 ok | p99 ok | p99 of 503 | late p99 | p99 ok from send | p99 503 from send | p99 503 server side | statuses |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {row(f"{steady_name} {args.rate:.0f} req/s", steady)}
-{row(f"burst {2 * args.rate:.0f} req/s", burst)}
+{row(f"burst {2 * args.rate:.0f} req/s", burst, burst_server)}
 {row("first 5 s after the burst", first5)}
 {row("5 s after the burst to the end", after5)}
 
@@ -277,6 +342,7 @@ p99 per second after the burst (ms): {", ".join(f"{w:.0f}" for w in windows)}; b
 max(1.5 × quiet p99, quiet p99 + 10 ms) for good after: {"never or not measured" if back is None else f"{back:.0f} s"}.
 
 Held at {args.rate:.0f} req/s for {args.seconds:.0f} s with 0 errors, 0 shed and p99 < 100 ms: **{"yes" if held else "no"}**.
+Refusals on the server side: {refusals_text(refusals)}.
 Workers alive before/after: {sorted(workers_before) == sorted(workers_after) and "the same PIDs (none died)" or f"{sorted(workers_before)} → {sorted(workers_after)}"}.
 Memory (master + workers + redis), RSS: {mem_before["rss"]:.0f} → {mem_mid["rss"]:.0f} (end of steady phase, {growth(mem_before["rss"], mem_mid["rss"]):+.1f} %) → {mem_after["rss"]:.0f} MB (end, {growth(mem_before["rss"], mem_after["rss"]):+.1f} %); private (USS): {mem_before["uss"]:.0f} → {mem_mid["uss"]:.0f} → {mem_after["uss"]:.0f} MB.
 Requests the generator had not started by the end of the phases (counted as not sent): {not_sent:,}.
