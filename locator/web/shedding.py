@@ -317,26 +317,30 @@ class SheddingThreadWorker(ThreadWorker):
 
     def enqueue_req(self, conn):
         self._seen_at = self.clock()
-        if conn.initialized and _peek(conn) == b"":
-            # A kept-alive connection the client has closed: closed here, not handed to a
-            # thread (where it would count as a request at work until the thread got to it).
+        # One look at the socket at most (each call lets the busy threads take the interpreter
+        # lock back, and a refusal waits for it again): a kept-alive connection is looked at
+        # for whether its client closed it, a new one only when it may be refused.
+        head = arrived = None
+        if conn.initialized:
+            head, arrived = _peek_request(conn)
+        if self.limit and self.in_flight >= self.limit and not self._may_wait():
+            if not conn.initialized:
+                head, arrived = _peek_request(conn)
+                if head is None and self.alive:
+                    self._wait_for_request(conn)
+                    return
+            if head is not None and head != b"" and _path(head) in EXEMPT_PATHS:
+                head = None   # served
+            elif head != b"":
+                self._refuse(conn, head, arrived)
+                return
+        if head == b"":
+            # The client has closed the connection (after an answer, or after a refusal on its
+            # first request): closed here, not handed to a thread (where it would count as a
+            # request at work until the thread got to it), nor refused.
             self.nr_conns -= 1
             conn.close()
             return
-        if self.limit and self.in_flight >= self.limit and not self._may_wait():
-            head = _peek(conn)
-            if head is None and not conn.initialized and self.alive:
-                self._wait_for_request(conn)
-                return
-            if head == b"":
-                # The client has closed a connection refused on its first request: nothing to
-                # refuse (a new connection is not peeked before, to save a call per request).
-                self.nr_conns -= 1
-                conn.close()
-                return
-            if head is None or _path(head) not in EXEMPT_PATHS:
-                self._refuse(conn)
-                return
         with self._count_lock:
             self.in_flight += 1
         self._queued.append(time.monotonic())
@@ -393,10 +397,12 @@ class SheddingThreadWorker(ThreadWorker):
         self.pending_conns.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
 
-    def _refuse(self, conn):
+    def _refuse(self, conn, head: bytes | None, arrived: float | None):
+        """Answer 503 to the request whose first bytes are ``head`` (``None``: nothing read),
+        received at ``arrived`` (``None``: unknown, then when the accepting thread saw it)."""
         self.refused += 1
-        arrived = (_received_at(conn.sock) if self._timestamped else None) or self._seen_at
-        if self._refuse_keeping_alive(conn):
+        arrived = arrived if self._timestamped and arrived else self._seen_at
+        if self._refuse_keeping_alive(conn, head):
             self._time_refusal(arrived)
             return
         self.nr_conns -= 1
@@ -415,18 +421,15 @@ class SheddingThreadWorker(ThreadWorker):
         self._lingering.append((time.monotonic() + LINGER_S, sock))
         self.poller.register(sock, selectors.EVENT_READ, self._on_lingering_readable)
 
-    def _refuse_keeping_alive(self, conn) -> bool:
-        """Refuse a whole bodiless HTTP/1.1 request already on the socket and keep the
-        connection for the client's next request (a client refused on every other request
-        would otherwise connect again each time); ``False`` when the request is not such."""
-        if conn.parser is not None and conn.parser.unreader.buf.getvalue():
+    def _refuse_keeping_alive(self, conn, head: bytes | None) -> bool:
+        """Refuse a whole bodiless HTTP/1.1 request already on the socket (``head``, as
+        peeked) and keep the connection for the client's next request (a client refused on
+        every other request would otherwise connect again each time); ``False`` when the
+        request is not such."""
+        if head is None or (conn.parser is not None and conn.parser.unreader.buf.getvalue()):
             return False
-        try:
-            data = conn.sock.recv(MAX_HEAD, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        except OSError:
-            return False
-        end = data.find(b"\r\n\r\n")
-        if end < 0 or not _bodiless_keep_alive(data[:end]):
+        end = head.find(b"\r\n\r\n")
+        if end < 0 or not _bodiless_keep_alive(head[:end]):
             return False
         try:
             conn.sock.recv(end + 4)            # exactly this request: already there
@@ -479,36 +482,28 @@ def _stamp_received(sockets) -> bool:
 
 
 _TIMESPEC = struct.Struct("@qq")
+_STAMP_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
 
 
-def _received_at(sock) -> float | None:
-    """When the kernel received the bytes waiting on ``sock`` (``time.time()``'s clock), read
-    without consuming them; ``None`` when nothing waits or the socket is not stamped."""
-    try:
-        _data, ancillary, _flags, _addr = sock.recvmsg(1, socket.CMSG_SPACE(_TIMESPEC.size),
-                                                       socket.MSG_PEEK | socket.MSG_DONTWAIT)
-    except OSError:
-        return None
-    for level, kind, data in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
-            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
-            return seconds + nanoseconds / 1e9
-    return None
-
-
-def _peek(conn) -> bytes | None:
-    """The start of the request waiting on ``conn`` (not consumed), or ``None`` when nothing
-    has arrived yet."""
+def _peek_request(conn) -> tuple[bytes | None, float | None]:
+    """What waits on ``conn`` (up to ``MAX_HEAD`` bytes, not consumed) and when the kernel
+    received it (``time.time()``'s clock; ``None`` when the socket is not stamped), in one
+    call: ``(None, None)`` when nothing has arrived yet, ``(b"", None)`` when the client has
+    closed; the bytes gunicorn's parser has already read, without a time, when there are some."""
     buffered = conn.parser.unreader.buf.getvalue() if conn.parser is not None else b""
     if buffered:
-        return buffered[:256]
+        return buffered[:MAX_HEAD], None
     try:
-        data = conn.sock.recv(256, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        data, ancillary, _flags, _addr = conn.sock.recvmsg(MAX_HEAD, _STAMP_SPACE, socket.MSG_PEEK | socket.MSG_DONTWAIT)
     except BlockingIOError:
-        return None
+        return None, None
     except OSError:
-        return b""
-    return data
+        return b"", None
+    for level, kind, stamp in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(stamp) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(stamp)
+            return data, seconds + nanoseconds / 1e9
+    return data, None
 
 
 def _bodiless_keep_alive(head: bytes) -> bool:

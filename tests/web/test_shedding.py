@@ -29,7 +29,7 @@ from locator.web.shedding import (
     SheddingThreadWorker,
     _bodiless_keep_alive,
     _path,
-    _received_at,
+    _peek_request,
     _stamp_received,
 )
 
@@ -248,12 +248,14 @@ def test_a_refusal_is_timed_from_the_kernels_receive_time_of_the_request_to_its_
     with selectors.DefaultSelector() as sel:   # wait until the request is on the server's side
         sel.register(served, selectors.EVENT_READ)
         assert sel.select(10)
-    received = _received_at(served)
-    assert received is not None and _received_at(served) == received   # peeked, not consumed
+    conn = _Conn(served)
+    head, received = _peek_request(conn)
+    assert head.startswith(b"GET /api/v1/lookup?q=metz ") and received is not None
+    assert _peek_request(conn) == (head, received)   # peeked, not consumed
     now = [received + 0.0042]                  # the 503 is written 4.2 ms after the request came
     worker = _bare_worker(now)
     worker._timestamped, worker._seen_at = True, received + 0.004   # the accepting thread saw it late
-    worker._refuse(_Conn(served))
+    worker._refuse(conn, head, received)
     assert client.recv(len(RESPONSE_KEEP_ALIVE) + 10) == RESPONSE_KEEP_ALIVE
     assert worker.refused == 1 and worker.refusal_times.count == 1
     assert worker.refusal_times.max_ms == pytest.approx(4.2, abs=1e-3)   # not the 4 ms the thread saw
@@ -266,7 +268,11 @@ def test_without_receive_timestamps_a_refusal_is_timed_from_when_the_accepting_t
         now = [100.0025]
         worker = _bare_worker(now)
         worker._seen_at = 100.0
-        worker._refuse(_Conn(served))
+        conn = _Conn(served)
+        head, received = _peek_request(conn)
+        assert head == b"GET / HTTP/1.1\r\n\r\n" and received is None   # not stamped
+        worker._refuse(conn, head, received)
+        assert client.recv(len(RESPONSE_KEEP_ALIVE) + 10) == RESPONSE_KEEP_ALIVE
         assert worker.refusal_times.max_ms == pytest.approx(2.5)
         assert worker._refusal_window.count == 1
 
