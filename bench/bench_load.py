@@ -209,7 +209,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--serve-option", action="append", default=[], metavar="OPT",
                     help="extra locator serve option, e.g. --serve-option=--max-in-flight=2 (repeatable)")
-    ap.add_argument("--section", default=None, help="BENCHMARKS.md section name (default load-RATE)")
+    ap.add_argument("--section", default=None,
+                    help="BENCHMARKS.md section name (default load-RATE, then -warm and -niceN when given)")
     ap.add_argument("--no-write", action="store_true", help="print, do not rewrite BENCHMARKS.md")
     ap.add_argument("--keep-records", type=Path, default=None, metavar="FILE",
                     help="also copy every request's record (JSON lines) to FILE")
@@ -351,7 +352,8 @@ Load average at the start / end: {load_start[0]:.2f} / {load_end[0]:.2f} (other 
 """
     print(body)
     if not args.no_write:
-        write_section(args.section or f"load-{args.rate:.0f}{'-warm' if args.warm_seconds > 0 else ''}", body)
+        write_section(args.section or (f"load-{args.rate:.0f}{'-warm' if args.warm_seconds > 0 else ''}"
+                                       f"{f'-nice{args.server_nice}' if args.server_nice else ''}"), body)
     return 0
 
 
