@@ -27,7 +27,10 @@ Two places refuse, with the same answer:
   interpreter lock once instead of three times (accept, a worker thread, back to the
   accepting thread): it used to wait behind the requests at work (p99 of a refusal 310 ms
   under load, BENCHMARKS.md "Election day"). The worker also shortens the interpreter's
-  switch interval so that the accepting thread gets the lock back quickly from busy threads.
+  switch interval so that the accepting thread gets the lock back quickly from busy threads:
+  it gives the lock up at every socket call and waits for it again behind them, so a
+  refusal makes as few calls as it can (a peek that also reads the receive time, a read of
+  the request, the answer).
 * ``LoadShedder``, an in-flight counter wrapped around the WSGI app, before Flask builds its
   request context, for any other server (or a worker given more threads than ``limit``).
 
