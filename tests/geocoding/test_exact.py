@@ -14,12 +14,54 @@ import redis
 from locator import Locator, Settings
 from locator.geocoding import addok_config
 from locator.geocoding.embedded import EmbeddedGeocoder
-from locator.geocoding.exact import KEY_PREFIX, ExactAddresses, street_key
+from locator.geocoding.exact import (
+    KEY_PREFIX,
+    ExactAddresses,
+    document_loads,
+    street_key,
+    zlib_json_loads,
+)
 from locator.geocoding.normalize import normalize_query
 
 from ..conftest import make_data_dir
 from ..national_wheel import four_departements
 from .test_replica import _free_port, _start_redis, _stop, _wait_synced
+
+
+def _same(a, b) -> bool:
+    """Equal, with the same types all the way down and dict keys in the same order."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b or (a != a and b != b)  # NaN
+
+
+@pytest.mark.parametrize("doc", [
+    {"_id": "57565_0010", "type": "street", "name": ["Rue de l'Église"], "importance": 0.0431, "citycode": "57565",
+     "housenumbers": {"18": {"lat": 48.7, "lon": 7.1, "id": "57565_0010_00018"}, "2bis": {"lat": -0.0, "lon": 1e-07}},
+     "postcode": ["57565", 57565], "population": 2 ** 62, "flag": True, "none": None},
+    {"name": "Straße \u00e9 \U0001f5f3 \ud800", "n": 2 ** 63 - 1, "neg": -(2 ** 63)},
+    {"nan": float("nan"), "inf": float("inf"), "x": 1.5},
+    {"id": "1234567890123456789012345", "lon": 1.2345678901234567},
+])
+def test_documents_in_addok_s_store_read_the_same_as_addok_reads_them(doc):
+    from addok.helpers.serializers import ZlibSerializer
+
+    blob = ZlibSerializer.dumps(doc)
+    assert _same(zlib_json_loads(blob), ZlibSerializer.loads(blob))
+    assert document_loads(ZlibSerializer) is zlib_json_loads
+
+
+def test_another_document_store_keeps_its_own_reader():
+    class Plain:
+        @staticmethod
+        def loads(blob):
+            return {"read": blob}
+
+    assert document_loads(Plain) is Plain.loads
 
 
 @pytest.mark.parametrize("typed", [
