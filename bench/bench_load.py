@@ -93,19 +93,19 @@ class Server:
 
 
 #: The line each shedding worker logs when it exits (``SheddingThreadWorker.run``).
-REFUSALS = re.compile(r"refusals \(worker (\d+), since start\): (\d+) refused(?:, 503 written in p50 ([\d.]+) ms, "
+REFUSALS = re.compile(r"refusals \(worker (\d+), since start; (\d+) requests\): (\d+) refused(?:, 503 written in p50 ([\d.]+) ms, "
                       r"p99 ([\d.]+) ms, max ([\d.]+) ms)? after the request reached the (server|worker's accepting thread)")
 
 
 def server_refusals(lines: list[str]) -> list[dict]:
-    """Each worker's refusals as its exit line says: pid, count, p50, p99, max (ms), and from
+    """Each worker's refusals as its exit line says: pid, requests, count, p50, p99, max (ms), and from
     when they are timed (``server``: the kernel's receive time of the request)."""
     out = []
     for line in lines:
         m = REFUSALS.search(line)
         if m:
-            pid, count, p50, p99, top, since = m.groups()
-            out.append({"pid": int(pid), "count": int(count), "p50": float(p50 or "nan"),
+            pid, requests, count, p50, p99, top, since = m.groups()
+            out.append({"pid": int(pid), "requests": int(requests), "count": int(count), "p50": float(p50 or "nan"),
                         "p99": float(p99 or "nan"), "max": float(top or "nan"), "from": since})
     return out
 
@@ -114,7 +114,7 @@ def refusals_text(workers: list[dict]) -> str:
     if not workers:
         return "no worker logged its refusals (shedding off, or a worker that did not exit cleanly)"
     since = {w["from"] for w in workers}
-    parts = [f"worker {i + 1}: {w['count']:,} refused" + (f", p50 {w['p50']:.2f} / p99 {w['p99']:.2f} / max {w['max']:.2f} ms"
+    parts = [f"worker {i + 1}: {w['requests']:,} requests, {w['count']:,} refused" + (f", p50 {w['p50']:.2f} / p99 {w['p99']:.2f} / max {w['max']:.2f} ms"
                                                           if w["count"] else "")
              for i, w in enumerate(workers)]
     return ("; ".join(parts) + " (from the request's arrival " +

@@ -219,6 +219,10 @@ class SheddingThreadWorker(ThreadWorker):
         #: every refusal's time since the worker started, and those not logged yet
         self.refusal_times = RefusalTimes()
         self._refusal_window = RefusalTimes()
+        #: requests decided on (handed to a thread or refused), since start and since the last
+        #: line: how the workers share the traffic (a kept-alive connection stays with one)
+        self.requests = 0
+        self._window_requests = 0
         self._refusals_logged_at = self.clock()
         self._timestamped = False
         #: when the accepting thread saw the request it is deciding on (``enqueue_req``)
@@ -241,8 +245,8 @@ class SheddingThreadWorker(ThreadWorker):
         try:
             super().run()
         finally:
-            self.log.info("refusals (worker %d, since start): %s after the request reached the %s",
-                          self.pid, self.refusal_times.summary(), self._reached())
+            self.log.info("refusals (worker %d, since start; %d requests): %s after the request reached the %s",
+                          self.pid, self.requests, self.refusal_times.summary(), self._reached())
 
     def warm_threads(self) -> None:
         """Each thread of the pool answers ``warm_paths`` once, before the first request.
@@ -346,6 +350,8 @@ class SheddingThreadWorker(ThreadWorker):
             return
         with self._count_lock:
             self.in_flight += 1
+        self.requests += 1
+        self._window_requests += 1
         self._queued.append(time.monotonic())
         super().enqueue_req(conn)
 
@@ -380,9 +386,11 @@ class SheddingThreadWorker(ThreadWorker):
         now = self.clock()
         if not self._refusal_window.count or now - self._refusals_logged_at < REFUSAL_LOG_INTERVAL_S:
             return
-        self.log.info("refusals (worker %d, last %.0f s): %s after the request reached the %s", self.pid,
-                      now - self._refusals_logged_at, self._refusal_window.summary(), self._reached())
+        self.log.info("refusals (worker %d, last %.0f s; %d requests): %s after the request reached the %s",
+                      self.pid, now - self._refusals_logged_at, self._window_requests,
+                      self._refusal_window.summary(), self._reached())
         self._refusal_window = RefusalTimes()
+        self._window_requests = 0
         self._refusals_logged_at = now
 
     def _reached(self) -> str:
@@ -404,6 +412,8 @@ class SheddingThreadWorker(ThreadWorker):
         """Answer 503 to the request whose first bytes are ``head`` (``None``: nothing read),
         received at ``arrived`` (``None``: unknown, then when the accepting thread saw it)."""
         self.refused += 1
+        self.requests += 1
+        self._window_requests += 1
         arrived = arrived if self._timestamped and arrived else self._seen_at
         if self._refuse_keeping_alive(conn, head):
             self._time_refusal(arrived)

@@ -220,6 +220,7 @@ def _bare_worker(now):
     worker = object.__new__(SheddingThreadWorker)
     worker.clock = lambda: now[0]
     worker.pid, worker.log, worker.refused, worker.nr_conns = 4242, _Log(), 0, 1
+    worker.requests, worker._window_requests = 0, 0
     worker.refusal_times, worker._refusal_window = RefusalTimes(), RefusalTimes()
     worker._refusals_logged_at, worker._seen_at, worker._timestamped = now[0], now[0], False
     worker.keepalived_conns, worker.poller = collections.deque(), selectors.DefaultSelector()
@@ -257,7 +258,7 @@ def test_a_refusal_is_timed_from_the_kernels_receive_time_of_the_request_to_its_
     worker._timestamped, worker._seen_at = True, received + 0.004   # the accepting thread saw it late
     worker._refuse(conn, head, received)
     assert client.recv(len(RESPONSE_KEEP_ALIVE) + 10) == RESPONSE_KEEP_ALIVE
-    assert worker.refused == 1 and worker.refusal_times.count == 1
+    assert worker.refused == 1 and worker.refusal_times.count == 1 and worker.requests == 1
     assert worker.refusal_times.max_ms == pytest.approx(4.2, abs=1e-3)   # not the 4 ms the thread saw
 
 
@@ -286,9 +287,10 @@ def test_refusal_times_are_logged_while_refusing_at_most_every_interval_and_at_e
     assert worker.log.lines == []                           # nothing refused: nothing logged
     for ms in (1.0, 2.0):
         worker._time_refusal(now[0] - ms / 1000)
+    worker._window_requests = 40
     worker.log_refusals()                                   # 15 s since the last line (none)
     assert len(worker.log.lines) == 1
-    assert re.search(r"worker 4242, last 15 s\): 2 refused, 503 written in p50 1\.0\d ms, p99 2\.00 ms, "
+    assert re.search(r"worker 4242, last 15 s; 40 requests\): 2 refused, 503 written in p50 1\.0\d ms, p99 2\.00 ms, "
                      r"max 2\.00 ms after the request reached the worker's accepting thread", worker.log.lines[0])
     worker._time_refusal(now[0] - 0.003)
     now[0] += 1
@@ -296,7 +298,7 @@ def test_refusal_times_are_logged_while_refusing_at_most_every_interval_and_at_e
     assert len(worker.log.lines) == 1
     now[0] += shedding.REFUSAL_LOG_INTERVAL_S
     worker.log_refusals()
-    assert "last 11 s): 1 refused" in worker.log.lines[1]
+    assert "last 11 s; 0 requests): 1 refused" in worker.log.lines[1]
     assert worker.refusal_times.count == 3                  # the totals are kept for the exit line
 
 
@@ -358,9 +360,13 @@ def test_a_real_server_refuses_the_excess_with_fast_503s_and_keeps_answering(one
     assert psutil.Process(one_request_server.proc.pid).children() == worker  # no worker died
     assert one_request_server.stop() == 0
     # At exit the worker logs every refusal it wrote, timed from the request's arrival.
-    logged = re.findall(r"refusals \(worker \d+, since start\): (\d+) refused, 503 written in p50 [\d.]+ ms, "
-                        r"p99 [\d.]+ ms, max [\d.]+ ms after the request reached the server", one_request_server.output)
+    logged = re.findall(r"refusals \(worker \d+, since start; (\d+) requests\): (\d+) refused, 503 written in "
+                        r"p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms after the request reached the server",
+                        one_request_server.output)
     assert len(logged) == 1
+    requests, refusals = map(int, logged[0])
     # Every 503 a client read was counted; a written refusal may be lost with its connection.
-    assert len(refused) <= int(logged[0]) <= len(answers) - statuses.count(200)
+    assert len(refused) <= refusals <= len(answers) - statuses.count(200)
+    assert requests >= len(answers) + len(probes) + 1         # and every answer was a request
+
     assert "Traceback" not in one_request_server.output
