@@ -367,12 +367,12 @@ def document_loads(serializer) -> Callable[[bytes], dict]:
 
 def zlib_json_loads(blob: bytes) -> dict:
     """``ZlibSerializer.loads`` by orjson: the same dict, key order and number types. A street's
-    document holds all its house numbers with their points (~1.4 kB of JSON): ~65 µs a
-    lookup with the stdlib, ~30 µs with orjson. JSON that orjson refuses and the stdlib reads
-    (``NaN``, lone surrogates) goes to the stdlib. One difference is left, on purpose: orjson
-    reads an integer beyond 64 bits as a float. The index's documents hold none (their numbers
-    are coordinates, scores and house counts), and looking for one costs as much as the decoding
-    saves (a scan for 19 digits in a row: ~30 µs a lookup)."""
+    document holds all its house numbers with their points: orjson decodes it in about half the
+    stdlib's time (BENCHMARKS.md, the fast path over HTTP). JSON that orjson refuses
+    and the stdlib reads (``NaN``, lone surrogates) goes to the stdlib. One difference is left,
+    on purpose: orjson reads an integer beyond 64 bits as a float. The index's documents hold
+    none (their numbers are coordinates, scores and house counts), and looking for one (a scan
+    for 19 digits in a row) costs as much as the decoding saves."""
     text = zlib.decompress(blob)
     try:
         return orjson.loads(text)
