@@ -45,7 +45,7 @@ def folded(text):
 
 @lru_cache(maxsize=BIGRAMS_MEMO)
 def _bigrams(text: str) -> dict[str, int]:
-    # A plain dict filled in a loop: a quarter faster than a Counter over a generator here.
+    # A plain dict filled in a loop: cheaper than a Counter over a generator.
     counts: dict[str, int] = {}
     for i in range(len(text) - 1):
         gram = text[i:i + 2]
@@ -63,8 +63,8 @@ def bigram_similarity(left: str, right: str) -> float:
     if len(ours) > len(theirs):
         ours, theirs = theirs, ours
     # A first search of a text meets hundreds of new (label, text) pairs (an autocomplete
-    # whose last word is a short prefix: 30-40 ms of a worker's CPU, about 40 % of it in this
-    # scorer): a plain loop over the smaller side, three times faster than a generator with min().
+    # whose last word is a short prefix; BENCHMARKS.md, the load section): a plain loop over
+    # the smaller side, cheaper than a generator with min().
     same = 0
     for gram, n in ours.items():
         m = theirs.get(gram)
