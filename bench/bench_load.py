@@ -314,7 +314,7 @@ def main(argv=None) -> int:
                  "not counted), " if args.warm_seconds > 0 else "")
     steady_name = "steady" if args.warm_seconds > 0 else "steady (after 5 s)"
     options = " ".join(args.serve_option) or "the defaults"
-    body = f"""### Load at {args.rate:.0f} req/s{", after a warm-up" if args.warm_seconds > 0 else ""}, burst at {2 * args.rate:.0f} req/s, recovery
+    body = f"""### Load at {args.rate:.0f} req/s{", after a warm-up" if args.warm_seconds > 0 else ""}, burst at {2 * args.rate:.0f} req/s, recovery{f" (server at nice {args.server_nice})" if args.server_nice else ""}
 
 `python -m bench.bench_load --rate {args.rate:.0f}{phase_args}{"".join(f" --serve-option={o}" for o in args.serve_option)}{f" --server-nice {args.server_nice}" if args.server_nice else ""}`:
 `locator serve` with {args.workers} workers ({options}){f", started under nice {args.server_nice} (the generator has the cores first)" if args.server_nice else ""}, locust ({LOCUSTFILE.name}) sending the
