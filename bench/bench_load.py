@@ -43,7 +43,7 @@ from pathlib import Path
 
 import psutil
 
-from .report import cpu_seconds, write_section
+from .report import cpu_seconds, terminate, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "bench" / "locust_election_day.py"
@@ -83,12 +83,7 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM, then wait for the master and for the end of its log."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
         self._reader.join(10)
 
 

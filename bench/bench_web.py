@@ -31,7 +31,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -42,7 +41,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.report import cpu_seconds, write_section
+from bench.report import cpu_seconds, terminate, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -165,12 +164,7 @@ class Server:
                 time.sleep(0.2)
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
         self._log.close()
 
     def __enter__(self):

@@ -61,3 +61,17 @@ def cpu_seconds(procs) -> float:
             continue
         total += times.user + times.system
     return total
+
+
+def terminate(proc, timeout: float = 30) -> None:
+    """SIGTERM to a server the bench started (``subprocess.Popen``), SIGKILL if it has not
+    stopped within ``timeout`` seconds; returns once it has exited."""
+    import signal
+    import subprocess
+
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
