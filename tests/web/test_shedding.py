@@ -11,6 +11,7 @@ import re
 import selectors
 import socket
 import threading
+import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
@@ -227,11 +228,31 @@ def _bare_worker(now):
     return worker
 
 
+def _kernel_stamps(listener) -> bool:
+    """Does the kernel stamp what ``listener``'s connections receive yet? Linux turns receive
+    stamping on for the whole stack when a first socket asks, through deferred work: the packets
+    of the first moments after that may come unstamped (``SheddingThreadWorker`` then times
+    from when its accepting thread saw the request). Probes a connection for up to 2 s."""
+    with socket.create_connection(listener.getsockname()) as client:
+        served, _addr = listener.accept()
+        with served:
+            for _ in range(100):
+                client.sendall(b"x")
+                with selectors.DefaultSelector() as sel:
+                    sel.register(served, selectors.EVENT_READ)
+                    sel.select(2)
+                if _peek_request(_Conn(served))[1] is not None:
+                    return True
+                served.recv(4096)
+                time.sleep(0.02)
+    return False
+
+
 @pytest.fixture
 def stamped_connection():
     """(client, server side) of a loopback TCP connection accepted by a stamped listener."""
     listener = socket.create_server(("127.0.0.1", 0))
-    if not _stamp_received([listener]):
+    if not _stamp_received([listener]) or not _kernel_stamps(listener):
         listener.close()
         pytest.skip("no kernel receive timestamps on this platform")
     client = socket.create_connection(listener.getsockname())
