@@ -215,7 +215,6 @@ class SheddingThreadWorker(ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.in_flight = 0
-        self.refused = 0
         #: every refusal's time since the worker started, and those not logged yet
         self.refusal_times = RefusalTimes()
         self._refusal_window = RefusalTimes()
@@ -411,10 +410,9 @@ class SheddingThreadWorker(ThreadWorker):
     def _refuse(self, conn, head: bytes | None, arrived: float | None):
         """Answer 503 to the request whose first bytes are ``head`` (``None``: nothing read),
         received at ``arrived`` (``None``: unknown, then when the accepting thread saw it)."""
-        self.refused += 1
         self.requests += 1
         self._window_requests += 1
-        arrived = arrived if self._timestamped and arrived else self._seen_at
+        arrived = arrived or self._seen_at   # a time comes only from a stamped socket
         if self._refuse_keeping_alive(conn, head):
             self._time_refusal(arrived)
             return
