@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 import xstatic.pkg.leaflet as xstatic_leaflet
-from flask import Flask, g, send_from_directory
+from flask import Flask, current_app, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..communes import CommuneIndex
@@ -25,6 +25,7 @@ from ..validation.report import headline
 from ..validation.run import doubtful_bureaux, validate_dataset
 from .data import WebData
 from .errors import handle_error
+from .files import init_static_files
 from .flaskapp import LocatorFlask, SafeJSONProvider
 from .i18n import format_distance, pick_lang, translate
 from .security import init_security
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
         app.register_blueprint(blueprint)
 
     app.add_url_rule("/vendor/leaflet/<path:filename>", "leaflet", _leaflet_file)
+    init_static_files(app, leaflet_dir=LEAFLET_DIR)  # /static/ and /vendor/leaflet/ from memory
 
     @app.context_processor
     def _template_globals():
@@ -134,4 +136,4 @@ def _set_language(req, ctx) -> None:
 
 
 def _leaflet_file(filename):
-    return send_from_directory(LEAFLET_DIR, filename, max_age=7 * 86400)
+    return current_app.extensions["locator_leaflet"].send(filename, max_age=7 * 86400)

@@ -19,13 +19,12 @@ from flask import (
     make_response,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 
 from . import params
 from .i18n import pick_lang
-from .pages import wants_fragment
+from .pages import constant_page, wants_fragment
 from .render import build_view
 
 widget = Blueprint("widget", __name__)
@@ -103,18 +102,22 @@ def widget_view():
     options = WidgetOptions.from_args(request.args)
     g.lang = options.lang
     data = current_app.extensions["locator"]
-    context = {"options": options, "v": None, "q": "", "departements": data.departements,
-               "form_action": url_for("widget.widget", **options.query_args()),
-               "full_page": url_for("pages.index", **({"lang": options.lang} if options.lang != "fr" else {}))}
-    status = 200
-    if request.method == "POST":
-        form = request.form
-        result = params.lookup(data.locator, q=form.get("q"), lon=form.get("lon"), lat=form.get("lat"),
-                                departement=options.departement)
-        context["v"] = build_view(result, options.lang)
-        context["q"] = result.query if isinstance(result.query, str) else ""
-        status = result.http_status
-    template = "_result.html" if wants_fragment() and context["v"] is not None else "widget.html"
+
+    def empty_form_context():
+        return {"options": options, "v": None, "q": "", "departements": data.departements,
+                "form_action": url_for("widget.widget", **options.query_args()),
+                "full_page": url_for("pages.index", **({"lang": options.lang} if options.lang != "fr" else {}))}
+
+    if request.method != "POST":  # the empty form: the same page for the same options
+        return constant_page((options,), lambda: render_template("widget.html", widget=True, **empty_form_context()))
+    context = empty_form_context()
+    form = request.form
+    result = params.lookup(data.locator, q=form.get("q"), lon=form.get("lon"), lat=form.get("lat"),
+                           departement=options.departement)
+    context["v"] = build_view(result, options.lang)
+    context["q"] = result.query if isinstance(result.query, str) else ""
+    status = result.http_status
+    template = "_result.html" if wants_fragment() else "widget.html"
     response = make_response(render_template(template, widget=True, **context), status)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -132,6 +135,4 @@ def theme():
 
 @widget.get("/embed.js")
 def embed_js():
-    response = send_from_directory(current_app.static_folder, "embed.js", max_age=3600)
-    response.mimetype = "text/javascript"
-    return response
+    return current_app.extensions["locator_static"].send("embed.js", max_age=3600, mimetype="text/javascript")
