@@ -20,7 +20,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 #: Folded labels remembered per process (labels recur from search to search: a commune's
-#: names, its main streets); the bigrams of a text and the similarity of a (label, text) pair
+#: names, its main streets); the bigrams of a typed text and the similarity of a (label, text) pair
 #: recur within a search and between the searches of one text: kept fewer. The memos are a
 #: worker's memory that grows with traffic, so they stay small.
 LABELS_MEMO = 8_192
@@ -53,21 +53,33 @@ def _bigrams(text: str) -> dict[str, int]:
     return counts
 
 
+def _occurrences(text: str, gram: str) -> int:
+    """How many times ``gram`` (two letters) starts in ``text``, overlaps counted: ``str.count``
+    for two different letters (their occurrences cannot overlap), a walk for a doubled one
+    ("aa" is twice in "aaa")."""
+    if gram[0] != gram[1]:
+        return text.count(gram)
+    n, i = 0, text.find(gram)
+    while i >= 0:
+        n += 1
+        i = text.find(gram, i + 1)
+    return n
+
+
 @lru_cache(maxsize=PAIRS_MEMO)
 def bigram_similarity(left: str, right: str) -> float:
     """``addok.helpers.text.compare_ngrams(left, right)`` for folded texts: the bigrams both
-    share (each counted as often as it occurs in both) over the distinct bigrams of the two."""
+    share (each counted as often as it occurs in both) over the distinct bigrams of the two.
+
+    ``right`` is the typed text (its bigrams memoised: it meets every label of a search);
+    each of its bigrams is counted in ``left`` where it stands, so a label met for the first
+    time (hundreds in an autocomplete's first search) is never split into bigrams."""
     if len(left) == 1 and len(right) == 1:
         return 1.0 if left == right else 0.0
-    ours, theirs = _bigrams(left), _bigrams(right)
-    if len(ours) > len(theirs):
-        ours, theirs = theirs, ours
-    # A first search of a text meets hundreds of new (label, text) pairs (an autocomplete
-    # whose last word is a short prefix; BENCHMARKS.md, the load section): a plain loop over
-    # the smaller side, cheaper than a generator with min().
     same = 0
-    for gram, n in ours.items():
-        m = theirs.get(gram)
+    count = left.count
+    for gram, n in _bigrams(right).items():
+        m = count(gram) if gram[0] != gram[1] else _occurrences(left, gram)
         if m:
             same += n if n < m else m
     if not same:
