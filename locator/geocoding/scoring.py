@@ -17,7 +17,8 @@ in the addok settings in place of addok's (``addok_config.SEARCH_RESULT_PROCESSO
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
+from types import SimpleNamespace
 
 #: Folded labels remembered per process (labels recur from search to search: a commune's
 #: names, its main streets); the bigrams of a typed text and the similarity of a (label, text) pair
@@ -28,19 +29,26 @@ PAIRS_MEMO = 4_096
 BIGRAMS_MEMO = 1_024
 
 
-@lru_cache(maxsize=LABELS_MEMO)
-def _folded_label(label: str):
+@cache
+def _addok() -> SimpleNamespace:
+    """addok's configuration and its folded-text type, imported on first use (addok's modules
+    read its configuration when imported) and then kept: an import statement in a function
+    looks the module up again on every call, and the scorers run for every label."""
+    from addok.config import config
     from addok.helpers.text import ascii
 
-    return ascii(label)
+    return SimpleNamespace(config=config, ascii=ascii)
+
+
+@lru_cache(maxsize=LABELS_MEMO)
+def _folded_label(label: str):
+    return _addok().ascii(label)
 
 
 def folded(text):
     """addok's ``ascii`` folding of ``text`` (lower case, unidecode, words only), memoised; an
     already folded text is its own folding, as in addok."""
-    from addok.helpers.text import ascii
-
-    return text if isinstance(text, ascii) else _folded_label(text)
+    return text if isinstance(text, _addok().ascii) else _folded_label(text)
 
 
 @lru_cache(maxsize=BIGRAMS_MEMO)
@@ -95,13 +103,13 @@ def forget() -> None:
 
 
 def _score_by_ngram_distance(helper, result, scale: float = 1.0) -> None:
-    from addok.config import config
-
+    addok = _addok()
+    folded_type, threshold = addok.ascii, addok.config.MATCH_THRESHOLD
     query = folded(helper.query)
     for label in result.labels:
-        score = bigram_similarity(folded(label), query) * scale
+        score = bigram_similarity(label if isinstance(label, folded_type) else _folded_label(label), query) * scale
         result.add_score("str_distance", score, ceiling=1.0)
-        if score >= config.MATCH_THRESHOLD:
+        if score >= threshold:
             break
 
 
@@ -120,10 +128,12 @@ def score_by_autocomplete_distance(helper, result) -> None:
     if not helper.autocomplete:
         return
     score = 0
+    folded_type = _addok().ascii
     query = folded(helper.query)
-    for idx, label in enumerate(result.labels):
-        label = folded(label)
-        result.labels[idx] = label
+    labels = result.labels
+    for idx, label in enumerate(labels):
+        if not isinstance(label, folded_type):
+            label = labels[idx] = _folded_label(label)
         if label == query:
             score = 1.0
         elif label.startswith(query):
