@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,36 @@ class DataCodes:
         return code if code in self.known else self.history.today(code)
 
 
+class HeldConnections:
+    """A Redis client per thread that holds one connection of a pool, for the fast path's one
+    command a lookup.
+
+    A command through the pool takes a connection and gives it back (a lock each way, and a
+    system call that checks the socket for stale data): ~20 µs of CPU a command, 35,000
+    instructions a lookup (BENCHMARKS.md, the fast path over HTTP). A connection held by its
+    thread is not shared, so it needs none of this; redis-py drops it on any error in a
+    command (a server that died), and the next command connects again. A client made before
+    a fork (gunicorn's master warms the app up) is not used in the child: ``client`` makes a
+    new one in each process, and a thread's client gives its connection back to the pool
+    when the thread ends.
+    """
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def client(self, shared: redis.Redis) -> redis.Redis:
+        """This thread's client over the pool of ``shared`` (which it replaces when ``shared``
+        is another client, such as after a restart of the embedded server)."""
+        local = self._local
+        held = getattr(local, "client", None)
+        pid = os.getpid()
+        if held is None or local.pid != pid or held.connection_pool is not shared.connection_pool:
+            local.client = None  # a client of another pool or process is dropped first
+            held = redis.Redis(connection_pool=shared.connection_pool, single_connection_client=True)
+            local.client, local.pid = held, pid
+        return held
+
+
 class EmbeddedGeocoder(GeocoderBase):
     """addok search and reverse over the index of ``settings.data_dir``.
 
@@ -95,6 +126,7 @@ class EmbeddedGeocoder(GeocoderBase):
         self.last_build = None
         self._replica = False
         self.exact: ExactAddresses | None = None
+        self._held = HeldConnections()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -265,7 +297,7 @@ class EmbeddedGeocoder(GeocoderBase):
         exact = self.exact if not autocomplete else None
         try:
             with addok_config.searching(client, self._redis_settings):
-                found = None if exact is None else exact.search(client, text, **filters)
+                found = None if exact is None else exact.search(self._held.client(client), text, **filters)
                 results = found if found is not None else search(text, limit=limit, autocomplete=autocomplete,
                                                                    **filters)
             point = self._point

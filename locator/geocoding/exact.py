@@ -34,6 +34,7 @@ The script only reads (``HGET``, ``GET``): a read-only replica runs it (tested o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import zlib
@@ -42,6 +43,7 @@ from functools import cache, lru_cache
 from types import SimpleNamespace
 
 import orjson
+from redis.exceptions import NoScriptError
 
 from ..errors import InvalidQuery
 from .evidence import parse_query
@@ -93,6 +95,8 @@ for id in string.gmatch(found, '[^' .. ARGV[#ARGV - 2] .. ']+') do
 end
 return out
 """
+#: The name Redis knows ``_FIND`` by once it has been loaded (``EVALSHA``).
+_FIND_SHA = hashlib.sha1(_FIND.encode()).hexdigest()
 
 
 #: The normalisers of a voter's text, but for those that read the end of a whole query: in an
@@ -184,7 +188,6 @@ class ExactAddresses:
     """
 
     def __init__(self, communes):
-        self._find = None  # the read script (its SHA is the same on every Redis)
         self.by_name: dict[str, set[str]] = {}
         self.by_postcode: dict[str, set[str]] = {}
         for c in communes:
@@ -243,11 +246,8 @@ class ExactAddresses:
         if not readings:
             return []
         addok = _addok()
-        if self._find is None:
-            self._find = client.register_script(_FIND)
-        found = self._find(keys=[hash_key(code) for code, _key in readings],
-                           args=[*(key for _code, key in readings), SEPARATOR, MAX_DOCUMENTS,
-                                 addok.keys.document_key("")], client=client)
+        found = run_script(client, _FIND, _FIND_SHA, [hash_key(code) for code, _key in readings],
+                           [*(key for _code, key in readings), SEPARATOR, MAX_DOCUMENTS, addok.keys.document_key("")])
         if not found:
             return []
         loads = document_loads(addok.config.DOCUMENT_SERIALIZER)
@@ -299,6 +299,21 @@ class ExactAddresses:
                 or any(r.type == "housenumber" or r.score == best.score for r in results[1:])):
             return None
         return [r for r in results if r.score >= min_score]
+
+
+def run_script(client, script: str, sha: str, keys: list, args: list):
+    """Run the Lua ``script`` (whose SHA1 is ``sha``) on ``client`` in one round trip, loading
+    it first where Redis does not know it yet (a new or restarted server, a replica).
+
+    What redis-py's ``Script`` does, without its work on every call (an import, and a check
+    that the client is not a pipeline, an ``isinstance`` through typing's protocols): 30,000
+    instructions a lookup (BENCHMARKS.md, the fast path over HTTP).
+    """
+    try:
+        return client.evalsha(sha, len(keys), *keys, *args)
+    except NoScriptError:
+        client.script_load(script)
+        return client.evalsha(sha, len(keys), *keys, *args)
 
 
 def housenumber_tokens(query: str) -> list:

@@ -1,5 +1,5 @@
 """The Flask pieces of ``create_app``: UTF-8 JSON that cannot be read as markup, and a Flask
-that remembers which of our functions are plain."""
+that remembers which of our functions are plain and keeps no sessions."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from types import FunctionType
 import orjson
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import NullSession, SessionInterface
 
 
 class SafeJSONProvider(DefaultJSONProvider):
@@ -48,13 +49,36 @@ class SafeJSONProvider(DefaultJSONProvider):
 _COMPACT = {"separators": (",", ":")}
 
 
+class NoSessions(SessionInterface):
+    """The service keeps nothing about a voter between requests (privacy): no session is read
+    from a cookie and none is saved, so no response ever sets a cookie.
+
+    Flask's default interface looks for a secret key and builds an empty ``NullSession`` on
+    every request, then asks at the end whether to save it. Here every request gets the same
+    ``NullSession`` (empty, and it refuses writes, as Flask's does without a secret key), which
+    Flask recognises as null and never saves.
+    """
+
+    def __init__(self):
+        self._none = self.make_null_session(None)
+
+    def open_session(self, app, request) -> NullSession:
+        return self._none
+
+    def save_session(self, app, session, response) -> None:
+        return None
+
+
 class LocatorFlask(Flask):
-    """Flask, remembering which of our functions are plain (not ``async``).
+    """Flask, remembering which of our functions are plain (not ``async``), without sessions
+    (``NoSessions``).
 
     Flask asks ``ensure_sync`` about every hook and the view on every request, and each
     answer goes through ``inspect``, for functions that never change. Only plain
     functions are remembered (bound methods are new objects on every access).
     """
+
+    session_interface = NoSessions()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

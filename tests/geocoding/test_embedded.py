@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -137,3 +138,100 @@ def test_an_index_saved_by_another_process_meanwhile_is_reloaded_not_rebuilt(tmp
         assert late.search("Vionville", limit=1)[0].citycode == "57578"
     finally:
         late.close()
+
+
+# -- the fast path's connection held per thread ------------------------------------------------
+
+@pytest.fixture
+def tcp_redis(tmp_path):
+    """A redis-server on a free local port: (port, restart) where ``restart()`` kills it and
+    starts another on the same port."""
+    from .test_replica import _free_port, _start_redis, _stop
+
+    port = _free_port()
+    procs = [_start_redis(tmp_path / "redis", port)]
+
+    def restart():
+        procs[-1].kill()
+        procs[-1].wait()
+        procs.append(_start_redis(tmp_path / "redis", port))
+
+    try:
+        yield port, restart
+    finally:
+        for proc in procs:
+            _stop(proc)
+
+
+def test_a_thread_keeps_its_held_connection_and_another_thread_gets_its_own(tcp_redis):
+    import threading
+
+    import redis
+
+    from locator.geocoding.embedded import HeldConnections
+
+    port, _restart = tcp_redis
+    shared, held = redis.Redis(host="127.0.0.1", port=port), HeldConnections()
+    mine = held.client(shared)
+    assert mine.ping() and held.client(shared) is mine and mine.connection is not None
+    others = []
+    thread = threading.Thread(target=lambda: others.append(held.client(shared)))
+    thread.start()
+    thread.join()
+    assert others[0] is not mine and others[0].connection is not mine.connection
+    assert held.client(redis.Redis(host="127.0.0.1", port=port)) is not mine  # another pool: another client
+
+
+def test_a_thread_s_connection_goes_back_to_the_pool_when_the_thread_ends(tcp_redis):
+    import gc
+    import threading
+
+    import redis
+
+    from locator.geocoding.embedded import HeldConnections
+
+    port, _restart = tcp_redis
+    shared, held = redis.Redis(host="127.0.0.1", port=port), HeldConnections()
+    thread = threading.Thread(target=lambda: held.client(shared).ping())
+    thread.start()
+    thread.join()
+    gc.collect()
+    pool = shared.connection_pool
+    assert not pool._in_use_connections and len(pool._available_connections) == 1
+
+
+def test_a_held_connection_reconnects_after_the_server_restarts(tcp_redis):
+    import redis
+
+    from locator.geocoding.embedded import HeldConnections
+
+    port, restart = tcp_redis
+    shared, held = redis.Redis(host="127.0.0.1", port=port), HeldConnections()
+    client = held.client(shared)
+    client.set("k", "before")
+    restart()
+    client.set("k", "after")  # the dead socket is dropped and the command sent again on a new one
+    assert held.client(shared) is client and shared.get("k") == b"after"
+
+
+def test_a_forked_child_does_not_use_the_connection_held_by_its_parent(tcp_redis):
+    import redis
+
+    from locator.geocoding.embedded import HeldConnections
+
+    port, _restart = tcp_redis
+    shared, held = redis.Redis(host="127.0.0.1", port=port), HeldConnections()
+    parent = held.client(shared)
+    parent.set("k", "parent")
+    pid = os.fork()
+    if pid == 0:  # the child: its own client and connection, and the parent's left open
+        ok = False
+        try:
+            child = held.client(shared)
+            ok = (child is not parent and child.connection is not parent.connection
+                  and child.get("k") == b"parent" and child.set("k", "child"))
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert held.client(shared) is parent and parent.get("k") == b"child"

@@ -5,6 +5,7 @@ through addok."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import unicodedata
 
@@ -15,9 +16,12 @@ from locator import Locator, Settings
 from locator.geocoding import addok_config
 from locator.geocoding.embedded import EmbeddedGeocoder
 from locator.geocoding.exact import (
+    _FIND,
+    _FIND_SHA,
     KEY_PREFIX,
     ExactAddresses,
     document_loads,
+    run_script,
     street_key,
     zlib_json_loads,
 )
@@ -62,6 +66,25 @@ def test_another_document_store_keeps_its_own_reader():
             return {"read": blob}
 
     assert document_loads(Plain) is Plain.loads
+
+
+def test_a_script_the_server_does_not_know_is_loaded_then_run_by_its_sha(tmp_path):
+    port = _free_port()
+    proc = _start_redis(tmp_path / "redis", port)
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port)
+        client.set("k", "v")
+        script = "return {redis.call('GET', KEYS[1]), ARGV[1]}"
+        sha = hashlib.sha1(script.encode()).hexdigest()
+        assert client.script_exists(sha) == [False]
+        assert run_script(client, script, sha, ["k"], ["a"]) == [b"v", b"a"]
+        assert client.script_exists(sha) == [True]
+        assert run_script(client, script, sha, ["k"], ["b"]) == [b"v", b"b"]
+        client.script_flush()  # as a restarted server: loaded again
+        assert run_script(client, script, sha, ["k"], ["c"]) == [b"v", b"c"]
+        assert _FIND_SHA == hashlib.sha1(_FIND.encode()).hexdigest()
+    finally:
+        _stop(proc)
 
 
 @pytest.mark.parametrize("typed", [
