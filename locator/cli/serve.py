@@ -201,6 +201,9 @@ def warm_up(app, locator) -> None:
     access = access_log.logger
     was_disabled = access.disabled
     paths = ["/", "/widget", "/embed.js", "/integration", "/healthz"]
+    # the files every page links: read into memory once, in the master (``web.files``)
+    paths += [f"/static/{name}" for name in ("locator.css", "locator.js", "favicon.svg")]
+    paths += [f"/vendor/leaflet/{name}" for name in ("leaflet.css", "leaflet.js")]
     communes = _most_populous(locator, WARM_UP_COMMUNES)
     for c in communes:
         paths.append("/api/v1/lookup?" + urlencode({"q": c.nom}))

@@ -126,3 +126,13 @@ def test_a_file_changed_on_disk_is_read_again_with_its_new_etag(tmp_path):
         assert without_clock(client.get("/f/a.css")) == without_clock(direct)
     (tmp_path / "a.css").unlink()
     assert client.get("/f/a.css").status_code == 404
+
+
+def test_the_warm_up_keeps_the_pages_and_the_files_every_page_links(app, web_locator):
+    from locator.cli.serve import warm_up
+
+    warm_up(app, web_locator)
+    assert {"locator.css", "locator.js", "favicon.svg"} <= set(app.extensions["locator_static"]._files)
+    assert {"leaflet.css", "leaflet.js"} <= set(app.extensions["locator_leaflet"]._files)
+    assert {key[0] for key in app.extensions["locator_pages"]._pages} >= {"pages.index", "widget.widget",
+                                                                          "pages.integration"}
