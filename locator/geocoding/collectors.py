@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from functools import lru_cache
 
 #: KEYS: the neighbours' token keys. Returns the 1-based positions of those that exist.
 _ALONE = """
@@ -67,6 +68,26 @@ def _script(client, source: str):
     return script
 
 
+#: Words whose neighbours are kept: the same words are tried in search after search (a
+#: street's kind, a commune's name in the pass over every meaningful word).
+NEIGHBOURS_MEMO = 2_048
+
+
+def fuzzy_neighbours(word: str, max_edits: int) -> tuple[str, ...]:
+    """``addok.fuzzy.make_fuzzy(word, max=max_edits)`` (the words one edit away, in addok's
+    order), remembered: a pure function of the word and addok's keyboard map (part of the key)."""
+    from addok.config import config
+
+    return _neighbours(str(word), max_edits, id(config.FUZZY_KEY_MAP))
+
+
+@lru_cache(maxsize=NEIGHBOURS_MEMO)
+def _neighbours(word: str, max_edits: int, _key_map) -> tuple[str, ...]:
+    from addok.fuzzy import make_fuzzy
+
+    return tuple(make_fuzzy(word, max=max_edits))
+
+
 def known_neighbours(client, neighbours: list[str], other_keys: list[str]) -> list[str]:
     """The neighbours the index knows, in their given order: alone, those with a token set;
     with other words (their token keys, ``w|…``), those seen with every one of them."""
@@ -86,7 +107,6 @@ def known_neighbours(client, neighbours: list[str], other_keys: list[str]) -> li
 def _try_fuzzy(helper, tokens, include_common: bool = True) -> None:
     """One fuzzy pass over ``tokens`` (longest first), as addok's ``try_fuzzy`` decides it."""
     from addok.db import DB
-    from addok.fuzzy import make_fuzzy
     from addok.helpers import keys as dbkeys
 
     if not helper.bucket_dry or not tokens:
@@ -104,7 +124,7 @@ def _try_fuzzy(helper, tokens, include_common: bool = True) -> None:
             others.remove(token.db_key)  # its first occurrence, as addok does
         if token.isdigit():
             continue
-        words = known_neighbours(DB.instance, make_fuzzy(token, max=helper.fuzzy), others)
+        words = known_neighbours(DB.instance, fuzzy_neighbours(token, helper.fuzzy), others)
         for word in words:
             if helper.bucket_dry:
                 helper.add_to_bucket(others + [dbkeys.token_key(word)])

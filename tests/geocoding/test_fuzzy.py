@@ -62,3 +62,21 @@ def test_known_neighbours_are_the_indexed_words_in_the_given_order(embedded):
         unseen = [w for w in indexed if w not in seen and w != word]
         got = collectors.known_neighbours(client, [*unseen, *reversed(seen), "zzqxw"], ["w|" + word])
         assert got == list(reversed(seen))
+
+
+def test_fuzzy_neighbours_are_addok_s_and_kept(embedded):
+    import addok.fuzzy
+    from addok.config import config
+
+    embedded.open()
+    with addok_config.lock():
+        addok_config.bind_if_needed(embedded._client, embedded._redis_settings)
+        for word in ["hagondagne", "rue", "metz", "a", "", "thionvile"]:
+            assert list(collectors.fuzzy_neighbours(word, 1)) == addok.fuzzy.make_fuzzy(word, max=1)
+        assert collectors.fuzzy_neighbours("hagondagne", 1) is collectors.fuzzy_neighbours("hagondagne", 1)
+        key_map = config.FUZZY_KEY_MAP
+        try:
+            config.FUZZY_KEY_MAP = {"a": "q"}  # another keyboard: other neighbours, not the kept ones
+            assert list(collectors.fuzzy_neighbours("rue", 1)) == addok.fuzzy.make_fuzzy("rue", max=1)
+        finally:
+            config.FUZZY_KEY_MAP = key_map
