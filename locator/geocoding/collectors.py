@@ -69,8 +69,9 @@ def _script(client, source: str):
 
 
 #: Words whose neighbours are kept: the same words are tried in search after search (a
-#: street's kind, a commune's name in the pass over every meaningful word).
-NEIGHBOURS_MEMO = 2_048
+#: street's kind, a commune's name in the pass over every meaningful word). A ten-letter word
+#: has ~350 neighbours (~23 kB): at most ~6 MB a worker.
+NEIGHBOURS_MEMO = 256
 
 
 def fuzzy_neighbours(word: str, max_edits: int) -> tuple[str, ...]:
