@@ -26,20 +26,19 @@ from werkzeug.security import safe_join
 #: Request headers that make a response conditional or partial: never answered from memory.
 CONDITIONAL_HEADERS = ("HTTP_RANGE", "HTTP_IF_RANGE", "HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH",
                        "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
-#: Bound on the files kept (the same file asked for under other spellings of its name counts
-#: once per spelling); past it, the oldest is dropped.
+#: Bound on the files kept (a file sent two ways, e.g. with two max-ages, counts twice); past
+#: it, the oldest is dropped.
 MAX_FILES = 256
 #: Bound on one file kept in memory (Leaflet's biggest file is ~150 kB).
 MAX_BYTES = 4 * 1024 * 1024
 
 
 class _Entry:
-    __slots__ = ("stat", "max_age", "mimetype", "headers", "data", "date_at", "expires_at")
+    __slots__ = ("stat", "max_age", "headers", "data", "date_at", "expires_at")
 
-    def __init__(self, stat, max_age, mimetype, headers, data):
+    def __init__(self, stat, max_age, headers, data):
         self.stat = stat
         self.max_age = max_age
-        self.mimetype = mimetype
         #: (name, value) as send_from_directory set them; Date and Expires replaced when sent
         self.headers = headers
         self.data = data
@@ -60,22 +59,24 @@ class StaticFiles:
         mimetype then set to ``mimetype`` when given."""
         environ = request.environ
         path = safe_join(self.directory, filename)
-        entry = self._files.get(filename)
+        # by the file it names ("a/../x.js" is "x.js", the same response), and how it is sent
+        key = (path, max_age, mimetype)
+        entry = self._files.get(key)
         if entry is not None and path is not None and not any(h in environ for h in CONDITIONAL_HEADERS):
             try:
                 stat = _stat_key(path)
             except OSError:
                 stat = None
-            if stat == entry.stat and entry.max_age == max_age and entry.mimetype == mimetype:
+            if stat == entry.stat:
                 return self._from_memory(entry)
         response = send_from_directory(self.directory, filename, max_age=max_age)
         if mimetype is not None:
             response.mimetype = mimetype
         if path is not None and response.status_code == 200 and not any(h in environ for h in CONDITIONAL_HEADERS):
-            self._keep(filename, path, max_age, mimetype, response)
+            self._keep(key, path, max_age, response)
         return response
 
-    def _keep(self, filename, path, max_age, mimetype, response) -> None:
+    def _keep(self, key, path, max_age, response) -> None:
         if "X-Sendfile" in response.headers or response.content_length is None:
             return
         try:
@@ -91,11 +92,11 @@ class StaticFiles:
         etag = response.get_etag()[0] or ""
         if before != after or len(data) != response.content_length or not etag.startswith(f"{before[0]}-{before[1]}-"):
             return
-        entry = _Entry(before, max_age, mimetype, list(response.headers.items()), data)
+        entry = _Entry(before, max_age, list(response.headers.items()), data)
         with self._lock:
-            if filename not in self._files and len(self._files) >= MAX_FILES:
+            if key not in self._files and len(self._files) >= MAX_FILES:
                 self._files.pop(next(iter(self._files)))
-            self._files[filename] = entry
+            self._files[key] = entry
 
     def _from_memory(self, entry: _Entry):
         now = int(time.time())

@@ -101,6 +101,18 @@ def test_conditional_and_range_requests_of_a_kept_file_are_werkzeugs(client, pat
     assert client.get(path, headers={"If-Match": '"other"'}).status_code == 412
 
 
+def kept_files(app, name: str) -> set[str]:
+    return {os.path.basename(path) for path, _, _ in app.extensions[name]._files}
+
+
+def test_a_file_asked_under_two_spellings_is_kept_once(app, client):
+    plain = [client.get("/vendor/leaflet/leaflet.css") for _ in range(2)]
+    other = [client.get("/vendor/leaflet/images/../leaflet.css") for _ in range(2)]
+    assert len(app.extensions["locator_leaflet"]._files) == 1
+    assert {r.data for r in plain + other} == {plain[0].data}
+    assert {tuple(without_clock(r)) for r in plain + other} == {tuple(without_clock(plain[0]))}
+
+
 def test_missing_files_and_escapes_stay_404(client):
     for path in ("/static/nope.js", "/static/../__init__.py", "/vendor/leaflet/nope", "/vendor/leaflet/../../x"):
         assert client.get(path).status_code == 404
@@ -132,7 +144,7 @@ def test_the_warm_up_keeps_the_pages_and_the_files_every_page_links(app, web_loc
     from locator.cli.serve import warm_up
 
     warm_up(app, web_locator)
-    assert {"locator.css", "locator.js", "favicon.svg"} <= set(app.extensions["locator_static"]._files)
-    assert {"leaflet.css", "leaflet.js"} <= set(app.extensions["locator_leaflet"]._files)
+    assert {"locator.css", "locator.js", "favicon.svg"} <= kept_files(app, "locator_static")
+    assert {"leaflet.css", "leaflet.js"} <= kept_files(app, "locator_leaflet")
     assert {key[0] for key in app.extensions["locator_pages"]._pages} >= {"pages.index", "widget.widget",
                                                                           "pages.integration"}
