@@ -54,8 +54,9 @@ SEARCH_RESULT_PROCESSORS = [
     "locator.geocoding.scoring.score_by_ngram_distance",
     "addok.helpers.results.score_by_geo_distance",
 ]
-#: addok's result collectors, in addok's order, its fuzzy pass replaced by ours: the same
-#: answers in one Redis round trip per word, read-only (``locator.geocoding.collectors``).
+#: addok's result collectors, in addok's order, its fuzzy pass and its relations between words
+#: replaced by ours: the same answers in one Redis round trip per word for the first, one for
+#: all the pairs of words for the second, read-only (``locator.geocoding.collectors``).
 RESULTS_COLLECTORS = [
     "addok.autocomplete.only_commons_but_geohash_try_autocomplete_collector",
     "addok.helpers.collectors.no_tokens_but_housenumbers_and_geohash",
@@ -68,7 +69,7 @@ RESULTS_COLLECTORS = [
     "addok.helpers.collectors.ensure_geohash_results_are_included_if_center_is_given",
     "addok.autocomplete.autocomplete_meaningful_collector",
     "locator.geocoding.collectors.fuzzy_collector",
-    "addok.helpers.collectors.extend_results_extrapoling_relations",
+    "locator.geocoding.collectors.extend_results_extrapoling_relations",
     "addok.helpers.collectors.extend_results_reducing_tokens",
 ]
 #: ``oldcity`` makes "12 rue X Vionville" find the street of Rezonville-Vionville.
