@@ -66,8 +66,8 @@ class HeldConnections:
     command a lookup.
 
     A command through the pool takes a connection and gives it back (a lock each way, and a
-    system call that checks the socket for stale data): ~20 µs of CPU a command, 35,000
-    instructions a lookup (BENCHMARKS.md, the fast path over HTTP). A connection held by its
+    system call that checks the socket for stale data; its cost is in BENCHMARKS.md, the fast
+    path over HTTP). A connection held by its
     thread is not shared, so it needs none of this; redis-py drops it on any error in a
     command (a server that died), and the next command connects again. A client made before
     a fork (gunicorn's master warms the app up) is not used in the child: ``client`` makes a

@@ -309,8 +309,8 @@ def run_script(client, script: str, sha: str, keys: list, args: list):
     it first where Redis does not know it yet (a new or restarted server, a replica).
 
     What redis-py's ``Script`` does, without its work on every call (an import, and a check
-    that the client is not a pipeline, an ``isinstance`` through typing's protocols): 30,000
-    instructions a lookup (BENCHMARKS.md, the fast path over HTTP).
+    that the client is not a pipeline, an ``isinstance`` through typing's protocols; its cost
+    is in BENCHMARKS.md, the fast path over HTTP).
     """
     try:
         return client.evalsha(sha, len(keys), *keys, *args)

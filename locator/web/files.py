@@ -3,7 +3,7 @@
 Last-Modified, Cache-Control, Expires, Date, Accept-Ranges, Content-Disposition).
 
 ``send_from_directory`` stats, opens and wraps the file, guesses its type and builds every
-header on each request (~0.3 ms of CPU, a quarter of a page request). Here the first plain
+header on each request (its cost: BENCHMARKS.md, election day). Here the first plain
 request for a file goes through it and its headers are kept with the file's bytes; later plain
 requests copy them and put in the current Date and Expires. The file is stat'ed on every
 request: a file changed on disk is read again, with its new ETag and Last-Modified.
