@@ -17,21 +17,22 @@ checks both give the same results.
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from functools import lru_cache
 
+from .lua import LuaScript
+
 #: KEYS: the neighbours' token keys. Returns the 1-based positions of those that exist.
-_ALONE = """
+_ALONE = LuaScript("""
 local found = {}
 for i, key in ipairs(KEYS) do
     if redis.call('ZCARD', key) > 0 then found[#found + 1] = i end
 end
 return found
-"""
+""")
 #: KEYS: the other words' pair sets; ARGV: the neighbours. Returns the 1-based positions of
 #: the neighbours that are in every pair set (seen in the index with each of the other words).
-_WITH_OTHERS = """
+_WITH_OTHERS = LuaScript("""
 local found = {}
 for i, word in ipairs(ARGV) do
     local everywhere = true
@@ -41,11 +42,11 @@ for i, word in ipairs(ARGV) do
     if everywhere then found[#found + 1] = i end
 end
 return found
-"""
+""")
 
 #: KEYS: the tokens' pair sets; ARGV: the same tokens, in the same order. Returns, row by
 #: row, 1 where ARGV[j] is in KEYS[i] (the pair i, j was seen in the index), 0 elsewhere.
-_PAIRS = """
+_PAIRS = LuaScript("""
 local seen = {}
 for i, key in ipairs(KEYS) do
     for j, word in ipairs(ARGV) do
@@ -53,20 +54,7 @@ for i, key in ipairs(KEYS) do
     end
 end
 return seen
-"""
-
-_scripts: dict[str, object] = {}
-_scripts_lock = threading.Lock()
-
-
-def _script(client, source: str):
-    """The script object (its SHA; each call names the client, which loads it when missing)."""
-    script = _scripts.get(source)
-    if script is None:
-        with _scripts_lock:
-            script = _scripts.setdefault(source, client.register_script(source))
-    return script
-
+""")
 
 #: Words whose neighbours are kept: the same words are tried in search after search (a
 #: street's kind, a commune's name in the pass over every meaningful word). A ten-letter word
@@ -98,10 +86,9 @@ def known_neighbours(client, neighbours: list[str], other_keys: list[str]) -> li
     if not neighbours:
         return []
     if other_keys:
-        positions = _script(client, _WITH_OTHERS)(keys=[pair_key(k[2:]) for k in other_keys], args=neighbours,
-                                                  client=client)
+        positions = _WITH_OTHERS(client, [pair_key(k[2:]) for k in other_keys], neighbours)
     else:
-        positions = _script(client, _ALONE)(keys=[dbkeys.token_key(w) for w in neighbours], client=client)
+        positions = _ALONE(client, [dbkeys.token_key(w) for w in neighbours])
     return [neighbours[int(i) - 1] for i in positions]
 
 
@@ -149,7 +136,7 @@ def seen_together(client, tokens: list[str]) -> set[tuple[str, str]]:
 
     if len(tokens) < 2:
         return set()
-    flags = _script(client, _PAIRS)(keys=[pair_key(t) for t in tokens], args=tokens, client=client)
+    flags = _PAIRS(client, [pair_key(t) for t in tokens], tokens)
     n = len(tokens)
     return {(tokens[k // n], tokens[k % n]) for k, flag in enumerate(flags) if int(flag)}
 

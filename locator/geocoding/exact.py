@@ -34,7 +34,6 @@ The script only reads (``HGET``, ``GET``): a read-only replica runs it (tested o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import zlib
@@ -43,11 +42,11 @@ from functools import cache, lru_cache
 from types import SimpleNamespace
 
 import orjson
-from redis.exceptions import NoScriptError
 
 from ..errors import InvalidQuery
 from .evidence import parse_query
 from .index import commune_names
+from .lua import LuaScript
 from .normalize import NORMALISERS, drop_country, fold, validate_query
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ end
 # The documents filed under the one reading of a text that names a street (KEYS: hashes, ARGV:
 # their fields, then the separator of ids, the most documents answered and the prefix of
 # addok's document keys), each id followed by its stored blob: one round trip. Reads only.
-_FIND = """
+_FIND = LuaScript("""
 local found = false
 for i, key in ipairs(KEYS) do
   local v = redis.call('HGET', key, ARGV[i])
@@ -94,9 +93,7 @@ for id in string.gmatch(found, '[^' .. ARGV[#ARGV - 2] .. ']+') do
   out[#out + 1] = redis.call('GET', ARGV[#ARGV] .. id)
 end
 return out
-"""
-#: The name Redis knows ``_FIND`` by once it has been loaded (``EVALSHA``).
-_FIND_SHA = hashlib.sha1(_FIND.encode()).hexdigest()
+""")
 
 
 #: The normalisers of a voter's text, but for those that read the end of a whole query: in an
@@ -246,8 +243,8 @@ class ExactAddresses:
         if not readings:
             return []
         addok = _addok()
-        found = run_script(client, _FIND, _FIND_SHA, [hash_key(code) for code, _key in readings],
-                           [*(key for _code, key in readings), SEPARATOR, MAX_DOCUMENTS, addok.keys.document_key("")])
+        found = _FIND(client, [hash_key(code) for code, _key in readings],
+                      [*(key for _code, key in readings), SEPARATOR, MAX_DOCUMENTS, addok.keys.document_key("")])
         if not found:
             return []
         loads = document_loads(addok.config.DOCUMENT_SERIALIZER)
@@ -302,21 +299,6 @@ class ExactAddresses:
                 or any(r.type == "housenumber" or r.score == best.score for r in results[1:])):
             return None
         return [r for r in results if r.score >= min_score]
-
-
-def run_script(client, script: str, sha: str, keys: list, args: list):
-    """Run the Lua ``script`` (whose SHA1 is ``sha``) on ``client`` in one round trip, loading
-    it first where Redis does not know it yet (a new or restarted server, a replica).
-
-    What redis-py's ``Script`` does, without its work on every call (an import, and a check
-    that the client is not a pipeline, an ``isinstance`` through typing's protocols; its cost
-    is in BENCHMARKS.md, the fast path over HTTP).
-    """
-    try:
-        return client.evalsha(sha, len(keys), *keys, *args)
-    except NoScriptError:
-        client.script_load(script)
-        return client.evalsha(sha, len(keys), *keys, *args)
 
 
 def housenumber_tokens(query: str) -> list:

@@ -17,14 +17,13 @@ from locator.geocoding import addok_config
 from locator.geocoding.embedded import EmbeddedGeocoder
 from locator.geocoding.exact import (
     _FIND,
-    _FIND_SHA,
     KEY_PREFIX,
     ExactAddresses,
     document_loads,
-    run_script,
     street_key,
     zlib_json_loads,
 )
+from locator.geocoding.lua import LuaScript
 from locator.geocoding.normalize import normalize_query
 
 from ..conftest import make_data_dir
@@ -74,15 +73,17 @@ def test_a_script_the_server_does_not_know_is_loaded_then_run_by_its_sha(tmp_pat
     try:
         client = redis.Redis(host="127.0.0.1", port=port)
         client.set("k", "v")
-        script = "return {redis.call('GET', KEYS[1]), ARGV[1]}"
-        sha = hashlib.sha1(script.encode()).hexdigest()
+        source = "return {redis.call('GET', KEYS[1]), ARGV[1]}"
+        script = LuaScript(source)
+        sha = hashlib.sha1(source.encode()).hexdigest()
+        assert script.sha == sha
         assert client.script_exists(sha) == [False]
-        assert run_script(client, script, sha, ["k"], ["a"]) == [b"v", b"a"]
+        assert script(client, ["k"], ["a"]) == [b"v", b"a"]
         assert client.script_exists(sha) == [True]
-        assert run_script(client, script, sha, ["k"], ["b"]) == [b"v", b"b"]
+        assert script(client, ["k"], ["b"]) == [b"v", b"b"]
         client.script_flush()  # as a restarted server: loaded again
-        assert run_script(client, script, sha, ["k"], ["c"]) == [b"v", b"c"]
-        assert _FIND_SHA == hashlib.sha1(_FIND.encode()).hexdigest()
+        assert script(client, ["k"], ["c"]) == [b"v", b"c"]
+        assert _FIND.sha == hashlib.sha1(_FIND.source.encode()).hexdigest()
     finally:
         _stop(proc)
 
