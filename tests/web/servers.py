@@ -5,6 +5,7 @@ failed."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -136,7 +137,8 @@ class Load:
             label = path + ("?" + ",".join(sorted(params)) if params else "")
             try:
                 status, _headers, body = get(self.url, path, timeout=self.timeout, **params)
-            except (OSError, urllib.error.URLError) as err:
+            except (OSError, urllib.error.URLError, http.client.HTTPException) as err:
+                # a worker killed between the headers and the body: IncompleteRead
                 status, body = 0, repr(err)
             self.records.append((time.monotonic(), label, status, body))
 
