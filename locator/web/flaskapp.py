@@ -39,11 +39,19 @@ class SafeJSONProvider(DefaultJSONProvider):
         text = super().dumps(obj, **kwargs)
         return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
+    def compact_body(self, obj) -> bytes:
+        """The body of a compact JSON response holding ``obj``."""
+        return self._encode(obj) + b"\n"
+
+    def is_compact(self) -> bool:
+        """Are responses compact (``compact_body``)? Not in debug, unless ``compact`` says so."""
+        return self.compact is True or (self.compact is None and not self._app.debug)
+
     def response(self, *args, **kwargs):
-        if self.compact is False or (self.compact is None and self._app.debug):
+        if not self.is_compact():
             return super().response(*args, **kwargs)
         obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(self._encode(obj) + b"\n", mimetype=self.mimetype)
+        return self._app.response_class(self.compact_body(obj), mimetype=self.mimetype)
 
 
 _COMPACT = {"separators": (",", ":")}

@@ -15,7 +15,7 @@ from ..lookup.outcome import LookupResult, error_result
 from ..lookup.scope import restrict_to_departement
 from .security import note_query_length
 
-__all__ = ["check_departement", "check_text", "lookup"]
+__all__ = ["answer", "check_departement", "check_text", "lookup", "query_length"]
 
 MAX_QUERY_CHARS = 200
 MAX_NUMBER_CHARS = 32
@@ -54,9 +54,19 @@ def _refused(text: str) -> bool:
 
 
 def lookup(locator, *, q=None, lon=None, lat=None, departement=None) -> LookupResult:
+    """``answer``, its query length noted for the access log (a Flask request's)."""
+    note_query_length(query_length(q, lon, lat))
+    return answer(locator, q=q, lon=lon, lat=lat, departement=departement)
+
+
+def query_length(q=None, lon=None, lat=None) -> int:
+    """What the access log says of a lookup's query: its length, never its text."""
+    return len(q) if q is not None else len(lon or "") + len(lat or "")
+
+
+def answer(locator, *, q=None, lon=None, lat=None, departement=None) -> LookupResult:
     """One lookup from raw request values. Invalid input gives a ``status: invalid`` result
     (HTTP 400) that does not echo the text; ``GeocoderUnavailable`` propagates (HTTP 503)."""
-    note_query_length(len(q) if q is not None else len(lon or "") + len(lat or ""))
     has_point = lon is not None or lat is not None
     try:
         dep = check_departement(departement)

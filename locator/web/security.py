@@ -24,6 +24,7 @@ import re
 import threading
 import time
 from time import perf_counter
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, g, request
@@ -55,6 +56,19 @@ CORS_MAX_AGE = "86400"
 _ALLOW_ANY_ORIGIN = ("Access-Control-Allow-Origin", "*")
 #: A JSON response loads nothing and may be framed by nobody.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+#: The WSGI environ key under which a request's rate-limit check is kept when the route in
+#: front of Flask has made it (``lookuproute``): the refusal, or ``None``. Flask's hook reads it
+#: instead of counting the request again.
+RATE_LIMIT_CHECKED = "locator.rate_limit_checked"
+
+
+class Refusal(NamedTuple):
+    """A request over its rate limit: when the exhausted window ends (``time.time()``), or
+    ``None`` when the storage cannot say."""
+
+    reset_at: float | None
 
 
 _SOURCE = re.compile(r"^(\*|'self'|https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?|https?:)$")
@@ -218,6 +232,19 @@ class RateLimits:
             return self.autocomplete, AUTOCOMPLETE_ENDPOINT
         return None
 
+    def check(self, endpoint: str | None, method: str, remote_addr: str | None) -> Refusal | None:
+        """Count a request against the limits of its endpoint: a ``Refusal`` when one is
+        exhausted, ``None`` when it may pass (or is not limited, or limits are off)."""
+        applicable = self.limits_for(endpoint, method) if self.enabled else None
+        if applicable is None:
+            return None
+        limits, scope = applicable
+        client = remote_addr or "127.0.0.1"  # flask-limiter's get_remote_address
+        exhausted = self.hit(limits, client, scope)
+        if exhausted is None:
+            return None
+        return Refusal(self.reset_at(exhausted, client, scope))
+
     def hit(self, limits, client: str, scope: str):
         """Count one request; the first exhausted limit, or ``None`` when the request may pass
         (also when the storage fails: logged as ``ratelimit.FailureLog`` paces it)."""
@@ -312,6 +339,7 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
     # call: no view sets any of these headers itself.
     api_headers = (_ALLOW_ANY_ORIGIN, *every_response, ("Content-Security-Policy", API_CSP),
                    ("X-Frame-Options", "DENY"))
+    app.extensions["locator_api_headers"] = api_headers  # also sent by ``lookuproute``
 
     web_data = app.extensions.get("locator")
     geocoder = getattr(getattr(web_data, "locator", None), "geocoder", None)
@@ -324,13 +352,14 @@ def init_security(app: Flask, settings, *, on_request=None) -> RateLimits:
         ctx = g._get_current_object()
         ctx.started = perf_counter()
         req = request._get_current_object()
-        applicable = rate_limits.limits_for(req.endpoint, req.method) if rate_limits.enabled else None
-        if applicable is not None:
-            client = req.remote_addr or "127.0.0.1"  # flask-limiter's get_remote_address
-            exhausted = rate_limits.hit(applicable[0], client, applicable[1])
-            if exhausted is not None:
-                ctx.rate_limit_reset = rate_limits.reset_at(exhausted, client, applicable[1])
-                raise TooManyRequests()
+        environ = req.environ
+        if RATE_LIMIT_CHECKED in environ:  # counted by the route in front (``lookuproute``)
+            refusal = environ[RATE_LIMIT_CHECKED]
+        else:
+            refusal = rate_limits.check(req.endpoint, req.method, req.remote_addr)
+        if refusal is not None:
+            ctx.rate_limit_reset = refusal.reset_at
+            raise TooManyRequests()
         if on_request is not None:
             on_request(req, ctx)
 
