@@ -28,6 +28,7 @@ from .errors import handle_error
 from .files import init_static_files
 from .flaskapp import LocatorFlask, SafeJSONProvider
 from .i18n import format_distance, pick_lang, translate
+from .lookuproute import init_lookup_route
 from .security import init_security
 
 __all__ = ["create_app", "load_locator"]
@@ -88,11 +89,6 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
     locator.warm()
 
     app = LocatorFlask(__name__)
-    if settings.trusted_proxies > 0:
-        # Behind N reverse proxies the client IP (for the per-IP rate limit) is the N-th
-        # address from the right of X-Forwarded-For; never trust it without proxies.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,
-                                x_host=settings.trusted_proxies)
     app.json = SafeJSONProvider(app)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 86400
     app.config.update(test_config or {})
@@ -127,6 +123,12 @@ def create_app(settings: Settings | None = None, *, locator: Locator | None = No
 
     app.add_template_filter(lambda metres: format_distance(metres, g.get("lang", "fr")), "distance")
     app.register_error_handler(Exception, handle_error)
+    init_lookup_route(app)  # GET /api/v1/lookup answered in front of Flask, with its parts
+    if settings.trusted_proxies > 0:
+        # Behind N reverse proxies the client IP (for the per-IP rate limit) is the N-th
+        # address from the right of X-Forwarded-For; never trust it without proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,
+                                x_host=settings.trusted_proxies)
     return app
 
 
