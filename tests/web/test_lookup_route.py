@@ -122,8 +122,8 @@ def test_debug_mode_indented_json_is_flasks(web_locator, web_settings):
     assert spy.calls == 1 and status.startswith("200") and b"\n  " in body
 
 
-def test_the_test_client_and_gunicorn_reach_the_route_through_flask_call(app, route):
-    """``Flask.__call__`` calls ``app.wsgi_app``: the route is what every server runs."""
+def test_a_request_through_flask_call_reaches_the_route(app, route):
+    """``Flask.__call__`` (what gunicorn and the test client call) calls ``app.wsgi_app``: the route."""
     r = app.test_client().get("/api/v1/lookup?q=1+place+d'armes+metz")
     assert r.status_code == 200 and r.json["bureau"]["id"] == "57463_1"
     assert route.wsgi_app.calls == 0
