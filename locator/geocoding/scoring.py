@@ -61,12 +61,9 @@ def _bigrams(text: str) -> dict[str, int]:
     return counts
 
 
-def _occurrences(text: str, gram: str) -> int:
-    """How many times ``gram`` (two letters) starts in ``text``, overlaps counted: ``str.count``
-    for two different letters (their occurrences cannot overlap), a walk for a doubled one
-    ("aa" is twice in "aaa")."""
-    if gram[0] != gram[1]:
-        return text.count(gram)
+def _doubled_occurrences(text: str, gram: str) -> int:
+    """How many times ``gram``, a doubled letter, starts in ``text``, overlaps counted ("aa" is
+    twice in "aaa"); ``str.count`` counts two different letters, which cannot overlap."""
     n, i = 0, text.find(gram)
     while i >= 0:
         n += 1
@@ -87,7 +84,7 @@ def bigram_similarity(left: str, right: str) -> float:
     same = 0
     count = left.count
     for gram, n in _bigrams(right).items():
-        m = count(gram) if gram[0] != gram[1] else _occurrences(left, gram)
+        m = count(gram) if gram[0] != gram[1] else _doubled_occurrences(left, gram)
         if m:
             same += n if n < m else m
     if not same:

@@ -59,7 +59,6 @@ class LookupRoute:
         self.rate_limits = app.extensions["locator_limiter"]
         self.mimetype = app.json.mimetype
         self.headers = (("Cache-Control", "no-store"), *app.extensions["locator_api_headers"])
-        self._status_lines: dict[int, str] = {}
 
     def __call__(self, environ, start_response):
         if (environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "GET"
@@ -84,18 +83,17 @@ class LookupRoute:
             status = result.http_status
         except Exception:  # noqa: BLE001 - Flask's error handler says what went wrong
             return self.wsgi_app(environ, start_response)
-        start_response(self._status_line(status),
+        start_response(status_line(status),
                        [("Content-Type", self.mimetype), ("Content-Length", str(len(body))), *self.headers])
         if access_log.enabled():
             access_log.write("GET", PATH, status, (perf_counter() - started) * 1000,
                              params.query_length(q, lon, lat))
         return [body]
 
-    def _status_line(self, code: int) -> str:
-        line = self._status_lines.get(code)
-        if line is None:  # as Werkzeug's ``Response`` writes it
-            line = self._status_lines[code] = f"{code} {HTTP_STATUS_CODES.get(code, 'unknown').upper()}"
-        return line
+
+def status_line(code: int) -> str:
+    """The WSGI status line of ``code``, as Werkzeug's ``Response`` writes it ("400 BAD REQUEST")."""
+    return f"{code} {HTTP_STATUS_CODES.get(code, 'unknown').upper()}"
 
 
 def init_lookup_route(app) -> None:
